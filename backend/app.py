@@ -1,0 +1,82 @@
+"""The app factory: wires routes, auth, error handling, the admin and the database pool."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Litestar, asgi
+from litestar.config.cors import CORSConfig
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.types import Receive, Scope, Send
+from piccolo.engine import engine_finder
+from redis.asyncio import Redis
+
+from backend.audit.controllers import AccessLogController
+from backend.auth.controllers import AuthController
+from backend.auth.middleware import PUBLIC_PATHS, BearerAuthMiddleware
+from backend.health import healthz, readyz
+from backend.http_errors import EXCEPTION_HANDLERS
+from backend.registry.controllers import PeopleController, RegistryChangeController, StructureController
+from backend.requests import assign_request_id
+from backend.settings import get_settings
+
+MAX_REQUEST_BODY = 16 * 1024 * 1024  # photos are capped lower by their own endpoint
+
+
+def _admin_mount():
+    from admin import build_admin
+
+    admin_app = build_admin()
+
+    @asgi("/admin", is_mount=True, copy_scope=True, include_in_schema=False)
+    async def admin(scope: Scope, receive: Receive, send: Send) -> None:
+        await admin_app(scope, receive, send)
+
+    return admin
+
+
+async def _start(app: Litestar) -> None:
+    await engine_finder().start_connection_pool(min_size=1, max_size=10)
+    app.state.redis = Redis.from_url(get_settings().redis_url, socket_timeout=2, socket_connect_timeout=2)
+
+
+async def _stop(app: Litestar) -> None:
+    await app.state.redis.aclose()
+    await engine_finder().close_connection_pool()
+
+
+def create_app(*, with_admin: bool = True) -> Litestar:
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO)
+    handlers = [
+        healthz,
+        readyz,
+        AuthController,
+        StructureController,
+        PeopleController,
+        RegistryChangeController,
+        AccessLogController,
+    ]
+    if with_admin:
+        handlers.append(_admin_mount())
+    return Litestar(
+        route_handlers=handlers,
+        on_startup=[_start],
+        on_shutdown=[_stop],
+        before_request=assign_request_id,
+        middleware=[DefineMiddleware(BearerAuthMiddleware, exclude=PUBLIC_PATHS)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_REQUEST_BODY,
+        cors_config=CORSConfig(allow_origins=[]),
+        openapi_config=OpenAPIConfig(
+            title="村信 Cunxin API",
+            version="1.0.0",
+            description="信用户、信用村、信用乡镇 — credit points, ratings and consent. "
+            "Errors: {code, message_zh, message_en, details}.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,5 @@
+"""ASGI entry point for uvicorn: ``uvicorn backend.asgi:app``."""
+
+from backend.app import create_app
+
+app = create_app()

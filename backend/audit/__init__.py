@@ -1,0 +1,1 @@
+"""Audit — who read which personal data, and security events. Append-only."""

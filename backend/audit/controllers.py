@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+
+from backend.audit import services
+from backend.audit.schemas import AccessLogOut
+from backend.auth.guards import AUDIT_READERS, require_roles
+from backend.auth.roles import Actor, Role
+from backend.schemas import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+
+AuthRequest = Request[Actor, object, object]
+Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)]
+Offset = Annotated[int, Parameter(ge=0, le=10_000_000)]
+
+
+class AccessLogController(Controller):
+    path = "/api/v1"
+    tags = ["audit 审计"]
+
+    @get("/audit/access-log", operation_id="listAccessLog", guards=[AUDIT_READERS])
+    async def county_log(
+        self,
+        request: AuthRequest,
+        subject_kind: Annotated[str | None, Parameter(pattern="^(person|household|organisation)$")] = None,
+        subject_id: Annotated[int | None, Parameter(ge=1, le=2**31 - 1)] = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        offset: Offset = 0,
+    ) -> Page[AccessLogOut]:
+        """Reads of personal data in the county, newest first (auditors, county admins)."""
+        return await services.county_access_log(request.user, subject_kind=subject_kind, subject_id=subject_id,
+                                                limit=limit, offset=offset)
+
+    @get("/me/access-log", operation_id="myAccessLog", guards=[require_roles(Role.VILLAGER)])
+    async def my_log(self, request: AuthRequest, limit: Limit = DEFAULT_PAGE_SIZE, offset: Offset = 0) -> Page[AccessLogOut]:
+        """Who has looked at my or my household's data, when, and why (查询记录)."""
+        return await services.my_access_log(request.user, limit=limit, offset=offset)

@@ -1,0 +1,40 @@
+"""Audit tables. The database refuses UPDATE and DELETE on both (see the migration)."""
+
+from piccolo.columns import JSONB, BigSerial, Integer, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class AccessLog(Table, tablename="access_log"):
+    """One successful read of one subject's personal data (art. 35, PIPL).
+
+    Plain ids rather than foreign keys: the log must outlive anything it mentions. ``person_id``
+    is filled whenever the subject is, or belongs to, a person, so a villager can list who
+    looked at them; ``household_id`` likewise for household-level reads.
+    """
+
+    id = BigSerial(primary_key=True)
+    at = Timestamptz(default=TimestamptzNow(), index=True)
+    actor_kind = Varchar(length=16)  # account | bank_client
+    actor_id = Integer()
+    actor_role = Varchar(length=16)
+    actor_label = Varchar(length=64)
+    subject_kind = Varchar(length=16)  # person | household | organisation
+    subject_id = Integer()
+    person_id = Integer(null=True, default=None, index=True)
+    household_id = Integer(null=True, default=None, index=True)
+    township_id = Integer(null=True, default=None, index=True)
+    fields = JSONB(default=[])
+    purpose = Varchar(length=64)
+    request_id = Varchar(length=64, default="")
+
+
+class SecurityEvent(Table, tablename="security_event"):
+    """Logins, failures, lockouts, revocations, refresh-token reuse."""
+
+    id = BigSerial(primary_key=True)
+    at = Timestamptz(default=TimestamptzNow(), index=True)
+    kind = Varchar(length=32)
+    principal = Varchar(length=64)
+    detail = Text(default="")
+    ip = Varchar(length=64, default="")

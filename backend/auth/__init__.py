@@ -1,0 +1,1 @@
+"""Auth — accounts, roles, jurisdiction scope, tokens."""

@@ -1,0 +1,53 @@
+"""Auth endpoints: password login, refresh, logout, bank client credentials, who-am-I."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+
+from backend.auth import services
+from backend.auth.roles import Actor
+from backend.auth.schemas import ClientCredentialsIn, LoginIn, MeOut, RefreshIn, TokenOut
+from backend.requests import client_ip
+from backend.settings import get_settings
+
+
+def _token_out(pair: services.TokenPair) -> TokenOut:
+    return TokenOut(access_token=pair.access_token, refresh_token=pair.refresh_token,
+                    expires_in=pair.expires_in, role=pair.role)
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth 认证"]
+
+    @post("/login", operation_id="login", status_code=HTTP_200_OK)
+    async def login(self, request: Request, data: JSONBody[LoginIn]) -> TokenOut:
+        """Log in with username and password; returns a short-lived access token and a refresh token."""
+        return _token_out(await services.login(get_settings(), data.username, data.password, ip=client_ip(request)))
+
+    @post("/refresh", operation_id="refreshToken", status_code=HTTP_200_OK)
+    async def refresh(self, request: Request, data: JSONBody[RefreshIn]) -> TokenOut:
+        """Exchange a refresh token for a new pair; the old refresh token stops working."""
+        return _token_out(await services.refresh(get_settings(), data.refresh_token, ip=client_ip(request)))
+
+    @post("/token", operation_id="clientCredentialsToken", status_code=HTTP_200_OK)
+    async def token(self, request: Request, data: JSONBody[ClientCredentialsIn]) -> TokenOut:
+        """Bank clients: OAuth2-style client-credentials grant (server to server)."""
+        pair = await services.client_credentials(get_settings(), data.client_id, data.client_secret,
+                                                 ip=client_ip(request))
+        return _token_out(pair)
+
+    @post("/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT)
+    async def logout(self, request: Request[Actor, object, object]) -> None:
+        """End this session: its access and refresh tokens stop working at once."""
+        await services.revoke_session(request.user.sid)
+
+    @get("/me", operation_id="whoAmI")
+    async def me(self, request: Request[Actor, object, object]) -> MeOut:
+        """The caller's role and jurisdiction."""
+        a = request.user
+        return MeOut(kind=a.kind, id=a.id, role=a.role.value, username=a.label, county_id=a.county_id,
+                     township_id=a.township_id, person_id=a.person_id, household_id=a.household_id,
+                     grid_ids=sorted(a.grid_ids))

@@ -1,0 +1,29 @@
+"""Role guards: which *kinds* of caller may use an endpoint (403). Jurisdiction is scope's job (404)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from backend.auth.roles import Actor, Role
+from backend.errors import PermissionDenied
+
+
+def require_roles(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
+    allowed = frozenset(roles)
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        actor = connection.user
+        if not isinstance(actor, Actor) or actor.role not in allowed:
+            raise PermissionDenied()
+
+    guard.__name__ = "require_" + "_or_".join(sorted(r.value for r in allowed))
+    return guard
+
+
+PEOPLE_READERS = require_roles(Role.GRID_WORKER, Role.VILLAGER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
+STRUCTURE_READERS = require_roles(Role.GRID_WORKER, Role.VILLAGER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN, Role.AUDITOR)
+REGISTRY_WRITERS = require_roles(Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
+AUDIT_READERS = require_roles(Role.AUDITOR, Role.COUNTY_ADMIN)

@@ -1,0 +1,40 @@
+"""Auth request/response models."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(min_length=10, max_length=256)
+
+
+class ClientCredentialsIn(BaseModel):
+    grant_type: str = Field(pattern="^client_credentials$")
+    client_id: str = Field(min_length=1, max_length=64)
+    client_secret: str = Field(min_length=1, max_length=256)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    refresh_token: str | None = None
+    role: str
+
+
+class MeOut(BaseModel):
+    kind: str
+    id: int
+    role: str
+    username: str
+    county_id: int | None
+    township_id: int | None
+    person_id: int | None
+    household_id: int | None
+    grid_ids: list[int]

@@ -1,0 +1,171 @@
+"""The one place that knows the jurisdiction tree and decides who may see whom.
+
+Every read of personal data goes through :func:`authorize_read`, which locates the subject
+(person → current household → grid → village → township → county), checks the actor covers
+that location, and writes the access-log row. "Not yours" and "does not exist" both answer
+``NotFound`` so a caller cannot probe for people outside their jurisdiction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from piccolo.engine import engine_finder
+
+from backend.audit.tables import AccessLog
+from backend.auth.roles import Actor, Role
+from backend.errors import NotFound
+
+PERSON = "person"
+HOUSEHOLD = "household"
+ORGANISATION = "organisation"
+VILLAGE = "village"
+GRID = "grid"
+TOWNSHIP = "township"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a subject sits in the tree (``None`` where a level does not apply)."""
+
+    kind: str
+    id: int
+    county_id: int
+    township_id: int
+    village_id: int | None = None
+    grid_id: int | None = None
+    household_id: int | None = None
+    person_id: int | None = None
+
+
+_PERSON_SQL = """
+SELECT p.id AS person_id, h.id AS household_id, h.grid AS grid_id, v.id AS village_id,
+       t.id AS township_id, t.county AS county_id
+FROM person p
+JOIN household_membership m ON m.person = p.id AND m.valid_to IS NULL
+JOIN household h ON h.id = m.household
+JOIN village v ON v.id = h.village
+JOIN township t ON t.id = v.township
+WHERE p.id = {}
+"""
+_HOUSEHOLD_SQL = """
+SELECT h.id AS household_id, h.grid AS grid_id, v.id AS village_id, t.id AS township_id,
+       t.county AS county_id
+FROM household h JOIN village v ON v.id = h.village JOIN township t ON t.id = v.township
+WHERE h.id = {}
+"""
+_ORGANISATION_SQL = """
+SELECT o.village AS village_id, t.id AS township_id, t.county AS county_id
+FROM organisation o JOIN township t ON t.id = o.township WHERE o.id = {}
+"""
+_VILLAGE_SQL = """
+SELECT v.id AS village_id, t.id AS township_id, t.county AS county_id
+FROM village v JOIN township t ON t.id = v.township WHERE v.id = {}
+"""
+_GRID_SQL = """
+SELECT g.id AS grid_id, v.id AS village_id, t.id AS township_id, t.county AS county_id
+FROM grid g JOIN village v ON v.id = g.village JOIN township t ON t.id = v.township WHERE g.id = {}
+"""
+_TOWNSHIP_SQL = "SELECT t.id AS township_id, t.county AS county_id FROM township t WHERE t.id = {}"
+_SQL = {
+    PERSON: _PERSON_SQL,
+    HOUSEHOLD: _HOUSEHOLD_SQL,
+    ORGANISATION: _ORGANISATION_SQL,
+    VILLAGE: _VILLAGE_SQL,
+    GRID: _GRID_SQL,
+    TOWNSHIP: _TOWNSHIP_SQL,
+}
+
+
+async def locate(kind: str, subject_id: int) -> Location | None:
+    """Find where a subject sits now; ``None`` if it does not exist (or a person has no household)."""
+    from piccolo.querystring import QueryString
+
+    rows = await engine_finder().run_querystring(QueryString(_SQL[kind], subject_id))
+    if not rows:
+        return None
+    row: dict[str, Any] = dict(rows[0])
+    return Location(kind=kind, id=subject_id, **row)
+
+
+def covers(actor: Actor, where: Location) -> bool:
+    """Pure jurisdiction rule: does this actor's scope contain this location?"""
+    if actor.role is Role.COUNTY_ADMIN:
+        return actor.county_id is not None and where.county_id == actor.county_id
+    if actor.role is Role.TOWNSHIP_ADMIN:
+        return actor.township_id is not None and where.township_id == actor.township_id
+    if actor.role is Role.GRID_WORKER:
+        return where.grid_id is not None and where.grid_id in actor.grid_ids
+    if actor.role is Role.VILLAGER:
+        if where.kind == PERSON and where.person_id == actor.person_id:
+            return True
+        return where.kind in (PERSON, HOUSEHOLD) and (
+            actor.household_id is not None and where.household_id == actor.household_id
+        )
+    # Banks see ratings only through consent (banking slice); auditors read audit logs only.
+    return False
+
+
+def covers_structure(actor: Actor, where: Location) -> bool:
+    """Structure (townships, villages, grids) is not personal data; auditors may see it county-wide."""
+    if actor.role is Role.AUDITOR:
+        return actor.county_id is not None and where.county_id == actor.county_id
+    return covers(actor, where)
+
+
+async def authorize_read(
+    actor: Actor,
+    kind: str,
+    subject_id: int,
+    *,
+    fields: Iterable[str],
+    purpose: str,
+    request_id: str = "",
+) -> Location:
+    """Check scope for one subject and write its access-log row; raise ``NotFound`` otherwise."""
+    where = await locate(kind, subject_id)
+    if where is None or not covers(actor, where):
+        raise NotFound()
+    await log_reads(actor, [where], fields=fields, purpose=purpose, request_id=request_id)
+    return where
+
+
+async def log_reads(
+    actor: Actor, locations: Iterable[Location], *, fields: Iterable[str], purpose: str, request_id: str = ""
+) -> None:
+    """One access-log row per subject read, in one INSERT."""
+    field_list = sorted(set(fields))
+    rows = [
+        AccessLog(
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            actor_label=actor.label,
+            subject_kind=where.kind,
+            subject_id=where.id,
+            person_id=where.person_id,
+            household_id=where.household_id,
+            township_id=where.township_id,
+            fields=field_list,
+            purpose=purpose,
+            request_id=request_id[:64],
+        )
+        for where in locations
+    ]
+    if rows:
+        await AccessLog.insert(*rows)
+
+
+def household_filter_sql(actor: Actor) -> tuple[str, list[Any]] | None:
+    """SQL condition (on aliases ``h`` household, ``v`` village, ``t`` township) restricting a
+    household listing to the actor's jurisdiction; ``None`` means the actor may list nothing."""
+    if actor.role is Role.COUNTY_ADMIN and actor.county_id is not None:
+        return "t.county = {}", [actor.county_id]
+    if actor.role is Role.TOWNSHIP_ADMIN and actor.township_id is not None:
+        return "t.id = {}", [actor.township_id]
+    if actor.role is Role.GRID_WORKER and actor.grid_ids:
+        return "h.grid = ANY({})", [sorted(actor.grid_ids)]
+    if actor.role is Role.VILLAGER and actor.household_id is not None:
+        return "h.id = {}", [actor.household_id]
+    return None

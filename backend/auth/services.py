@@ -1,0 +1,227 @@
+"""Login, refresh, logout, client credentials, and turning a token back into an Actor."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from piccolo.engine import engine_finder
+
+from backend.audit.tables import SecurityEvent
+from backend.auth import passwords, tokens
+from backend.auth.roles import Actor, Role
+from backend.auth.tables import Account, AuthSession, BankClient, GridAssignment
+from backend.errors import InvalidInput, Locked, NotAuthenticated
+from backend.registry.tables import HouseholdMembership
+from backend.settings import Settings
+
+_BAD_CREDENTIALS = NotAuthenticated("用户名或密码错误", "Wrong username or password", code="AUTH_BAD_CREDENTIALS")
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str | None
+    expires_in: int
+    role: str
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def _security_event(kind: str, principal: str, detail: str = "", ip: str = "") -> None:
+    await SecurityEvent.insert(SecurityEvent(kind=kind, principal=principal[:64], detail=detail, ip=ip[:64]))
+
+
+def _locked_error(until: datetime) -> Locked:
+    return Locked(
+        f"连续登录失败次数过多，账户已锁定至 {until.astimezone(timezone(timedelta(hours=8))):%H:%M}",
+        "Too many failed logins; account locked for a while",
+        details={"locked_until": until.isoformat()},
+    )
+
+
+async def _register_failure(table, row_id: int, principal: str, failed: int, settings: Settings, ip: str) -> None:
+    failed += 1
+    values = {table.failed_logins: failed}
+    if failed >= settings.max_failed_logins:
+        values = {
+            table.failed_logins: 0,
+            table.locked_until: _now() + timedelta(seconds=settings.lockout_seconds),
+        }
+        await _security_event("lockout", principal, f"after {failed} failures", ip)
+    await table.update(values).where(table.id == row_id)
+    await _security_event("login_failed", principal, "", ip)
+
+
+async def _open_session(settings: Settings, *, account_id: int | None = None, bank_client_id: int | None = None,
+                        with_refresh: bool) -> tuple[str, str | None]:
+    sid = uuid.uuid4()
+    refresh = tokens.new_refresh_token() if with_refresh else None
+    ttl = settings.refresh_token_ttl_seconds if with_refresh else settings.access_token_ttl_seconds
+    await AuthSession.insert(
+        AuthSession(
+            sid=sid,
+            account=account_id,
+            bank_client=bank_client_id,
+            refresh_hash=tokens.hash_opaque_token(refresh) if refresh else None,
+            expires_at=_now() + timedelta(seconds=ttl),
+        )
+    )
+    return str(sid), refresh
+
+
+async def login(settings: Settings, username: str, password: str, *, ip: str = "") -> TokenPair:
+    """Password login. Five failures in a row lock the account for ``lockout_seconds``."""
+    account = await Account.objects().where(Account.username == username).first()
+    if account is None:
+        passwords.verify_password(None, password)
+        await _security_event("login_failed", username, "unknown user", ip)
+        raise _BAD_CREDENTIALS
+    now = _now()
+    if account.locked_until is not None and account.locked_until > now:
+        await _security_event("login_refused_locked", username, "", ip)
+        raise _locked_error(account.locked_until)
+    if not passwords.verify_password(account.password_hash, password) or not account.active:
+        await _register_failure(Account, account.id, username, account.failed_logins, settings, ip)
+        raise _BAD_CREDENTIALS
+    values = {Account.failed_logins: 0, Account.locked_until: None}
+    if passwords.needs_rehash(account.password_hash):
+        values[Account.password_hash] = passwords.hash_password(password)
+    await Account.update(values).where(Account.id == account.id)
+    sid, refresh = await _open_session(settings, account_id=account.id, with_refresh=True)
+    await _security_event("login", username, "", ip)
+    access = tokens.issue_access_token(
+        settings=settings, subject=f"account:{account.id}", sid=sid, role=account.role, now=now
+    )
+    return TokenPair(access, refresh, settings.access_token_ttl_seconds, account.role)
+
+
+async def client_credentials(settings: Settings, client_id: str, client_secret: str, *, ip: str = "") -> TokenPair:
+    """Bank server-to-server login; no refresh token (the bank simply asks again)."""
+    client = await BankClient.objects().where(BankClient.client_id == client_id).first()
+    if client is None:
+        passwords.verify_password(None, client_secret)
+        await _security_event("client_auth_failed", client_id, "unknown client", ip)
+        raise NotAuthenticated("客户端凭证错误", "Wrong client credentials", code="AUTH_BAD_CLIENT")
+    now = _now()
+    if client.locked_until is not None and client.locked_until > now:
+        raise _locked_error(client.locked_until)
+    if not passwords.verify_password(client.secret_hash, client_secret) or not client.active:
+        await _register_failure(BankClient, client.id, client_id, client.failed_logins, settings, ip)
+        raise NotAuthenticated("客户端凭证错误", "Wrong client credentials", code="AUTH_BAD_CLIENT")
+    await BankClient.update({BankClient.failed_logins: 0, BankClient.locked_until: None}).where(
+        BankClient.id == client.id
+    )
+    sid, _ = await _open_session(settings, bank_client_id=client.id, with_refresh=False)
+    access = tokens.issue_access_token(
+        settings=settings, subject=f"bank:{client.id}", sid=sid, role=Role.BANK.value, now=now
+    )
+    return TokenPair(access, None, settings.access_token_ttl_seconds, Role.BANK.value)
+
+
+async def refresh(settings: Settings, refresh_token: str, *, ip: str = "") -> TokenPair:
+    """Rotate the refresh token. Presenting an already-rotated token revokes the session."""
+    digest = tokens.hash_opaque_token(refresh_token)
+    now = _now()
+    async with engine_finder().transaction():
+        session = await AuthSession.objects().where(AuthSession.refresh_hash == digest).first()
+        if session is None:
+            reused = await AuthSession.objects().where(AuthSession.previous_refresh_hash == digest).first()
+            if reused is not None and reused.revoked_at is None:
+                await AuthSession.update(
+                    {AuthSession.revoked_at: now, AuthSession.revoked_reason: "refresh_reuse"}
+                ).where(AuthSession.id == reused.id)
+                await _security_event("refresh_reuse", f"session:{reused.sid}", "session revoked", ip)
+            raise NotAuthenticated("刷新凭证无效", "Refresh token invalid", code="AUTH_REFRESH_INVALID")
+        if session.revoked_at is not None or session.expires_at <= now or session.account is None:
+            raise NotAuthenticated("登录已失效，请重新登录", "Session ended; log in again", code="AUTH_REFRESH_INVALID")
+        account = await Account.objects().where(Account.id == session.account).first()
+        if account is None or not account.active:
+            raise NotAuthenticated("账户不可用", "Account disabled", code="AUTH_ACCOUNT_DISABLED")
+        new_refresh = tokens.new_refresh_token()
+        await AuthSession.update(
+            {
+                AuthSession.previous_refresh_hash: digest,
+                AuthSession.refresh_hash: tokens.hash_opaque_token(new_refresh),
+            }
+        ).where(AuthSession.id == session.id)
+    access = tokens.issue_access_token(
+        settings=settings, subject=f"account:{account.id}", sid=str(session.sid), role=account.role, now=now
+    )
+    return TokenPair(access, new_refresh, settings.access_token_ttl_seconds, account.role)
+
+
+async def revoke_session(sid: str, reason: str = "logout") -> None:
+    await AuthSession.update({AuthSession.revoked_at: _now(), AuthSession.revoked_reason: reason}).where(
+        (AuthSession.sid == uuid.UUID(sid)) & AuthSession.revoked_at.is_null()
+    )
+
+
+async def revoke_all_sessions(account_id: int, reason: str = "revoked_by_admin") -> int:
+    rows = await AuthSession.update(
+        {AuthSession.revoked_at: _now(), AuthSession.revoked_reason: reason}, returning=[AuthSession.id]
+    ).where((AuthSession.account == account_id) & AuthSession.revoked_at.is_null())
+    return len(rows)
+
+
+async def load_actor(claims: tokens.AccessClaims, *, today: date | None = None) -> Actor:
+    """Turn verified claims into an Actor, checking the session is still alive."""
+    invalid = NotAuthenticated("登录已失效，请重新登录", "Session ended; log in again", code="AUTH_SESSION_ENDED")
+    try:
+        sid = uuid.UUID(claims.sid)
+        kind, raw_id = claims.sub.split(":", 1)
+        subject_id = int(raw_id)
+    except ValueError as exc:
+        raise invalid from exc
+    session = await AuthSession.objects().where(AuthSession.sid == sid).first()
+    if session is None or session.revoked_at is not None:
+        raise invalid
+    today = today or date.today()
+    if kind == "bank":
+        client = await BankClient.objects().where(BankClient.id == subject_id).first()
+        if client is None or not client.active or session.bank_client != subject_id:
+            raise invalid
+        return Actor(kind="bank_client", id=client.id, role=Role.BANK, label=client.client_id,
+                     sid=claims.sid, county_id=client.county)
+    if kind != "account" or session.account != subject_id:
+        raise invalid
+    account = await Account.objects().where(Account.id == subject_id).first()
+    if account is None or not account.active:
+        raise invalid
+    role = Role(account.role)
+    grid_ids: frozenset[int] = frozenset()
+    household_id = None
+    if role is Role.GRID_WORKER:
+        rows = await GridAssignment.select(GridAssignment.grid).where(
+            (GridAssignment.account == account.id)
+            & (GridAssignment.valid_from <= today)
+            & (GridAssignment.valid_to.is_null() | (GridAssignment.valid_to >= today))
+        )
+        grid_ids = frozenset(r["grid"] for r in rows)
+    if role is Role.VILLAGER and account.person is not None:
+        row = await HouseholdMembership.select(HouseholdMembership.household).where(
+            (HouseholdMembership.person == account.person) & HouseholdMembership.valid_to.is_null()
+        ).first()
+        household_id = row["household"] if row else None
+    return Actor(
+        kind="account",
+        id=account.id,
+        role=role,
+        label=account.username,
+        sid=claims.sid,
+        county_id=account.county,
+        township_id=account.township,
+        person_id=account.person,
+        household_id=household_id,
+        grid_ids=grid_ids,
+    )
+
+
+def validate_new_password(password: str) -> None:
+    if len(password) < passwords.MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"密码至少 {passwords.MIN_PASSWORD_LENGTH} 位", "Password too short", code="PASSWORD_TOO_SHORT"
+        )

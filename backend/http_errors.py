@@ -1,0 +1,72 @@
+"""Maps every exception to the uniform error body ``{code, message_zh, message_en, details}``."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from backend.errors import CunxinError, ServiceUnavailable
+
+logger = logging.getLogger("cunxin.errors")
+
+_HTTP_CODES: dict[int, tuple[str, str, str]] = {
+    400: ("BAD_REQUEST", "请求格式有误", "Malformed request"),
+    401: ("AUTH_REQUIRED", "请先登录", "Authentication required"),
+    403: ("PERMISSION_DENIED", "无权执行此操作", "Permission denied"),
+    404: ("NOT_FOUND", "未找到该记录", "Not found"),
+    405: ("METHOD_NOT_ALLOWED", "不支持该请求方法", "Method not allowed"),
+    413: ("PAYLOAD_TOO_LARGE", "上传内容过大", "Payload too large"),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "不支持的内容类型", "Unsupported media type"),
+    429: ("RATE_LIMITED", "请求过于频繁，请稍后再试", "Too many requests"),
+}
+
+
+def _body(code: str, zh: str, en: str, details=None) -> dict:
+    return {"code": code, "message_zh": zh, "message_en": en, "details": details if details is not None else {}}
+
+
+def _response(status: int, body: dict, request: Request) -> Response:
+    headers = {}
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        headers["X-Request-ID"] = request_id
+    return Response(content=body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def cunxin_error_handler(request: Request, exc: CunxinError) -> Response:
+    return _response(exc.status_code, exc.to_body(), request)
+
+
+def http_exception_handler(request: Request, exc: HTTPException) -> Response:
+    if isinstance(exc, ValidationException):
+        details = exc.extra if isinstance(exc.extra, (list, dict)) else {}
+        body = _body("REQUEST_INVALID", "请求参数不合法", "Request parameters are invalid", details)
+        return _response(400, body, request)
+    code, zh, en = _HTTP_CODES.get(exc.status_code, ("HTTP_ERROR", "请求失败", exc.detail or "Request failed"))
+    return _response(exc.status_code, _body(code, zh, en), request)
+
+
+_UNAVAILABLE_NAMES = ("ConnectionError", "ConnectionRefusedError", "TimeoutError",
+                      "CannotConnectNowError", "ConnectionDoesNotExistError", "InterfaceError",
+                      "TooManyConnectionsError")
+
+
+def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    """Dependencies that are down become 503 (retryable); anything else is logged and reported
+    without internals. Reaching this for a non-dependency error is a bug to fix."""
+    if isinstance(exc, (ConnectionError, TimeoutError, OSError)) or type(exc).__name__ in _UNAVAILABLE_NAMES:
+        logger.warning("dependency unavailable: %r", exc)
+        return cunxin_error_handler(request, ServiceUnavailable())
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    body = _body("INTERNAL_ERROR", "服务器内部错误，已记录，请稍后重试", "Internal error; it has been logged")
+    return _response(HTTP_500_INTERNAL_SERVER_ERROR, body, request)
+
+
+EXCEPTION_HANDLERS = {
+    CunxinError: cunxin_error_handler,
+    HTTPException: http_exception_handler,
+    Exception: unexpected_error_handler,
+}

@@ -1,0 +1,18 @@
+"""Piccolo configuration: the engine and the apps whose migrations live under ``migrations/``."""
+
+from piccolo.conf.apps import AppRegistry
+from piccolo.engine.postgres import PostgresEngine
+
+from backend.settings import get_settings
+
+DB = PostgresEngine(config={"dsn": get_settings().database_url}, log_queries=False)
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "backend.registry.piccolo_app",
+        "backend.auth.piccolo_app",
+        "backend.audit.piccolo_app",
+        "piccolo.apps.user.piccolo_app",
+        "piccolo_admin.piccolo_app",
+    ]
+)

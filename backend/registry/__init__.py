@@ -1,0 +1,1 @@
+"""Registry — county, townships, villages, grids, households, people, party branches, organisations."""

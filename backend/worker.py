@@ -1,0 +1,45 @@
+"""The arq worker: background and cron jobs. Every job is idempotent (arq may run it twice)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from arq import cron
+from arq.connections import RedisSettings
+from piccolo.engine import engine_finder
+
+from backend.auth.tables import AuthSession
+from backend.settings import get_settings
+
+EXPIRED_SESSION_GRACE = timedelta(days=7)
+
+
+async def purge_expired_sessions(ctx: dict) -> int:
+    """Delete auth sessions that expired (or were revoked) more than a week ago.
+
+    Sessions are not audit records (logins and revocations are in ``security_event``); keeping
+    them forever would only grow the table the auth middleware reads on every request.
+    """
+    cutoff = datetime.now(timezone.utc) - EXPIRED_SESSION_GRACE
+    deleted = await AuthSession.delete(returning=[AuthSession.id]).where(
+        (AuthSession.expires_at < cutoff) | (AuthSession.revoked_at < cutoff)
+    )
+    return len(deleted)
+
+
+async def startup(ctx: dict) -> None:
+    await engine_finder().start_connection_pool(min_size=1, max_size=5)
+
+
+async def shutdown(ctx: dict) -> None:
+    await engine_finder().close_connection_pool()
+
+
+class WorkerSettings:
+    functions = [purge_expired_sessions]
+    cron_jobs = [cron(purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False)]
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = RedisSettings.from_dsn(get_settings().redis_url)
+    max_tries = 5
+    job_timeout = 600

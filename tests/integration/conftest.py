@@ -1,0 +1,56 @@
+"""Integration fixtures: the migrated test database with the demo county, the real app
+behind an async HTTP client, and real tokens from the real login endpoint."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from datetime import date
+
+import pytest
+import httpx
+
+from backend.registry.seed import DEMO_PASSWORD
+
+TODAY = date.today()
+
+
+@pytest.fixture(scope="session")
+async def app_client():
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    from backend.app import create_app
+    from backend.registry.seed import seed_demo
+
+    app = create_app()
+    # The app's own start-up/shut-down hooks, run on the test loop: Litestar's test client would
+    # run the app on a portal thread, and an asyncpg pool must not be shared across loops.
+    for hook in app.on_startup:
+        await hook(app)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            result = await run_forwards("all")
+        assert result.success, result.message
+        await seed_demo(today=TODAY)
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            client.app = app
+            yield client
+    finally:
+        for hook in app.on_shutdown:
+            await hook(app)
+
+
+@pytest.fixture(scope="session")
+async def tokens(app_client):
+    """Access tokens per demo account, from the real login endpoint."""
+    cache: dict[str, str] = {}
+
+    async def get(username: str) -> dict[str, str]:
+        if username not in cache:
+            response = await app_client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+            assert response.status_code == 200, response.text
+            cache[username] = response.json()["access_token"]
+        return {"Authorization": f"Bearer {cache[username]}"}
+
+    return get

@@ -52,7 +52,7 @@ PG_ROLE = "postgres"
 PG_SYSTEM_USER = "embedded_postgres"
 PG_PORT = 5432  # only names the socket file; no TCP listener, so no clash with a system server
 PG_START_TIMEOUT = 60  # seconds; crash recovery after an unclean stop can take a while
-REDIS_START_TIMEOUT = 10.0
+REDIS_START_TIMEOUT = 30.0  # a large AOF answers -LOADING until it is read
 OWNER_WAIT_TIMEOUT = 120.0  # how long a second process waits for the owner to finish starting
 _SUN_PATH_MAX = 107  # Linux sockaddr_un.sun_path is 108 bytes including the NUL
 
@@ -381,14 +381,16 @@ class EmbeddedServers:
                     proc.kill()
                     proc.wait()
                 (self.var_dir / "redis" / "redis.pid").unlink(missing_ok=True)
-            if self._owns_postgres:
-                self._owns_postgres = False
-                _stop_postgres(self.var_dir / "pgdata")
         finally:
-            if self._lock_fd is not None:
-                (self.var_dir / "embedded.json").unlink(missing_ok=True)
-                os.close(self._lock_fd)  # releases the flock
-                self._lock_fd = None
+            try:
+                if self._owns_postgres:
+                    self._owns_postgres = False
+                    _stop_postgres(self.var_dir / "pgdata")
+            finally:
+                if self._lock_fd is not None:
+                    (self.var_dir / "embedded.json").unlink(missing_ok=True)
+                    os.close(self._lock_fd)  # releases the flock
+                    self._lock_fd = None
 
 
 def _try_lock(path: Path) -> int | None:

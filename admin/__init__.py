@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from backend.audit.tables import AccessLog, SecurityEvent
 from backend.auth.tables import Account, BankClient, GridAssignment
 from backend.registry import tables as reg
+from backend.settings import get_settings
 
 
 def _read_only(piccolo_crud, request) -> None:
@@ -83,4 +84,5 @@ def build_admin():
         default_language_code="zh-CN",
         translations=[SIMPLIFIED_CHINESE, ENGLISH],
         auto_include_related=False,
+        production=get_settings().is_production,
     )

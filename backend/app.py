@@ -16,8 +16,10 @@ from redis.asyncio import Redis
 from backend.audit.controllers import AccessLogController
 from backend.auth.controllers import AuthController
 from backend.auth.middleware import PUBLIC_PATHS, BearerAuthMiddleware
+from backend.evidence.controllers import EvidenceController
 from backend.health import healthz, readyz
 from backend.http_errors import EXCEPTION_HANDLERS
+from backend.ledger.controllers import EventController, PointsController, ReviewController
 from backend.registry.controllers import PeopleController, RegistryChangeController, StructureController
 from backend.requests import assign_request_id
 from backend.settings import get_settings
@@ -43,6 +45,9 @@ async def _start(app: Litestar) -> None:
 
 
 async def _stop(app: Litestar) -> None:
+    from backend import jobs
+
+    await jobs.close()
     await app.state.redis.aclose()
     await engine_finder().close_connection_pool()
 
@@ -58,6 +63,10 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         PeopleController,
         RegistryChangeController,
         AccessLogController,
+        EventController,
+        ReviewController,
+        PointsController,
+        EvidenceController,
     ]
     if with_admin:
         handlers.append(_admin_mount())

@@ -257,5 +257,39 @@ def import_roster(file: Path, village_code: str, dry_run: bool) -> None:
             console.print("dry run: file is valid, nothing written")
 
 
+@main.group()
+def ledger() -> None:
+    """The points ledger."""
+
+
+@ledger.command("verify")
+def ledger_verify() -> None:
+    """Re-walk the hash chain from the first entry; report the first broken link (exit 1)."""
+    from backend.ledger import chain
+
+    async def run():
+        total = await chain.total_entries()
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("校验账本哈希链 verifying ledger", total=total)
+            return await chain.verify(progress=lambda n: bar.advance(task, n))
+
+    with servers():
+        result = _run(run())
+    if result.ok:
+        console.print(f"[green]ledger intact[/green]: {result.checked} entries verified")
+    else:
+        console.print(f"[red]ledger broken[/red] at entry {result.first_broken_id}: {result.reason} "
+                      f"({result.checked} entries verified before it)")
+        sys.exit(1)
+
+
+def _attach_rules_commands() -> None:
+    from backend.rules_cli import rules
+
+    main.add_command(rules)
+
+
+_attach_rules_commands()
+
 if __name__ == "__main__":
     main()

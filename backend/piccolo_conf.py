@@ -12,6 +12,8 @@ APP_REGISTRY = AppRegistry(
         "backend.registry.piccolo_app",
         "backend.auth.piccolo_app",
         "backend.audit.piccolo_app",
+        "backend.ledger.piccolo_app",
+        "backend.evidence.piccolo_app",
         "piccolo.apps.user.piccolo_app",
         "piccolo_admin.piccolo_app",
     ]

@@ -27,6 +27,20 @@ async def purge_expired_sessions(ctx: dict) -> int:
     return len(deleted)
 
 
+async def process_evidence(ctx: dict, evidence_id: int) -> str:
+    """Decode, check, strip and thumbnail one uploaded photo (idempotent)."""
+    from backend.evidence.services import process_evidence as run
+
+    return await run(evidence_id)
+
+
+async def requeue_pending_evidence(ctx: dict) -> int:
+    """Re-queue photos still pending after a while (their enqueue may have failed)."""
+    from backend.evidence.services import requeue_stale
+
+    return await requeue_stale()
+
+
 async def startup(ctx: dict) -> None:
     await engine_finder().start_connection_pool(min_size=1, max_size=5)
 
@@ -36,8 +50,11 @@ async def shutdown(ctx: dict) -> None:
 
 
 class WorkerSettings:
-    functions = [purge_expired_sessions]
-    cron_jobs = [cron(purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False)]
+    functions = [purge_expired_sessions, process_evidence, requeue_pending_evidence]
+    cron_jobs = [
+        cron(purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
+        cron(requeue_pending_evidence, minute=set(range(0, 60, 5)), run_at_startup=True),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = RedisSettings.from_dsn(get_settings().redis_url)

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from piccolo.engine import engine_finder
-
 from backend.audit.tables import AccessLog
 from backend.auth.roles import Actor, Role
+from backend.db import fetch
 from backend.errors import NotFound
 
 PERSON = "person"
@@ -80,12 +79,10 @@ _SQL = {
 
 async def locate(kind: str, subject_id: int) -> Location | None:
     """Find where a subject sits now; ``None`` if it does not exist (or a person has no household)."""
-    from piccolo.querystring import QueryString
-
-    rows = await engine_finder().run_querystring(QueryString(_SQL[kind], subject_id))
+    rows = await fetch(_SQL[kind], subject_id)
     if not rows:
         return None
-    row: dict[str, Any] = dict(rows[0])
+    row: dict[str, Any] = rows[0]
     return Location(kind=kind, id=subject_id, **row)
 
 
@@ -169,3 +166,11 @@ def household_filter_sql(actor: Actor) -> tuple[str, list[Any]] | None:
     if actor.role is Role.VILLAGER and actor.household_id is not None:
         return "h.id = {}", [actor.household_id]
     return None
+
+
+async def authorize_write(actor: Actor, kind: str, subject_id: int) -> Location:
+    """Scope check for recording something *about* a subject (no access-log row: nothing is read)."""
+    where = await locate(kind, subject_id)
+    if where is None or not covers(actor, where):
+        raise NotFound()
+    return where

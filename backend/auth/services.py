@@ -16,7 +16,11 @@ from backend.errors import InvalidInput, Locked, NotAuthenticated
 from backend.registry.tables import HouseholdMembership
 from backend.settings import Settings
 
-_BAD_CREDENTIALS = NotAuthenticated("用户名或密码错误", "Wrong username or password", code="AUTH_BAD_CREDENTIALS")
+
+def _bad_credentials() -> NotAuthenticated:
+    """A fresh error each time: re-raising one shared instance would chain every earlier failure's
+    traceback (and the frames holding the attempted passwords) onto it, for the process lifetime."""
+    return NotAuthenticated("用户名或密码错误", "Wrong username or password", code="AUTH_BAD_CREDENTIALS")
 
 
 @dataclass(frozen=True)
@@ -79,14 +83,14 @@ async def login(settings: Settings, username: str, password: str, *, ip: str = "
     if account is None:
         passwords.verify_password(None, password)
         await _security_event("login_failed", username, "unknown user", ip)
-        raise _BAD_CREDENTIALS
+        raise _bad_credentials()
     now = _now()
     if account.locked_until is not None and account.locked_until > now:
         await _security_event("login_refused_locked", username, "", ip)
         raise _locked_error(account.locked_until)
     if not passwords.verify_password(account.password_hash, password) or not account.active:
         await _register_failure(Account, account.id, username, account.failed_logins, settings, ip)
-        raise _BAD_CREDENTIALS
+        raise _bad_credentials()
     values = {Account.failed_logins: 0, Account.locked_until: None}
     if passwords.needs_rehash(account.password_hash):
         values[Account.password_hash] = passwords.hash_password(password)
@@ -126,16 +130,17 @@ async def refresh(settings: Settings, refresh_token: str, *, ip: str = "") -> To
     """Rotate the refresh token. Presenting an already-rotated token revokes the session."""
     digest = tokens.hash_opaque_token(refresh_token)
     now = _now()
+    session = await AuthSession.objects().where(AuthSession.refresh_hash == digest).first()
+    if session is None:
+        # Not inside the transaction below: its rollback on the error raised here would undo the revocation.
+        reused = await AuthSession.objects().where(AuthSession.previous_refresh_hash == digest).first()
+        if reused is not None and reused.revoked_at is None:
+            await AuthSession.update(
+                {AuthSession.revoked_at: now, AuthSession.revoked_reason: "refresh_reuse"}
+            ).where(AuthSession.id == reused.id)
+            await _security_event("refresh_reuse", f"session:{reused.sid}", "session revoked", ip)
+        raise NotAuthenticated("刷新凭证无效", "Refresh token invalid", code="AUTH_REFRESH_INVALID")
     async with engine_finder().transaction():
-        session = await AuthSession.objects().where(AuthSession.refresh_hash == digest).first()
-        if session is None:
-            reused = await AuthSession.objects().where(AuthSession.previous_refresh_hash == digest).first()
-            if reused is not None and reused.revoked_at is None:
-                await AuthSession.update(
-                    {AuthSession.revoked_at: now, AuthSession.revoked_reason: "refresh_reuse"}
-                ).where(AuthSession.id == reused.id)
-                await _security_event("refresh_reuse", f"session:{reused.sid}", "session revoked", ip)
-            raise NotAuthenticated("刷新凭证无效", "Refresh token invalid", code="AUTH_REFRESH_INVALID")
         if session.revoked_at is not None or session.expires_at <= now or session.account is None:
             raise NotAuthenticated("登录已失效，请重新登录", "Session ended; log in again", code="AUTH_REFRESH_INVALID")
         account = await Account.objects().where(Account.id == session.account).first()
@@ -162,8 +167,8 @@ async def revoke_session(sid: str, reason: str = "logout") -> None:
 
 async def revoke_all_sessions(account_id: int, reason: str = "revoked_by_admin") -> int:
     rows = await AuthSession.update(
-        {AuthSession.revoked_at: _now(), AuthSession.revoked_reason: reason}, returning=[AuthSession.id]
-    ).where((AuthSession.account == account_id) & AuthSession.revoked_at.is_null())
+        {AuthSession.revoked_at: _now(), AuthSession.revoked_reason: reason}
+    ).where((AuthSession.account == account_id) & AuthSession.revoked_at.is_null()).returning(AuthSession.id)
     return len(rows)
 
 

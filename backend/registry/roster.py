@@ -292,11 +292,12 @@ def canonical_relation(raw: str) -> str | None:
 # ── validation ────────────────────────────────────────────────────────────────────────────────
 
 _Reporter = Callable[[RosterRow, str, str, str, str], None]  # (row, field, code, zh, en)
-_ID_RUN = re.compile(r"(?<![0-9A-Za-z])([0-9]{6})[0-9]{5,8}([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
+# Exactly 15 (first generation) or 18 characters: a 16-digit 户号 (village code + 4) is not an ID.
+_ID_RUN = re.compile(r"(?<![0-9A-Za-z])([0-9]{6})(?:[0-9]{8}|[0-9]{5})([0-9]{3}[0-9Xx])(?![0-9A-Za-z])")
 
 
 def _mask_ids(text: str) -> str:
-    """Mask anything shaped like a 15-18 character ID number: ``620702********1234``."""
+    """Mask anything shaped like a 15- or 18-character ID number: ``620702********1234``."""
     return _ID_RUN.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
 
 

@@ -72,6 +72,11 @@ async def import_roster(path: Path, village_code: str, *, today: date | None = N
             extra.append(RosterError(row.row_number, "id_number", "ROSTER_REGISTERED_ELSEWHERE",
                                      f"此人已登记在户 {other['household.code']}，迁户请走户籍变更",
                                      f"Already registered in household {other['household.code']}; use a membership change"))
+        elif other is None and row.relation == HEAD and row.household_code in heads:
+            # A new person as 户主 of a household that has one: the open-head index would refuse it.
+            extra.append(RosterError(row.row_number, "relation", "ROSTER_HEAD_EXISTS",
+                                     f"户号“{row.household_code}”已有户主，变更户主请走户籍变更",
+                                     f"Household {row.household_code} already has a head; use a membership change"))
     if extra:
         bad = {e.row_number for e in extra}
         report = RosterReport(valid=[r for r in report.valid if r.row_number not in bad],

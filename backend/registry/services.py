@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from piccolo.engine import engine_finder
 
 from backend.auth import scope
+from backend.db import fetch
 from backend.auth.roles import ROLES_SEEING_FULL_IDENTIFIERS, Actor, Role
 from backend.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.identity import parse_id_number
@@ -56,12 +57,6 @@ def _sees_full(actor: Actor, person_id: int) -> bool:
     )
 
 
-async def _fetch(sql: str, *args) -> list[dict]:
-    from piccolo.querystring import QueryString
-
-    return [dict(r) for r in await engine_finder().run_querystring(QueryString(sql, *args))]
-
-
 # --- structure (not personal data) -------------------------------------------------------
 
 
@@ -95,7 +90,7 @@ async def list_party_branches(actor: Actor, village_id: int) -> list[PartyBranch
     where = await scope.locate(scope.VILLAGE, village_id)
     if where is None or not scope.covers_structure(actor, where):
         raise NotFound()
-    rows = await _fetch(
+    rows = await fetch(
         """SELECT b.id, b.code, b.name, count(p.id) AS member_count FROM party_branch b
            LEFT JOIN person p ON p.party_branch = b.id AND p.is_party_member
            WHERE b.village = {} GROUP BY b.id ORDER BY b.code""",
@@ -114,7 +109,7 @@ async def get_person(actor: Actor, person_id: int, *, reveal: bool = False, requ
     fields = list(PERSON_FIELDS) + (["id_number_full", "phone_full"] if full else [])
     await scope.authorize_read(actor, scope.PERSON, person_id, fields=fields, purpose="registry_view",
                                request_id=request_id)
-    rows = await _fetch(
+    rows = await fetch(
         """SELECT p.*, m.relation, h.id AS household_id, h.code AS household_code,
                   v.id AS village_id, v.code AS village_code, v.name AS village_name,
                   t.id AS township_id, t.code AS township_code, t.name AS township_name,
@@ -165,7 +160,7 @@ async def lookup_person(actor: Actor, raw_id_number: str, *, request_id: str = "
 async def get_household(actor: Actor, household_id: int, *, request_id: str = "") -> HouseholdOut:
     await scope.authorize_read(actor, scope.HOUSEHOLD, household_id, fields=HOUSEHOLD_FIELDS,
                                purpose="registry_view", request_id=request_id)
-    head = await _fetch(
+    head = await fetch(
         """SELECT h.id, h.code, h.address, g.id AS grid_id, g.code AS grid_code, g.name AS grid_name,
                   v.id AS village_id, v.code AS village_code, v.name AS village_name,
                   t.id AS township_id, t.code AS township_code, t.name AS township_name,
@@ -175,7 +170,7 @@ async def get_household(actor: Actor, household_id: int, *, request_id: str = ""
            JOIN township t ON t.id = v.township WHERE h.id = {}""",
         household_id,
     )
-    members = await _fetch(
+    members = await fetch(
         """SELECT p.id, p.name, p.sex, p.birth_date, p.id_number_masked, p.id_number_cipher,
                   p.is_party_member, m.relation
            FROM household_membership m JOIN person p ON p.id = m.person
@@ -224,8 +219,8 @@ async def list_households(
         args.append(grid_id)
     where_sql = " AND ".join(clauses)
     base = f"FROM household h JOIN village v ON v.id = h.village JOIN township t ON t.id = v.township WHERE {where_sql}"
-    total = (await _fetch(f"SELECT count(*) AS n {base}", *args))[0]["n"]
-    rows = await _fetch(
+    total = (await fetch(f"SELECT count(*) AS n {base}", *args))[0]["n"]
+    rows = await fetch(
         f"""SELECT h.id, h.code, h.address, h.grid AS grid_id, t.id AS township_id, t.county AS county_id,
                    v.id AS village_id,
                    (SELECT p.name FROM household_membership m JOIN person p ON p.id = m.person
@@ -259,7 +254,7 @@ async def list_households(
 async def membership_history(actor: Actor, person_id: int, *, request_id: str = "") -> list[MembershipOut]:
     await scope.authorize_read(actor, scope.PERSON, person_id, fields=["membership_history"],
                                purpose="registry_history", request_id=request_id)
-    rows = await _fetch(
+    rows = await fetch(
         """SELECT m.household AS household_id, h.code AS household_code, m.relation, m.valid_from,
                   m.valid_to, m.reason
            FROM household_membership m JOIN household h ON h.id = m.household
@@ -272,7 +267,7 @@ async def membership_history(actor: Actor, person_id: int, *, request_id: str = 
 async def residence_history(actor: Actor, household_id: int, *, request_id: str = "") -> list[ResidenceOut]:
     await scope.authorize_read(actor, scope.HOUSEHOLD, household_id, fields=["residence_history"],
                                purpose="registry_history", request_id=request_id)
-    rows = await _fetch(
+    rows = await fetch(
         """SELECT r.grid AS grid_id, g.name AS grid_name, r.address, r.valid_from, r.valid_to, r.reason
            FROM household_residence r JOIN grid g ON g.id = r.grid
            WHERE r.household = {} ORDER BY r.valid_from, r.id""",
@@ -285,7 +280,7 @@ async def linked_households(actor: Actor, member_id: int, *, request_id: str = "
     """党员联户: the households a party member currently looks after."""
     await scope.authorize_read(actor, scope.PERSON, member_id, fields=["party_links"],
                                purpose="party_links", request_id=request_id)
-    rows = await _fetch(
+    rows = await fetch(
         """SELECT l.household AS household_id, h.code AS household_code, l.valid_from AS since,
                   h.village AS village_id, h.grid AS grid_id,
                   (SELECT p.name FROM household_membership m JOIN person p ON p.id = m.person

@@ -201,7 +201,7 @@ async def test_bad_rows_are_all_reported_and_nothing_is_imported(village, tmp_pa
     assert set(reported) == {7, 11, 14}, run.stdout
     assert "校验位" in reported[7]
     assert "重复" in reported[11] and "第 4 行" in reported[11]
-    assert "没有户主" in reported[14]
+    assert "没有户主" in reported[14] and f"{v}9005" in reported[14]  # the 16-digit 户号 is not masked as an ID
     assert "有效 10 行" in run.text and "有误 3 行" in run.text
     assert "未导入任何数据" in run.text
     for row in rows:  # the report masks ID numbers, even the malformed one
@@ -343,3 +343,40 @@ async def test_unknown_village_is_a_clear_error(village, tmp_path):
     assert "REGISTRY_CODE_UNKNOWN" in run.text and "620702999999" in run.text and "不存在" in run.text
     assert "Traceback" not in run.stdout + run.stderr
     assert await _counts() == before
+
+
+async def test_second_head_for_an_existing_household_is_reported_not_a_crash(village, app_client, tmp_path):
+    # A demo household of this village that already has its 户主 in the registry.
+    household = await Household.select(Household.code, Household.grid.code).where(
+        Household.village == village.id
+    ).order_by(Household.code).first()
+    rows = [Row(household["code"], "新户主", _fresh_id(), "户主", household["grid.code"])]
+    path = _write_xlsx(tmp_path / "second_head.xlsx", rows)
+    before = await _counts()
+
+    result = await import_roster(path, village.code)
+
+    assert result.imported is False
+    assert [(e.row_number, e.code) for e in result.report.errors] == [(2, "ROSTER_HEAD_EXISTS")]
+    assert await _counts() == before
+
+
+async def test_member_added_to_an_existing_household_without_repeating_its_head(village, app_client, tmp_path):
+    household = await Household.select(Household.id, Household.code, Household.grid.code).where(
+        Household.village == village.id
+    ).order_by(Household.code, ascending=False).first()
+    newborn = Row(household["code"], "新成员", _fresh_id("F"), "孙子女", household["grid.code"])
+    path = _write_xlsx(tmp_path / "add_member.xlsx", [newborn])
+    before = await _counts()
+
+    result = await import_roster(path, village.code)
+
+    assert result.report.errors == [] and result.imported is True
+    assert (result.households_created, result.persons_created) == (0, 1)
+    assert await _counts() == {**before, "person": before["person"] + 1,
+                               "household_membership": before["household_membership"] + 1}
+    person = await _person_by_id_number(newborn.id_number)
+    membership = await HouseholdMembership.select(HouseholdMembership.household, HouseholdMembership.relation).where(
+        (HouseholdMembership.person == person["id"]) & HouseholdMembership.valid_to.is_null()
+    )
+    assert membership == [{"household": household["id"], "relation": "孙子女"}]

@@ -1,0 +1,1 @@
+"""Evidence — photos attached to credit events (证据照片)."""

@@ -1,0 +1,54 @@
+"""Photo upload and scoped retrieval."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, Parameter
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from backend.auth.guards import require_roles
+from backend.auth.roles import Actor, Role
+from backend.errors import PayloadTooLarge
+from backend.evidence import imaging, services
+from backend.evidence.schemas import EvidenceOut
+
+AuthRequest = Request[Actor, object, object]
+Id = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
+
+
+class EvidenceController(Controller):
+    path = "/api/v1/evidence"
+    tags = ["evidence 证据"]
+
+    @post("", operation_id="uploadEvidence", status_code=HTTP_202_ACCEPTED,
+          guards=[require_roles(Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)],
+          request_max_body_size=imaging.MAX_UPLOAD_BYTES + 64 * 1024)
+    async def upload(
+        self, request: AuthRequest, data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)]
+    ) -> EvidenceOut:
+        """Upload one photo (JPEG/PNG/WebP, ≤ 10 MB) as multipart field `data`; processed in the background."""
+        content = await data.read(imaging.MAX_UPLOAD_BYTES + 1)
+        if len(content) > imaging.MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge("照片不能超过 10 MB", "Photo larger than 10 MB", code="EVIDENCE_TOO_LARGE")
+        return await services.upload(request.user, content)
+
+    @get("/{evidence_id:int}", operation_id="getEvidence")
+    async def status(self, request: AuthRequest, evidence_id: Id) -> EvidenceOut:
+        """Processing status of a photo (pending / ready / rejected with a reason)."""
+        return await services.get_evidence(request.user, evidence_id)
+
+    @get("/{evidence_id:int}/image", operation_id="getEvidenceImage")
+    async def image(self, request: AuthRequest, evidence_id: Id) -> Response[bytes]:
+        """The processed photo (all metadata removed)."""
+        data, media = await services.evidence_bytes(request.user, evidence_id, thumbnail=False)
+        return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=300"})
+
+    @get("/{evidence_id:int}/thumbnail", operation_id="getEvidenceThumbnail")
+    async def thumbnail(self, request: AuthRequest, evidence_id: Id) -> Response[bytes]:
+        """A small JPEG thumbnail of the photo."""
+        data, media = await services.evidence_bytes(request.user, evidence_id, thumbnail=True)
+        return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=300"})

@@ -1,0 +1,165 @@
+"""Photo evidence: accept an upload at once (cheap header checks), process it in the worker
+(full decode, orientation, metadata stripped, thumbnail, perceptual hash), serve it scoped."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+
+from piccolo.engine import engine_finder
+
+from backend import jobs
+from backend.auth import scope
+from backend.auth.roles import Actor, Role
+from backend.db import fetch
+from backend.errors import CunxinError, InvalidInput, NotFound, PermissionDenied
+from backend.evidence import imaging
+from backend.evidence.schemas import EvidenceOut
+from backend.evidence.storage import LocalDiskStorage, default_storage
+from backend.evidence.tables import PENDING, READY, REJECTED, Evidence
+from backend.settings import get_settings
+
+UPLOAD_ROLES = (Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
+_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
+@lru_cache(maxsize=1)
+def storage() -> LocalDiskStorage:
+    return default_storage(get_settings().var_dir)
+
+
+def _out(row: dict) -> EvidenceOut:
+    return EvidenceOut(id=row["id"], status=row["status"], event_id=row["event"], width=row["width"],
+                       height=row["height"], reuse_of=row["reuse_of"], error_code=row["error_code"],
+                       error_message_zh=row["error_message_zh"], created_at=row["created_at"])
+
+
+async def upload(actor: Actor, data: bytes) -> EvidenceOut:
+    """Store the upload in the incoming area and queue it; answers ``pending`` at once."""
+    if actor.role not in UPLOAD_ROLES:
+        raise PermissionDenied()
+    header = imaging.sniff(data)  # size cap, allow-listed format and pixel count, before any decoding
+    key = f"incoming/{uuid.uuid4().hex}"
+    async with engine_finder().transaction():
+        rows = await Evidence.insert(Evidence(uploaded_by=actor.id, status=PENDING, declared_format=header.format,
+                                              byte_size=len(data), incoming_key=key)).returning(*Evidence.all_columns())
+        await asyncio.to_thread(storage().put, key, data)
+    row = rows[0]
+    await jobs.enqueue("process_evidence", row["id"], job_id=f"evidence:{row['id']}")
+    return _out(row)
+
+
+async def link_evidence(actor: Actor, event_id: int, evidence_ids: list[int]) -> None:
+    """Attach the recorder's own, unattached, not-rejected photos to an event (inside its transaction)."""
+    wanted = sorted(set(evidence_ids))
+    rows = await fetch(
+        """UPDATE evidence SET event = {} WHERE id = ANY({}) AND uploaded_by = {} AND event IS NULL
+           AND status <> 'rejected' RETURNING id, reuse_of""",
+        event_id, wanted, actor.id,
+    )
+    if len(rows) != len(wanted):
+        missing = sorted(set(wanted) - {r["id"] for r in rows})
+        raise InvalidInput("证据照片不存在、已被使用或未通过检查", "Evidence unknown, already used, or rejected",
+                           code="EVIDENCE_UNKNOWN", details={"evidence_ids": missing})
+    reused = [r["reuse_of"] for r in rows if r["reuse_of"]]
+    if reused:
+        await _flag_event(event_id, reused[0])
+
+
+async def _flag_event(event_id: int, other_evidence_id: int) -> None:
+    await fetch(
+        "UPDATE credit_event SET flag_reason = {} WHERE id = {} AND flag_reason = ''",
+        f"证据照片与第 {other_evidence_id} 号证据疑似重复，需复核", event_id,
+    )
+
+
+async def process_evidence(evidence_id: int) -> str:
+    """The worker's job. Idempotent: anything but a pending row is left alone."""
+    rows = await fetch("SELECT * FROM evidence WHERE id = {}", evidence_id)
+    if not rows or rows[0]["status"] != PENDING:
+        return rows[0]["status"] if rows else "missing"
+    row = rows[0]
+    try:
+        data = await asyncio.to_thread(storage().get, row["incoming_key"])
+    except KeyError:
+        await _reject(evidence_id, "EVIDENCE_LOST", "上传文件丢失，请重新上传")
+        return REJECTED
+    try:
+        result = await asyncio.to_thread(imaging.process, data)
+    except CunxinError as exc:
+        await _reject(evidence_id, exc.code, exc.message_zh)
+        await asyncio.to_thread(storage().delete, row["incoming_key"])
+        return REJECTED
+    ext = _EXTENSIONS.get(result.image_format, "img")
+    image_key, thumb_key = f"images/{result.sha256}.{ext}", f"thumbs/{result.sha256}.jpg"
+    await asyncio.to_thread(storage().put, image_key, result.image_bytes)
+    await asyncio.to_thread(storage().put, thumb_key, result.thumbnail_bytes)
+    similar = await fetch(
+        """SELECT id, event FROM evidence WHERE status = 'ready' AND id <> {}
+           AND bit_count(('x' || phash)::bit(64) # ('x' || {})::bit(64)) <= {}
+           AND (event IS NULL OR {}::bigint IS NULL OR event <> {}::bigint)
+           ORDER BY id LIMIT 1""",
+        evidence_id, result.phash, imaging.PHASH_REUSE_THRESHOLD, row["event"], row["event"],
+    )
+    reuse_of = similar[0]["id"] if similar else None
+    await Evidence.update({
+        Evidence.status: READY, Evidence.image_key: image_key, Evidence.thumbnail_key: thumb_key,
+        Evidence.width: result.width, Evidence.height: result.height, Evidence.sha256: result.sha256,
+        Evidence.phash: result.phash, Evidence.reuse_of: reuse_of,
+        Evidence.processed_at: datetime.now(timezone.utc),
+    }).where((Evidence.id == evidence_id) & (Evidence.status == PENDING))
+    if reuse_of and row["event"]:
+        await _flag_event(row["event"], reuse_of)
+    await asyncio.to_thread(storage().delete, row["incoming_key"])
+    return READY
+
+
+async def _reject(evidence_id: int, code: str, message_zh: str) -> None:
+    await Evidence.update({Evidence.status: REJECTED, Evidence.error_code: code[:32],
+                           Evidence.error_message_zh: message_zh,
+                           Evidence.processed_at: datetime.now(timezone.utc)}).where(
+        (Evidence.id == evidence_id) & (Evidence.status == PENDING))
+
+
+async def requeue_stale(older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Sweep: re-queue uploads still pending (e.g. Redis was down when they arrived)."""
+    cutoff = datetime.now(timezone.utc) - older_than
+    rows = await Evidence.select(Evidence.id).where((Evidence.status == PENDING) & (Evidence.created_at < cutoff))
+    for r in rows:
+        await jobs.enqueue("process_evidence", r["id"], job_id=f"evidence:{r['id']}:{int(cutoff.timestamp())}")
+    return len(rows)
+
+
+async def _authorize(actor: Actor, row: dict, purpose: str) -> None:
+    """The uploader, or anyone whose scope covers the subject of the event the photo belongs to."""
+    if actor.kind == "account" and row["uploaded_by"] == actor.id:
+        return
+    if row["event"] is None:
+        raise NotFound()
+    event = await fetch("SELECT subject_kind, subject_id FROM credit_event WHERE id = {}", row["event"])
+    await scope.authorize_read(actor, event[0]["subject_kind"], event[0]["subject_id"], fields=["evidence_photo"],
+                               purpose=purpose)
+
+
+async def get_evidence(actor: Actor, evidence_id: int) -> EvidenceOut:
+    rows = await fetch("SELECT * FROM evidence WHERE id = {}", evidence_id)
+    if not rows:
+        raise NotFound()
+    await _authorize(actor, rows[0], "evidence_status")
+    return _out(rows[0])
+
+
+async def evidence_bytes(actor: Actor, evidence_id: int, *, thumbnail: bool) -> tuple[bytes, str]:
+    rows = await fetch("SELECT * FROM evidence WHERE id = {}", evidence_id)
+    if not rows:
+        raise NotFound()
+    row = rows[0]
+    await _authorize(actor, row, "evidence_view")
+    if row["status"] != READY:
+        raise NotFound("照片尚未处理完成或未通过检查", "Photo not processed yet or rejected", code="EVIDENCE_NOT_READY")
+    key = row["thumbnail_key"] if thumbnail else row["image_key"]
+    data = await asyncio.to_thread(storage().get, key)
+    media = "image/jpeg" if thumbnail or key.endswith(".jpg") else f"image/{key.rsplit('.', 1)[-1]}"
+    return data, media

@@ -1,0 +1,119 @@
+"""Event capture (phones), review (township admins), corrections, and points views."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from backend.auth.guards import PEOPLE_READERS, require_roles
+from backend.auth.roles import Actor, Role
+from backend.errors import PermissionDenied
+from backend.ledger import review, services, views
+from backend.ledger.schemas import (
+    BatchIn,
+    BatchOut,
+    EntryOut,
+    EventIn,
+    EventOut,
+    HouseholdPointsOut,
+    PendingEventOut,
+    PersonPointsOut,
+    RejectIn,
+    ReverseIn,
+    ReviewIn,
+)
+from backend.requests import request_id
+from backend.schemas import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+
+AuthRequest = Request[Actor, object, object]
+Id = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
+Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)]
+Offset = Annotated[int, Parameter(ge=0, le=10_000_000)]
+LOGGERS = require_roles(Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
+REVIEWERS = require_roles(Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
+
+
+class EventController(Controller):
+    path = "/api/v1/events"
+    tags = ["ledger 信用事件"]
+    guards = [LOGGERS]
+
+    @post("", operation_id="recordEvent", status_code=HTTP_201_CREATED)
+    async def record(self, request: AuthRequest, data: JSONBody[EventIn]) -> Response[EventOut]:
+        """Record one credit event; replaying the same idempotency key returns the same event (200)."""
+        event, created = await services.record_event(request.user, data)
+        return Response(event, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
+
+    @post(":batch", operation_id="recordEventBatch", status_code=HTTP_200_OK)
+    async def batch(self, request: AuthRequest, data: JSONBody[BatchIn]) -> BatchOut:
+        """Sync an offline phone's backlog (≤ 200 events); one result per event, in order."""
+        return await services.record_batch(request.user, data.events)
+
+    @get("/mine", operation_id="listMyEvents")
+    async def mine(
+        self,
+        request: AuthRequest,
+        status: Annotated[str | None, Parameter(pattern="^(pending_review|counted|rejected|skipped)$")] = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        offset: Offset = 0,
+    ) -> list[EventOut]:
+        """Events I recorded, newest first, with their review status."""
+        return await services.my_events(request.user, status=status, limit=limit, offset=offset)
+
+    @get("/{event_id:int}", operation_id="getEvent")
+    async def get_one(self, request: AuthRequest, event_id: Id) -> EventOut:
+        """One event with its entries (its recorder, or admins in scope)."""
+        return await services.get_event(request.user, event_id)
+
+
+class ReviewController(Controller):
+    path = "/api/v1/review"
+    tags = ["ledger 审核"]
+    guards = [REVIEWERS]
+
+    @get("/events", operation_id="listPendingEvents")
+    async def pending(self, request: AuthRequest, limit: Limit = DEFAULT_PAGE_SIZE,
+                      offset: Offset = 0) -> Page[PendingEventOut]:
+        """Events waiting for review (or flagged, e.g. reused photos) in my jurisdiction, oldest first."""
+        return await review.pending(request.user, limit=limit, offset=offset, request_id=request_id(request))
+
+    @post("/events/{event_id:int}/approve", operation_id="approveEvent", status_code=HTTP_200_OK)
+    async def approve(self, request: AuthRequest, event_id: Id, data: JSONBody[ReviewIn]) -> EventOut:
+        """Approve: the event is scored now and its entries appended."""
+        return await services.decide(request.user, event_id, approve=True, reason=data.reason)
+
+    @post("/events/{event_id:int}/reject", operation_id="rejectEvent", status_code=HTTP_200_OK)
+    async def reject(self, request: AuthRequest, event_id: Id, data: JSONBody[RejectIn]) -> EventOut:
+        """Reject with a written reason; nothing enters the ledger."""
+        return await services.decide(request.user, event_id, approve=False, reason=data.reason)
+
+    @post("/entries/{entry_id:int}/reverse", operation_id="reverseEntry", status_code=HTTP_201_CREATED)
+    async def reverse(self, request: AuthRequest, entry_id: Id, data: JSONBody[ReverseIn]) -> EntryOut:
+        """Correct the ledger: append an entry that cancels this one (the original stays)."""
+        return await services.reverse_entry(request.user, entry_id, data.reason)
+
+
+class PointsController(Controller):
+    path = "/api/v1"
+    tags = ["ledger 积分"]
+    guards = [PEOPLE_READERS]
+
+    @get("/persons/{person_id:int}/points", operation_id="getPersonPoints")
+    async def person(self, request: AuthRequest, person_id: Id) -> PersonPointsOut:
+        """Score, grade, and every entry with its Chinese explanation and validity."""
+        return await views.person_points(request.user, person_id, request_id=request_id(request))
+
+    @get("/households/{household_id:int}/points", operation_id="getHouseholdPoints")
+    async def household(self, request: AuthRequest, household_id: Id) -> HouseholdPointsOut:
+        """Every member's points plus the household's own entries."""
+        return await views.household_points(request.user, household_id, request_id=request_id(request))
+
+    @get("/me/points", operation_id="getMyPoints")
+    async def mine(self, request: AuthRequest) -> PersonPointsOut:
+        """A villager's own points."""
+        if request.user.person_id is None:
+            raise PermissionDenied("该账户未关联居民", "This account is not linked to a person")
+        return await views.person_points(request.user, request.user.person_id, request_id=request_id(request))

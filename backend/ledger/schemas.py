@@ -1,0 +1,127 @@
+"""Ledger request/response models. Points travel as decimal strings ("+2.0"), never floats."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from backend.schemas import ErrorBody
+
+MAX_BATCH = 200
+
+
+class EventIn(BaseModel):
+    """One credit event as a phone reports it. ``idempotency_key`` is generated on the phone once
+    per event and re-sent unchanged on every retry."""
+
+    idempotency_key: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    item_code: str = Field(min_length=1, max_length=48)
+    subject_kind: str = Field(pattern="^(person|household|organisation)$")
+    subject_id: int = Field(ge=1, le=2**31 - 1)
+    occurred_on: date
+    quantity: Decimal | None = Field(None, ge=0, le=10000, max_digits=12, decimal_places=2,
+                                     description="e.g. volunteer hours for tiered items")
+    level: str | None = Field(None, max_length=48, description="severity/outcome level key for by-level items")
+    act_id: str | None = Field(None, max_length=64, description="events sharing an act_id are one act (scored once)")
+    note: str = Field("", max_length=500)
+    evidence_ids: list[int] = Field(default_factory=list, max_length=9)
+
+
+class BatchIn(BaseModel):
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class EntryOut(BaseModel):
+    id: int
+    item_code: str
+    catalogue_version: str
+    points: str
+    valid_from: date
+    valid_until: date
+    grade_override: str | None
+    reverses_entry: int | None
+    explanation_zh: str
+
+
+class EventOut(BaseModel):
+    id: int
+    idempotency_key: str
+    status: str
+    late: bool
+    item_code: str
+    subject_kind: str
+    subject_id: int
+    occurred_on: date
+    recorded_on: date
+    catalogue_version: str
+    review_reason: str
+    flag_reason: str
+    evidence_ids: list[int]
+    entries: list[EntryOut]
+
+
+class BatchItemResult(BaseModel):
+    idempotency_key: str
+    outcome: str = Field(description="created | replayed | error")
+    event: EventOut | None = None
+    error: ErrorBody | None = None
+
+
+class BatchOut(BaseModel):
+    results: list[BatchItemResult]
+    created: int
+    replayed: int
+    errors: int
+
+
+class ReviewIn(BaseModel):
+    reason: str = Field("", max_length=500)
+
+
+class RejectIn(BaseModel):
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class ReverseIn(BaseModel):
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class StandingOut(BaseModel):
+    as_of: date
+    catalogue_version: str
+    base: str
+    score: str
+    grade: str
+    grade_override: str | None
+    override_until: date | None
+    next_expiry: date | None
+    next_expiry_points: str
+    explanation_zh: str
+
+
+class PointsEntryOut(EntryOut):
+    in_force: bool
+    event_id: int | None
+    occurred_on: date
+    evidence_thumbnails: list[str]
+
+
+class PersonPointsOut(BaseModel):
+    person_id: int
+    name: str
+    standing: StandingOut
+    entries: list[PointsEntryOut]
+
+
+class HouseholdPointsOut(BaseModel):
+    household_id: int
+    members: list[PersonPointsOut]
+    household_entries: list[PointsEntryOut]
+
+
+class PendingEventOut(EventOut):
+    recorded_by: str
+    subject_name: str | None
+    created_at: datetime

@@ -1,0 +1,96 @@
+"""What a villager (and those responsible for them) sees: score, grade, every entry explained."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from backend.auth import scope
+from backend.auth.roles import Actor, Role
+from backend.db import fetch
+from backend.ledger.catalogue import catalogues, format_points
+from backend.ledger.schemas import HouseholdPointsOut, PersonPointsOut, PointsEntryOut, StandingOut
+from points_rules import EntryView, standing
+
+POINTS_FIELDS = ("points", "grade", "ledger_entries")
+
+
+async def _entries(kind: str, subject_id: int) -> list[dict]:
+    return await fetch(
+        """SELECT e.*, ev.occurred_on, ev.evidence_ids,
+                  EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id) AS reversed
+           FROM ledger_entry e LEFT JOIN credit_event ev ON ev.id = e.event
+           WHERE e.subject_kind = {} AND e.subject_id = {} ORDER BY e.valid_from, e.id""",
+        kind, subject_id,
+    )
+
+
+def entry_views(rows: list[dict]) -> list[EntryView]:
+    """A reversed entry and its reversal cancel out: neither counts (so a reversed grade
+    override stops applying too); everything else counts while valid."""
+    return [
+        EntryView(entry_id=r["id"], points=r["points"], valid_from=r["valid_from"], valid_until=r["valid_until"],
+                  grade_override=r["grade_override"], counts=not (r["reversed"] or r["reverses_entry"] is not None))
+        for r in rows
+    ]
+
+
+def standing_out(views: list[EntryView], as_of: date) -> tuple[StandingOut, set[int]]:
+    s = standing(catalogues(), views, as_of)
+    out = StandingOut(as_of=s.as_of, catalogue_version=s.catalogue_version, base=format_points(s.base, signed=False),
+                      score=format_points(s.score, signed=False), grade=s.grade, grade_override=s.grade_override,
+                      override_until=s.override_until, next_expiry=s.next_expiry,
+                      next_expiry_points=format_points(s.next_expiry_points), explanation_zh=s.explanation_zh)
+    return out, set(s.in_force_entry_ids)
+
+
+def _points_entries(rows: list[dict], in_force: set[int], with_thumbnails: bool) -> list[PointsEntryOut]:
+    out = []
+    for r in rows:
+        evidence = r["evidence_ids"] or []
+        if isinstance(evidence, str):
+            evidence = json.loads(evidence)
+        out.append(PointsEntryOut(
+            id=r["id"], item_code=r["item_code"], catalogue_version=r["catalogue_version"],
+            points=format_points(r["points"]), valid_from=r["valid_from"], valid_until=r["valid_until"],
+            grade_override=r["grade_override"], reverses_entry=r["reverses_entry"],
+            explanation_zh=r["explanation_zh"], in_force=r["id"] in in_force, event_id=r["event"],
+            occurred_on=r["occurred_on"] or r["valid_from"],
+            evidence_thumbnails=[f"/api/v1/evidence/{e}/thumbnail" for e in evidence] if with_thumbnails else [],
+        ))
+    return out
+
+
+async def _person_points(actor: Actor, person_id: int, as_of: date) -> PersonPointsOut:
+    rows = await _entries(scope.PERSON, person_id)
+    out, in_force = standing_out(entry_views(rows), as_of)
+    name = (await fetch("SELECT name FROM person WHERE id = {}", person_id))[0]["name"]
+    # Evidence photos: a villager sees only their own; staff in scope see all.
+    thumbnails = actor.role is not Role.VILLAGER or actor.person_id == person_id
+    return PersonPointsOut(person_id=person_id, name=name, standing=out,
+                           entries=_points_entries(rows, in_force, thumbnails))
+
+
+async def person_points(actor: Actor, person_id: int, *, request_id: str = "", as_of: date | None = None) -> PersonPointsOut:
+    await scope.authorize_read(actor, scope.PERSON, person_id, fields=POINTS_FIELDS, purpose="points_view",
+                               request_id=request_id)
+    return await _person_points(actor, person_id, as_of or date.today())
+
+
+async def household_points(actor: Actor, household_id: int, *, request_id: str = "",
+                           as_of: date | None = None) -> HouseholdPointsOut:
+    await scope.authorize_read(actor, scope.HOUSEHOLD, household_id, fields=POINTS_FIELDS, purpose="points_view",
+                               request_id=request_id)
+    as_of = as_of or date.today()
+    members = await fetch(
+        """SELECT m.person FROM household_membership m WHERE m.household = {} AND m.valid_to IS NULL
+           ORDER BY (m.relation = '户主') DESC, m.person""",
+        household_id,
+    )
+    rows = await _entries(scope.HOUSEHOLD, household_id)
+    _, in_force = standing_out(entry_views(rows), as_of)
+    return HouseholdPointsOut(
+        household_id=household_id,
+        members=[await _person_points(actor, m["person"], as_of) for m in members],
+        household_entries=_points_entries(rows, in_force, actor.role is not Role.VILLAGER),
+    )

@@ -1,0 +1,293 @@
+"""The catalogue as data: frozen dataclasses built by the loader, read by the engine.
+
+积分目录 — every kind of credit information is an item of a versioned catalogue (条例第三十二条).
+All points are integers in tenths (see ``units.POINT_UNIT``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Union
+
+from points_rules.units import add_days_or_months
+
+# Closed vocabularies the loader checks against (enums of the file format).
+DIRECTIONS = ("positive", "negative")
+SUBJECT_KINDS = ("person", "household", "organisation")
+ROLES = ("grid_worker", "township_admin", "county_admin")
+EVIDENCE = ("required", "optional", "none")
+PUBLICITY = ("公开", "依申请公开", "不公开")
+UPDATE_FREQUENCIES = ("实时", "每日", "每周", "每月", "每季度", "每半年", "每年", "不定期")
+CATEGORIES = (
+    "志愿服务", "孝老爱亲", "环境卫生", "网格治理", "拖欠农民工工资", "失信被执行人",
+    "表彰奖励", "信用承诺", "公益慈善", "移风易俗", "邻里互助", "遵纪守法",
+)
+
+
+class RuleError(Exception):
+    """An input the rules cannot score (未知事项、主体类型不符…), with a stable code and bilingual message.
+
+    Same shape as ``backend.errors.CunxinError`` (``code``, ``message_zh``, ``message_en``,
+    ``details``) so a service can re-raise it as a 422 without this package importing the service.
+    """
+
+    status_code = 422
+
+    def __init__(self, code: str, message_zh: str, message_en: str, details: dict[str, Any] | None = None):
+        self.code = code
+        self.message_zh = message_zh
+        self.message_en = message_en
+        self.details = details or {}
+        super().__init__(f"{code}: {message_en}")
+
+
+@dataclass(frozen=True)
+class CatalogueProblem:
+    """One thing wrong in a catalogue file, at a YAML line (1-based; ``None`` if the file as a whole)."""
+
+    file: str
+    line: int | None
+    path: str
+    message_zh: str
+    message_en: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line or 0}: {self.path or '(root)'}: {self.message_zh} ({self.message_en})"
+
+
+class CatalogueError(Exception):
+    """Raised by the loader when a catalogue directory has problems; all of them are in ``problems``."""
+
+    def __init__(self, problems: list[CatalogueProblem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+# --- scoring section --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GradeBand:
+    """等级 — a grade and the lowest score (tenths) that reaches it; the worst band has ``min=None``."""
+
+    grade: str
+    min: int | None
+
+
+@dataclass(frozen=True)
+class DeductionValidity:
+    """A deduction whose size (tenths, absolute) is at most ``up_to`` counts ``years`` (``None`` = any size)."""
+
+    up_to: int | None
+    years: int
+
+
+@dataclass(frozen=True)
+class RecordingWindow:
+    """登记时限 — an entry recorded after ``occurred_on`` + this window is accepted but flagged late."""
+
+    days: int = 0
+    months: int = 0
+
+    def deadline(self, occurred_on: date) -> date:
+        return add_days_or_months(occurred_on, days=self.days, months=self.months)
+
+    def describe_zh(self) -> str:
+        return f"{self.months}个月" if self.months else f"{self.days}天"
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """计分规则 — base score, grade bands (best first), terms and default validity rules."""
+
+    base: int
+    grades: tuple[GradeBand, ...]
+    default_grade: str
+    grade_after_repair: str
+    direct_downgrade_years: dict[str, int]
+    recording_window: RecordingWindow
+    deduction_years: tuple[DeductionValidity, ...]
+    honour_years: dict[str, int]
+    positive_years: int
+
+    @property
+    def grade_names(self) -> tuple[str, ...]:
+        return tuple(b.grade for b in self.grades)
+
+    def severity(self, grade: str) -> int:
+        """0 for the best grade, larger for worse ones (unknown grades rank worst)."""
+        names = self.grade_names
+        return names.index(grade) if grade in names else len(names)
+
+
+# --- items ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FixedPoints:
+    """固定分值."""
+
+    points: int
+    kind = "fixed"
+
+
+@dataclass(frozen=True)
+class Level:
+    """One level of a by-level item (e.g. 县级 +5, 拖欠2至6个月 -30)."""
+
+    key: str
+    name_zh: str
+    points: int
+
+
+@dataclass(frozen=True)
+class LevelPoints:
+    """按等级/结果计分 — the event names one level."""
+
+    levels: tuple[Level, ...]
+    kind = "by_level"
+
+    def level(self, key: str) -> Level | None:
+        return next((lv for lv in self.levels if lv.key == key), None)
+
+
+@dataclass(frozen=True)
+class Tier:
+    """At a cumulative quantity of ``at`` or more, the item is worth ``total`` (tenths) in all."""
+
+    at: Decimal
+    total: int
+
+
+@dataclass(frozen=True)
+class TieredPoints:
+    """按累计数量分档 — total points at a cumulative level; an event earns only the increment."""
+
+    unit_zh: str
+    tiers: tuple[Tier, ...]
+    kind = "tiered"
+
+    def tier_at(self, quantity: Decimal) -> Tier | None:
+        reached = [t for t in self.tiers if t.at <= quantity]
+        return reached[-1] if reached else None
+
+    def points_at(self, quantity: Decimal) -> int:
+        tier = self.tier_at(quantity)
+        return tier.total if tier else 0
+
+
+@dataclass(frozen=True)
+class DirectGrade:
+    """直接判级 — the grade is set for the term in ``Scoring.direct_downgrade_years``; no points."""
+
+    grade: str
+    kind = "direct_grade"
+
+
+PointsRule = Union[FixedPoints, LevelPoints, TieredPoints, DirectGrade]
+
+
+def tier_points(rule: TieredPoints, total: Decimal) -> int:
+    """Total points (tenths) for a cumulative quantity under a tiered rule."""
+    return rule.points_at(total)
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """The fields art. 32 requires of every catalogue entry (公开属性、共享范围、归集来源和渠道、更新频次)."""
+
+    publicity: str
+    sharing_scope: str
+    source: str
+    channel: str
+    update_frequency: str
+    legal_basis: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """目录事项 — one kind of credit behaviour and how it scores."""
+
+    code: str
+    name_zh: str
+    name_en: str | None
+    behaviour_zh: str
+    category: str
+    direction: str
+    points: PointsRule
+    subject_kinds: tuple[str, ...]
+    validity_years: int | None  # None: by rule (deduction size / honour level / downgrade term)
+    logged_by: tuple[str, ...]
+    evidence: str
+    needs_review: bool
+    repeat_doubles: bool
+    cap_per_year: int | None
+    disclosure: Disclosure
+    notes_zh: str | None = None
+
+
+@dataclass(frozen=True)
+class CatalogueVersion:
+    """目录版本 — one file: a version id, the day it takes effect, its scoring rules and items."""
+
+    version: str
+    effective_from: date
+    title_zh: str
+    scoring: Scoring
+    items: tuple[Item, ...]
+    source_file: str | None = None
+    _by_code: dict[str, Item] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_code", {i.code: i for i in self.items})
+
+    def item(self, code: str) -> Item:
+        try:
+            return self._by_code[code]
+        except KeyError:
+            raise RuleError(
+                "RULES_UNKNOWN_ITEM",
+                f"积分目录{self.version}版中没有事项“{code}”",
+                f"Catalogue version {self.version} has no item {code!r}",
+                {"item_code": code, "catalogue_version": self.version},
+            ) from None
+
+    def has_item(self, code: str) -> bool:
+        return code in self._by_code
+
+
+@dataclass(frozen=True)
+class CatalogueSet:
+    """All versions of the catalogue, oldest first."""
+
+    versions: tuple[CatalogueVersion, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "versions", tuple(sorted(self.versions, key=lambda v: v.effective_from)))
+
+    def version_on(self, d: date) -> CatalogueVersion:
+        """The version in force on ``d``: the greatest ``effective_from`` ≤ ``d``."""
+        in_force = [v for v in self.versions if v.effective_from <= d]
+        if not in_force:
+            first = self.versions[0].effective_from.isoformat() if self.versions else "—"
+            raise RuleError(
+                "RULES_NO_CATALOGUE",
+                f"{d.isoformat()}尚无生效的积分目录（最早版本自{first}起生效）",
+                f"No catalogue version is in force on {d.isoformat()} (the first takes effect {first})",
+                {"date": d.isoformat(), "first_effective_from": first},
+            )
+        return in_force[-1]
+
+    def version(self, version_id: str) -> CatalogueVersion:
+        """A version by its id (``"2026.1"``)."""
+        for v in self.versions:
+            if v.version == version_id:
+                return v
+        raise RuleError(
+            "RULES_UNKNOWN_VERSION",
+            f"没有版本号为“{version_id}”的积分目录",
+            f"No catalogue version {version_id!r}",
+            {"version": version_id},
+        )

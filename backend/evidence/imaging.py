@@ -57,7 +57,7 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
 _BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 # Malformed EXIF only costs us the orientation, never the photo.
 _EXIF_ERRORS = (*_DECODE_ERRORS, KeyError, IndexError, TypeError)
-_HEX64 = re.compile(r"[0-9a-f]{16}")
+_PHASH_HEX = re.compile(r"[0-9a-f]{16}")
 _WHITE = (255, 255, 255)
 _SRGB = ImageCms.createProfile("sRGB") if ImageCms is not None else None
 
@@ -86,8 +86,12 @@ class ProcessedImage:
 
 # --- errors ------------------------------------------------------------------------------
 
-def _format_error(zh: str = "仅支持 JPEG、PNG、WebP 或 HEIC 格式的照片",
-                  en: str = "Only JPEG, PNG, WebP or HEIC photos are accepted") -> InvalidInput:
+_ACCEPTED_ZH = "JPEG、PNG、WebP 或 HEIC" if HEIF_SUPPORTED else "JPEG、PNG 或 WebP"
+_ACCEPTED_EN = "JPEG, PNG, WebP or HEIC" if HEIF_SUPPORTED else "JPEG, PNG or WebP"
+
+
+def _format_error(zh: str = f"仅支持 {_ACCEPTED_ZH} 格式的照片",
+                  en: str = f"Only {_ACCEPTED_EN} photos are accepted") -> InvalidInput:
     return InvalidInput(zh, en, code="EVIDENCE_FORMAT", details={"allowed": list(ALLOWED_FORMATS)})
 
 
@@ -149,7 +153,7 @@ def perceptual_hash(image: Image.Image) -> str:
     image = _normalize_mode(image)
     if image.mode == "RGBA":
         image = _flatten(image)
-    small = image.resize((9, 8), Image.Resampling.LANCZOS, reducing_gap=2.0).convert("L")
+    small = image.resize((9, 8), Image.Resampling.LANCZOS).convert("L")  # no reducing_gap: stabler
     px = small.tobytes()
     bits = 0
     for row in range(8):
@@ -161,7 +165,7 @@ def perceptual_hash(image: Image.Image) -> str:
 def hamming(a: str, b: str) -> int:
     """Number of differing bits between two ``perceptual_hash`` values."""
     a, b = a.lower(), b.lower()
-    if not (_HEX64.fullmatch(a) and _HEX64.fullmatch(b)):
+    if not (_PHASH_HEX.fullmatch(a) and _PHASH_HEX.fullmatch(b)):
         raise ValueError("perceptual hashes are 16 hex digits")
     return (int(a, 16) ^ int(b, 16)).bit_count()
 

@@ -74,7 +74,7 @@ class LocalDiskStorage:
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        _make_dirs(path.parent)
         tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(8)}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
         try:
@@ -107,6 +107,20 @@ class LocalDiskStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+
+def _make_dirs(directory: Path) -> None:
+    """Like ``mkdir -p`` but every new level gets DIR_MODE (pathlib gives parents 0o777 & ~umask)."""
+    missing = []
+    while not directory.is_dir():
+        missing.append(directory)
+        directory = directory.parent
+    for new in reversed(missing):
+        try:
+            os.mkdir(new, DIR_MODE)
+        except FileExistsError:
+            if not new.is_dir():
+                raise
 
 
 def _fsync_dir(directory: Path) -> None:

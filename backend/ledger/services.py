@@ -109,9 +109,11 @@ async def _append_scored(event_row: dict, actor_id: int, history: list[PriorEntr
 def _require_logger(actor: Actor, item_code: str) -> None:
     if actor.role not in LOGGING_ROLES:
         raise PermissionDenied("该角色不能登记信用事件", "This role may not record credit events")
-    version = catalogues().version_on(date.today())
-    item = version.items.get(item_code) if hasattr(version, "items") else None
-    if item is not None and actor.role.value not in item.loggable_by:
+    try:
+        item = catalogues().version_on(date.today()).item(item_code)
+    except RuleError:
+        return  # unknown today: scoring by the event date's version reports it precisely
+    if actor.role.value not in item.logged_by:
         raise PermissionDenied(f"该角色不能登记「{item.name_zh}」", f"This role may not record {item_code}",
                                code="LEDGER_ITEM_NOT_ALLOWED")
 
@@ -186,8 +188,8 @@ async def _insert_event(actor: Actor, data: EventIn, digest: str, where: scope.L
     except RuleError as exc:
         raise _rule_error(exc) from exc
     version = catalogues().version_on(data.occurred_on)
-    item = version.items[data.item_code]
-    needs_review = bool(item.review)
+    item = version.item(data.item_code)
+    needs_review = item.needs_review
     if item.evidence == "required" and not data.evidence_ids:
         raise InvalidInput("该事项必须附证据照片", "This item requires photo evidence", code="LEDGER_EVIDENCE_REQUIRED")
     rows = await CreditEvent.insert(CreditEvent(

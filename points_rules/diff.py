@@ -1,0 +1,117 @@
+"""版本比对 — what changed between two catalogue versions, field by field, in Chinese and English."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from points_rules.model import CatalogueVersion, DirectGrade, FixedPoints, Item, LevelPoints, Scoring, TieredPoints
+from points_rules.units import format_points, format_quantity
+
+_LABELS_ZH = {
+    "base": "基础分", "grades": "等级分数线", "default_grade": "默认等级", "grade_after_repair": "修复后等级",
+    "direct_downgrade_years": "直接判级期限（年）", "recording_window": "登记时限",
+    "deduction_years": "扣分有效期", "honour_years": "表彰有效期（年）", "positive_years": "加分默认有效期（年）",
+    "name_zh": "名称", "name_en": "英文名称", "behaviour_zh": "具体行为", "category": "类别", "direction": "方向",
+    "points": "分值", "subject_kinds": "适用主体", "validity": "有效期", "logged_by": "录入角色",
+    "evidence": "证据", "needs_review": "需审核", "repeat_doubles": "重复加倍", "cap_per_year": "年度上限",
+    "disclosure": "目录属性", "publicity": "公开属性", "sharing_scope": "共享范围", "source": "归集来源",
+    "channel": "归集渠道", "update_frequency": "更新频次", "legal_basis": "依据", "notes_zh": "备注",
+}
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    """One difference: ``kind`` is added / removed / changed; ``field`` is a dotted path."""
+
+    kind: str
+    area: str                # "scoring" | "item"
+    code: str | None         # item code for item changes
+    field: str | None
+    old: str | None
+    new: str | None
+    text_zh: str
+    text_en: str
+
+    def __str__(self) -> str:
+        return f"{self.text_zh} | {self.text_en}"
+
+
+def _label_zh(path: str) -> str:
+    return "·".join(_LABELS_ZH.get(part, part) for part in path.split("."))
+
+
+def _scoring_fields(s: Scoring) -> dict[str, str]:
+    out = {"base": format_points(s.base, signed=False), "default_grade": s.default_grade,
+           "grade_after_repair": s.grade_after_repair, "recording_window": s.recording_window.describe_zh(),
+           "positive_years": str(s.positive_years)}
+    for band in s.grades:
+        out[f"grades.{band.grade}"] = "最低档" if band.min is None else f"≥{format_points(band.min, signed=False)}"
+    out.update({f"direct_downgrade_years.{g}": str(y) for g, y in s.direct_downgrade_years.items()})
+    out.update({f"honour_years.{k}": str(y) for k, y in s.honour_years.items()})
+    out["deduction_years"] = "；".join(
+        f"{'其余' if r.up_to is None else '≤' + format_points(r.up_to, signed=False) + '分'}：{r.years}年"
+        for r in s.deduction_years)
+    return out
+
+
+def _item_fields(item: Item) -> dict[str, str]:
+    out = {"name_zh": item.name_zh, "name_en": item.name_en or "", "behaviour_zh": item.behaviour_zh,
+           "category": item.category, "direction": item.direction, "subject_kinds": ", ".join(item.subject_kinds),
+           "validity": "by_rule" if item.validity_years is None else f"{item.validity_years}年",
+           "logged_by": ", ".join(item.logged_by), "evidence": item.evidence,
+           "needs_review": str(item.needs_review).lower(), "repeat_doubles": str(item.repeat_doubles).lower(),
+           "cap_per_year": "—" if item.cap_per_year is None else format_points(item.cap_per_year, signed=False),
+           "notes_zh": item.notes_zh or ""}
+    out.update({f"disclosure.{k}": v for k, v in item.disclosure.__dict__.items()})
+    rule = item.points
+    out["points.kind"] = rule.kind
+    if isinstance(rule, FixedPoints):
+        out["points"] = format_points(rule.points)
+    elif isinstance(rule, LevelPoints):
+        for lv in rule.levels:
+            out[f"points.{lv.key}"] = f"{lv.name_zh} {format_points(lv.points)}"
+    elif isinstance(rule, TieredPoints):
+        out["points.unit_zh"] = rule.unit_zh
+        for t in rule.tiers:
+            out[f"points.{format_quantity(t.at)}"] = format_points(t.total)
+    elif isinstance(rule, DirectGrade):
+        out["points"] = f"直接判级 {rule.grade}"
+    return out
+
+
+def _compare(old: dict[str, str], new: dict[str, str], area: str, code: str | None) -> list[ChangeLine]:
+    where_zh = "计分规则" if code is None else f"事项 {code}"
+    where_en = "scoring" if code is None else f"item {code}"
+    lines = []
+    for key in list(old) + [k for k in new if k not in old]:
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if a is None:
+            zh, en, kind = f"{where_zh}：新增 {_label_zh(key)} = {b}", f"{where_en}: {key} added = {b}", "added"
+        elif b is None:
+            zh, en, kind = f"{where_zh}：删除 {_label_zh(key)}（原为 {a}）", f"{where_en}: {key} removed (was {a})", "removed"
+        else:
+            zh, en, kind = f"{where_zh}：{_label_zh(key)} {a} → {b}", f"{where_en}: {key} {a} → {b}", "changed"
+        lines.append(ChangeLine(kind, area, code, key, a, b, zh, en))
+    return lines
+
+
+def diff_versions(a: CatalogueVersion, b: CatalogueVersion) -> list[ChangeLine]:
+    """Changes from ``a`` to ``b``: scoring fields and thresholds, then items removed, added and changed."""
+    lines = _compare(_scoring_fields(a.scoring), _scoring_fields(b.scoring), "scoring", None)
+    old_items = {i.code: i for i in a.items}
+    new_items = {i.code: i for i in b.items}
+    for code, item in old_items.items():
+        if code not in new_items:
+            lines.append(ChangeLine("removed", "item", code, None, item.name_zh, None,
+                                    f"删除事项 {code}（{item.name_zh}）", f"item {code} removed ({item.name_en or item.name_zh})"))
+    for code, item in new_items.items():
+        if code not in old_items:
+            lines.append(ChangeLine("added", "item", code, None, None, item.name_zh,
+                                    f"新增事项 {code}（{item.name_zh}，{_item_fields(item).get('points') or item.points.kind}）",
+                                    f"item {code} added ({item.name_en or item.name_zh})"))
+    for code, item in old_items.items():
+        if code in new_items:
+            lines.extend(_compare(_item_fields(item), _item_fields(new_items[code]), "item", code))
+    return lines

@@ -18,12 +18,14 @@ from starlette.exceptions import HTTPException
 
 from backend.audit.tables import AccessLog, SecurityEvent
 from backend.auth.tables import Account, BankClient, GridAssignment
+from backend.evidence.tables import Evidence
+from backend.ledger.tables import CreditEvent, LedgerEntry
 from backend.registry import tables as reg
 from backend.settings import get_settings
 
 
 def _read_only(piccolo_crud, request) -> None:
-    raise HTTPException(status_code=405, detail="审计记录只读 / audit records are read-only")
+    raise HTTPException(status_code=405, detail="只读记录，不能在后台修改 / read-only records")
 
 
 async def _log_admin_read(piccolo_crud, request) -> None:
@@ -47,6 +49,10 @@ async def _log_admin_read(piccolo_crud, request) -> None:
 READ_ONLY = Validators(post_single=[_read_only], put_single=[_read_only], patch_single=[_read_only],
                        delete_single=[_read_only], delete_all=[_read_only])
 LOGGED = Validators(get_single=[_log_admin_read], get_all=[_log_admin_read])
+# Ledger and events: read-only here (corrections are reversing entries via the API), reads logged.
+LOGGED_READ_ONLY = Validators(get_single=[_log_admin_read], get_all=[_log_admin_read], post_single=[_read_only],
+                              put_single=[_read_only], patch_single=[_read_only], delete_single=[_read_only],
+                              delete_all=[_read_only])
 
 
 def build_admin():
@@ -54,6 +60,7 @@ def build_admin():
     people = "户籍 People"
     access = "账户 Accounts"
     audit = "审计 Audit"
+    ledger = "积分账本 Ledger"
     tables = [
         TableConfig(reg.County, menu_group=structure),
         TableConfig(reg.Township, menu_group=structure),
@@ -73,6 +80,9 @@ def build_admin():
         TableConfig(Account, menu_group=access, exclude_visible_columns=[Account.password_hash]),
         TableConfig(GridAssignment, menu_group=access),
         TableConfig(BankClient, menu_group=access, exclude_visible_columns=[BankClient.secret_hash]),
+        TableConfig(CreditEvent, menu_group=ledger, validators=LOGGED_READ_ONLY),
+        TableConfig(LedgerEntry, menu_group=ledger, validators=LOGGED_READ_ONLY),
+        TableConfig(Evidence, menu_group=ledger, validators=LOGGED_READ_ONLY),
         TableConfig(AccessLog, menu_group=audit, validators=READ_ONLY),
         TableConfig(SecurityEvent, menu_group=audit, validators=READ_ONLY),
     ]
@@ -85,4 +95,5 @@ def build_admin():
         translations=[SIMPLIFIED_CHINESE, ENGLISH],
         auto_include_related=False,
         production=get_settings().is_production,
+        sidebar_links={"积分目录 Catalogue (API)": "/api/v1/catalogue/versions", "API 文档": "/schema"},
     )

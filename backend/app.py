@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from backend.audit.controllers import AccessLogController
 from backend.auth.controllers import AuthController
+from backend.catalogue.controllers import CatalogueController
 from backend.auth.middleware import PUBLIC_PATHS, BearerAuthMiddleware
 from backend.evidence.controllers import EvidenceController
 from backend.health import healthz, readyz
@@ -67,6 +68,7 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         ReviewController,
         PointsController,
         EvidenceController,
+        CatalogueController,
     ]
     if with_admin:
         handlers.append(_admin_mount())

@@ -134,8 +134,7 @@ class Checker:
 
     def points(self, value: Any, path: Path_) -> int:
         """Points with at most one decimal → tenths."""
-        tenths = None if isinstance(value, (bool, str)) else points_from_decimal(value) if isinstance(
-            value, (int, Decimal)) else None
+        tenths = points_from_decimal(value) if isinstance(value, (int, Decimal)) else None
         if tenths is None:
             raise self.fail(path, "分值应为数字，最多一位小数", "points must be a number with at most one decimal")
         return tenths
@@ -220,54 +219,41 @@ def _read_grades(c: Checker, value: Any, path: Path_) -> tuple[GradeBand, ...] |
     """Bands best first. Every band but the last has ``min``; ``max`` (optional, not on the first) must be
     the next better band's ``min`` − 1: a band covers better.min > score ≥ min, so 1049.5 is still AA."""
     rows = c.sequence(value, path)
+    before = len(c.problems)
     bands: list[GradeBand] = []
-    ok = True
     for i, row in enumerate(rows):
-        p = path + (i,)
+        p, last = path + (i,), i == len(rows) - 1
         try:
             data = c.mapping(row, p, {"grade": True, "min": False, "max": False})
         except _Invalid:
-            ok = False
             continue
         grade = data.get("grade")
         if not isinstance(grade, str) or not _GRADE_RE.match(grade):
             c.problem(p + ("grade",), "等级名应为大写字母，如 AAA、B", "a grade name is capital letters such as AAA or B")
-            ok = False
         elif grade in [b.grade for b in bands]:
             c.problem(p + ("grade",), f"等级“{grade}”重复", f"grade {grade!r} is listed twice")
-            ok = False
         low = c.field(data, "min", p, c.whole_points)
         high = c.field(data, "max", p, c.whole_points)
-        last = i == len(rows) - 1
         if last and "min" in data:
             c.problem(p + ("min",), "最低一档不设下限（min）", "the lowest grade has no min")
-        if not last and low is None:
-            if "min" not in data:
-                c.problem(p, "除最低一档外，每档须有下限（min）", "every grade but the lowest needs a min")
-            ok = False
-            bands.append(GradeBand(str(grade), None))
-            continue
+        if not last and "min" not in data:
+            c.problem(p, "除最低一档外，每档须有下限（min）", "every grade but the lowest needs a min")
         if i == 0 and "max" in data:
             c.problem(p + ("max",), "最高一档不设上限（max）", "the highest grade has no max")
-        if bands and bands[-1].min is not None:
-            better_min = bands[-1].min
-            if low is not None and low >= better_min:
-                c.problem(p + ("min",), "等级分数线须从高到低排列", "grades must be ordered from best to worst "
-                          "with strictly decreasing min")
-                ok = False
-            if high is not None and high >= better_min:
-                c.problem(p + ("max",), f"与上一档“{bands[-1].grade}”重叠",
-                          f"overlaps the better grade {bands[-1].grade!r}")
-                ok = False
-            elif high is not None and high < better_min - POINT_UNIT:
-                c.problem(p + ("max",), f"与上一档“{bands[-1].grade}”之间有空档",
-                          f"leaves a gap below the better grade {bands[-1].grade!r}")
-                ok = False
+        better = bands[-1] if bands else None
+        if better is not None and better.min is not None:
+            if low is not None and not last and low >= better.min:
+                c.problem(p + ("min",), "等级须从高到低排列，下限（min）逐档递减",
+                          "grades must go from best to worst with strictly decreasing min")
+            if high is not None and high >= better.min:
+                c.problem(p + ("max",), f"与上一档“{better.grade}”重叠", f"overlaps the better grade {better.grade!r}")
+            elif high is not None and high < better.min - POINT_UNIT:
+                c.problem(p + ("max",), f"与上一档“{better.grade}”之间有空档",
+                          f"leaves a gap below the better grade {better.grade!r}")
         if low is not None and high is not None and high < low:
             c.problem(p + ("max",), "上限低于下限", "max is below min")
-            ok = False
         bands.append(GradeBand(str(grade), None if last else low))
-    return tuple(bands) if ok else None
+    return tuple(bands) if len(c.problems) == before else None
 
 
 def _read_terms(c: Checker, value: Any, path: Path_, grade_name: Callable[[Any, Path_], str]) -> dict[str, int]:
@@ -302,27 +288,27 @@ def _read_default_validity(c: Checker, value: Any, path: Path_):
 
 
 def _read_deduction_rules(c: Checker, value: Any, path: Path_) -> tuple[DeductionValidity, ...] | None:
+    """Rules by deduction size, smallest first; the last one (no ``up_to``) covers every larger deduction."""
     rows = c.sequence(value, path)
+    before = len(c.problems)
     out: list[DeductionValidity] = []
     for i, row in enumerate(rows):
-        p = path + (i,)
-        data = c.mapping(row, p, {"up_to": False, "years": True})
+        p, last = path + (i,), i == len(rows) - 1
+        try:
+            data = c.mapping(row, p, {"up_to": False, "years": True})
+        except _Invalid:
+            continue
         years = c.field(data, "years", p, c.positive_int)
         up_to = c.field(data, "up_to", p, c.points)
-        last = i == len(rows) - 1
         if last and "up_to" in data:
             c.problem(p + ("up_to",), "最后一条适用于其余所有扣分，不设 up_to",
                       "the last rule covers every larger deduction and has no up_to")
-        elif not last and up_to is None:
-            if "up_to" not in data:
-                c.problem(p, "除最后一条外须给出 up_to", "every rule but the last needs up_to")
-            return None
-        elif not last and out and out[-1].up_to is not None and up_to <= out[-1].up_to:
-            c.problem(p + ("up_to",), "up_to 须逐条递增", "up_to must strictly increase")
-        if years is None:
-            return None
-        out.append(DeductionValidity(None if last else up_to, years))
-    return tuple(out)
+        elif not last and "up_to" not in data:
+            c.problem(p, "除最后一条外须给出 up_to", "every rule but the last needs up_to")
+        elif up_to is not None and (up_to <= 0 or (out and out[-1].up_to is not None and up_to <= out[-1].up_to)):
+            c.problem(p + ("up_to",), "up_to 须为正数且逐条递增", "up_to must be positive and strictly increase")
+        out.append(DeductionValidity(None if last else up_to, years or 0))
+    return tuple(out) if len(c.problems) == before else None
 
 
 def _read_honour_years(c: Checker, value: Any, path: Path_) -> dict[str, int]:

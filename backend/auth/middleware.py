@@ -18,6 +18,7 @@ PUBLIC_PATHS = [
     "^/api/v1/auth/refresh$",
     "^/api/v1/auth/token$",
     "^/favicon.ico$",
+    "^/api/v1/catalogue",  # the rules are public information (art. 32)
 ]
 
 

@@ -1,0 +1,1 @@
+"""Catalogue — the versioned rule catalogue (目录), readable by everyone it applies to (art. 32, 44)."""

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from backend.catalogue import services
+from backend.catalogue.schemas import VersionOut, VersionSummary
+
+
+class CatalogueController(Controller):
+    path = "/api/v1/catalogue"
+    tags = ["catalogue 目录"]
+
+    @get("/versions", operation_id="listCatalogueVersions")
+    async def versions(self) -> list[VersionSummary]:
+        """Every catalogue version and the day it takes effect (public: no login needed)."""
+        return services.list_versions()
+
+    @get("/versions/{version:str}", operation_id="getCatalogueVersion")
+    async def version(self, version: Annotated[str, Parameter(max_length=16)]) -> VersionOut:
+        """One version: base score, grade bands, and every item with its art. 32 fields."""
+        return services.get_version(version)

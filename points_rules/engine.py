@@ -120,10 +120,8 @@ def score_event(catalogues: CatalogueSet, event: Event, history: Sequence[PriorE
     version = catalogues.version_on(event.occurred_on)
     item = version.item(event.item_code)
     _check_subject_kind(version, item, event)
+    # Reversed entries and reversals cancel out: neither counts for repeats, tiers, caps or acts.
     live = [h for h in history if not h.reversed and not h.is_reversal]
-    if any(h.event_id == event.event_id for h in live):
-        raise RuleError("RULES_EVENT_SCORED", f"事件{event.event_id}已计分", f"event {event.event_id} is already scored",
-                        {"event_id": event.event_id})
     same_item = [h for h in live if h.item_code == item.code]
     late = event.recorded_on > version.scoring.recording_window.deadline(event.occurred_on)
 
@@ -432,11 +430,11 @@ def standing(catalogues: CatalogueSet, entries: Sequence[EntryView], as_of: date
     next_points = by_day[next_expiry] if next_expiry else 0
 
     text = (f"截至{date_zh(as_of)}（适用{version.version}版积分目录）：基础分{format_points(scoring.base, signed=False)}分，"
-            f"有效记录{len(in_force)}条合计{format_points(total) if total else '0'}分，"
+            f"有效记录{len(in_force)}条合计{format_points(total)}分，"
             f"总分{format_points(score, signed=False)}分，对应等级{score_grade}。")
     if worst is not None:
         if grade == worst and grade != score_grade:
-            text += f"因直接判级，{date_zh(until - timedelta(days=1))}前等级不高于{worst}级，当前等级为{grade}级。"
+            text += f"因直接判级，至{date_zh(until - timedelta(days=1))}止等级不高于{worst}级，当前等级为{grade}级。"
         else:
             text += f"另有直接判级{worst}级（至{date_zh(until - timedelta(days=1))}），不影响当前等级。"
     if next_expiry is not None:

@@ -36,3 +36,6 @@ class Actor:
     person_id: int | None = None
     household_id: int | None = None
     grid_ids: frozenset[int] = field(default_factory=frozenset)
+    # Villages/townships the actor works or lives in: structure (not people) they may browse.
+    village_ids: frozenset[int] = field(default_factory=frozenset)
+    township_ids: frozenset[int] = field(default_factory=frozenset)

@@ -105,9 +105,17 @@ def covers(actor: Actor, where: Location) -> bool:
 
 
 def covers_structure(actor: Actor, where: Location) -> bool:
-    """Structure (townships, villages, grids) is not personal data; auditors may see it county-wide."""
+    """Structure (townships, villages, grids, organisations) is not personal data: auditors see the
+    county; grid workers and villagers see the villages and townships they work or live in."""
     if actor.role is Role.AUDITOR:
         return actor.county_id is not None and where.county_id == actor.county_id
+    if actor.role in (Role.GRID_WORKER, Role.VILLAGER):
+        if where.kind == TOWNSHIP:
+            return where.township_id in actor.township_ids
+        if where.kind in (VILLAGE, GRID):
+            return where.village_id in actor.village_ids
+        if where.kind == ORGANISATION:
+            return where.township_id in actor.township_ids
     return covers(actor, where)
 
 

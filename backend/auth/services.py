@@ -12,6 +12,7 @@ from backend.audit.tables import SecurityEvent
 from backend.auth import passwords, tokens
 from backend.auth.roles import Actor, Role
 from backend.auth.tables import Account, AuthSession, BankClient, GridAssignment
+from backend.db import fetch
 from backend.errors import InvalidInput, Locked, NotAuthenticated
 from backend.registry.tables import HouseholdMembership
 from backend.settings import Settings
@@ -147,12 +148,15 @@ async def refresh(settings: Settings, refresh_token: str, *, ip: str = "") -> To
         if account is None or not account.active:
             raise NotAuthenticated("账户不可用", "Account disabled", code="AUTH_ACCOUNT_DISABLED")
         new_refresh = tokens.new_refresh_token()
-        await AuthSession.update(
+        # Conditional on the old hash: of two concurrent refreshes with one token, exactly one rotates.
+        rotated = await AuthSession.update(
             {
                 AuthSession.previous_refresh_hash: digest,
                 AuthSession.refresh_hash: tokens.hash_opaque_token(new_refresh),
             }
-        ).where(AuthSession.id == session.id)
+        ).where((AuthSession.id == session.id) & (AuthSession.refresh_hash == digest)).returning(AuthSession.id)
+        if not rotated:
+            raise NotAuthenticated("刷新凭证无效", "Refresh token invalid", code="AUTH_REFRESH_INVALID")
     access = tokens.issue_access_token(
         settings=settings, subject=f"account:{account.id}", sid=str(session.sid), role=account.role, now=now
     )
@@ -211,8 +215,11 @@ async def load_actor(claims: tokens.AccessClaims, *, today: date | None = None) 
             (HouseholdMembership.person == account.person) & HouseholdMembership.valid_to.is_null()
         ).first()
         household_id = row["household"] if row else None
+    village_ids, township_ids = await _home_structure(grid_ids, household_id)
     return Actor(
         kind="account",
+        village_ids=village_ids,
+        township_ids=township_ids,
         id=account.id,
         role=role,
         label=account.username,
@@ -223,6 +230,19 @@ async def load_actor(claims: tokens.AccessClaims, *, today: date | None = None) 
         household_id=household_id,
         grid_ids=grid_ids,
     )
+
+
+async def _home_structure(grid_ids: frozenset[int], household_id: int | None) -> tuple[frozenset[int], frozenset[int]]:
+    """Villages and townships of a grid worker's grids or a villager's household."""
+    if not grid_ids and household_id is None:
+        return frozenset(), frozenset()
+    rows = await fetch(
+        """SELECT v.id AS village_id, v.township AS township_id FROM village v
+           WHERE v.id IN (SELECT g.village FROM grid g WHERE g.id = ANY({}))
+              OR v.id = (SELECT h.village FROM household h WHERE h.id = {})""",
+        sorted(grid_ids), household_id,
+    )
+    return frozenset(r["village_id"] for r in rows), frozenset(r["township_id"] for r in rows)
 
 
 def validate_new_password(password: str) -> None:

@@ -293,15 +293,6 @@ def test_invalid_inputs_raise_rule_errors(kwargs, code):
     assert err.value.message_zh and err.value.message_en
 
 
-def test_an_event_already_scored_is_refused():
-    led = Ledger(CAT)
-    led.record("BLOOD-DONATION", date(2026, 5, 1))
-    event = Event(1, "BLOOD-DONATION", "person", date(2026, 5, 1), date(2026, 5, 1))
-    with pytest.raises(RuleError) as err:
-        score_event(CAT, event, led.entries)
-    assert err.value.code == "RULES_EVENT_SCORED"
-
-
 def test_tiered_increment_can_be_zero_and_still_records_hours():
     led = Ledger(CAT)
     assert led.record("VOL-HOURS", date(2026, 2, 1), quantity=Decimal("6.5")).entries[0].points == 0   # < 10 h

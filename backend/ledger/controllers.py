@@ -37,22 +37,24 @@ REVIEWERS = require_roles(Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
 
 
 class EventController(Controller):
-    path = "/api/v1/events"
+    # "/api/v1" + "/events:batch": a handler path ":batch" under "/api/v1/events" would be
+    # joined with a slash by Litestar ("/api/v1/events/:batch").
+    path = "/api/v1"
     tags = ["ledger 信用事件"]
     guards = [LOGGERS]
 
-    @post("", operation_id="recordEvent", status_code=HTTP_201_CREATED)
+    @post("/events", operation_id="recordEvent", status_code=HTTP_201_CREATED)
     async def record(self, request: AuthRequest, data: JSONBody[EventIn]) -> Response[EventOut]:
         """Record one credit event; replaying the same idempotency key returns the same event (200)."""
         event, created = await services.record_event(request.user, data)
         return Response(event, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
-    @post(":batch", operation_id="recordEventBatch", status_code=HTTP_200_OK)
+    @post("/events:batch", operation_id="recordEventBatch", status_code=HTTP_200_OK)
     async def batch(self, request: AuthRequest, data: JSONBody[BatchIn]) -> BatchOut:
         """Sync an offline phone's backlog (≤ 200 events); one result per event, in order."""
         return await services.record_batch(request.user, data.events)
 
-    @get("/mine", operation_id="listMyEvents")
+    @get("/events/mine", operation_id="listMyEvents")
     async def mine(
         self,
         request: AuthRequest,
@@ -63,7 +65,7 @@ class EventController(Controller):
         """Events I recorded, newest first, with their review status."""
         return await services.my_events(request.user, status=status, limit=limit, offset=offset)
 
-    @get("/{event_id:int}", operation_id="getEvent")
+    @get("/events/{event_id:int}", operation_id="getEvent")
     async def get_one(self, request: AuthRequest, event_id: Id) -> EventOut:
         """One event with its entries (its recorder, or admins in scope)."""
         return await services.get_event(request.user, event_id)

@@ -6,12 +6,11 @@ from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.db import fetch
 from backend.ledger.schemas import PendingEventOut
+from backend.ledger.services import events_out
 from backend.schemas import Page
 
 
 async def pending(actor: Actor, *, limit: int, offset: int, request_id: str = "") -> Page[PendingEventOut]:
-    from backend.ledger.services import _event_out
-
     if actor.role is Role.TOWNSHIP_ADMIN:
         condition, args = "e.township_id = {}", [actor.township_id]
     else:
@@ -32,9 +31,7 @@ async def pending(actor: Actor, *, limit: int, offset: int, request_id: str = ""
                        grid_id=r["grid_id"], household_id=r["household_id"], person_id=r["person_id"])
         for r in rows
     ], fields=["credit_event"], purpose="review_queue", request_id=request_id)
-    items = []
-    for r in rows:
-        base = await _event_out(r["id"])
-        items.append(PendingEventOut(**base.model_dump(), recorded_by=r["username"], subject_name=r["person_name"],
-                                     created_at=r["created_at"]))
+    rendered = await events_out([r["id"] for r in rows])
+    items = [PendingEventOut(**base.model_dump(), recorded_by=r["username"], subject_name=r["person_name"],
+                             created_at=r["created_at"]) for base, r in zip(rendered, rows)]
     return Page[PendingEventOut](items=items, total=total, limit=limit, offset=offset)

@@ -71,12 +71,15 @@ def _engine_event(event_id: int, data: EventIn | dict, recorded_on: date) -> Eve
                  level=get("level"), act_id=get("act_id"))
 
 
-async def _append_scored(event_row: dict, actor_id: int, history: list[PriorEntry]) -> str:
-    """Score an event against the subject's history and append its entries; returns the status."""
+def _score(event_row: dict, history: list[PriorEntry]):
     try:
-        result = score_event(catalogues(), _engine_event(event_row["id"], event_row, event_row["recorded_on"]), history)
+        return score_event(catalogues(), _engine_event(event_row["id"], event_row, event_row["recorded_on"]), history)
     except RuleError as exc:
         raise _rule_error(exc) from exc
+
+
+async def _append_drafts(event_row: dict, drafts, actor_id: int) -> str:
+    """Append an event's scored entries to the chain; returns the event's resulting status."""
     now = datetime.now(timezone.utc)
     rows = [
         {
@@ -100,7 +103,7 @@ async def _append_scored(event_row: dict, actor_id: int, history: list[PriorEntr
             "created_by": actor_id,
             "created_at": now,
         }
-        for d in result.entries
+        for d in drafts
     ]
     await chain.append(rows)
     return COUNTED if rows else SKIPPED
@@ -118,22 +121,35 @@ def _require_logger(actor: Actor, item_code: str) -> None:
                                code="LEDGER_ITEM_NOT_ALLOWED")
 
 
+async def events_out(event_ids: list[int]) -> list[EventOut]:
+    """Events with their entries, in the order given (two queries however many)."""
+    if not event_ids:
+        return []
+    events = {e["id"]: e for e in await fetch("SELECT * FROM credit_event WHERE id = ANY({})", event_ids)}
+    entries: dict[int, list[EntryOut]] = {}
+    for r in await fetch("SELECT * FROM ledger_entry WHERE event = ANY({}) ORDER BY id", event_ids):
+        entries.setdefault(r["event"], []).append(entry_out(r))
+    out = []
+    for event_id in event_ids:
+        e = events[event_id]
+        evidence = e["evidence_ids"]
+        if isinstance(evidence, str):
+            evidence = json.loads(evidence)
+        out.append(EventOut(
+            id=e["id"], idempotency_key=e["idempotency_key"], status=e["status"], late=e["late"],
+            item_code=e["item_code"], subject_kind=e["subject_kind"], subject_id=e["subject_id"],
+            occurred_on=e["occurred_on"], recorded_on=e["recorded_on"], catalogue_version=e["catalogue_version"],
+            review_reason=e["review_reason"], flag_reason=e["flag_reason"], evidence_ids=evidence,
+            entries=entries.get(event_id, []),
+        ))
+    return out
+
+
 async def _event_out(event_id: int) -> EventOut:
-    rows = await fetch("SELECT * FROM credit_event WHERE id = {}", event_id)
-    if not rows:
+    found = await events_out([event_id])
+    if not found:
         raise NotFound()
-    e = rows[0]
-    entries = await fetch("SELECT * FROM ledger_entry WHERE event = {} ORDER BY id", event_id)
-    evidence = e["evidence_ids"]
-    if isinstance(evidence, str):
-        evidence = json.loads(evidence)
-    return EventOut(
-        id=e["id"], idempotency_key=e["idempotency_key"], status=e["status"], late=e["late"],
-        item_code=e["item_code"], subject_kind=e["subject_kind"], subject_id=e["subject_id"],
-        occurred_on=e["occurred_on"], recorded_on=e["recorded_on"], catalogue_version=e["catalogue_version"],
-        review_reason=e["review_reason"], flag_reason=e["flag_reason"], evidence_ids=evidence,
-        entries=[entry_out(r) for r in entries],
-    )
+    return found[0]
 
 
 def entry_out(r: dict) -> EntryOut:
@@ -181,34 +197,36 @@ def _check_replay(existing: dict, digest: str) -> int:
 
 
 async def _insert_event(actor: Actor, data: EventIn, digest: str, where: scope.Location, today: date) -> int:
-    """Validate against the catalogue, insert the event, and score it now unless it needs review."""
-    history = await subject_history(data.subject_kind, data.subject_id)
+    """Score the event once (this validates it against the catalogue), insert it, and append its
+    entries now unless its item needs review first."""
     try:
-        trial = score_event(catalogues(), _engine_event(0, data, today), history)
+        version = catalogues().version_on(data.occurred_on)
+        item = version.item(data.item_code)
     except RuleError as exc:
         raise _rule_error(exc) from exc
-    version = catalogues().version_on(data.occurred_on)
-    item = version.item(data.item_code)
-    needs_review = item.needs_review
     if item.evidence == "required" and not data.evidence_ids:
         raise InvalidInput("该事项必须附证据照片", "This item requires photo evidence", code="LEDGER_EVIDENCE_REQUIRED")
-    rows = await CreditEvent.insert(CreditEvent(
-        idempotency_key=data.idempotency_key, recorded_by=actor.id, payload_hash=digest, item_code=data.item_code,
-        subject_kind=data.subject_kind, subject_id=data.subject_id, person_id=where.person_id,
-        household_id=where.household_id, township_id=where.township_id, grid_id=where.grid_id,
-        occurred_on=data.occurred_on, recorded_on=today, quantity=data.quantity, level=data.level,
-        act_id=data.act_id, note=data.note, evidence_ids=data.evidence_ids, catalogue_version=version.version,
-        status=PENDING_REVIEW, late=trial.late,
-    )).returning(CreditEvent.id)
-    event_id = rows[0]["id"]
+    event_id = (await fetch("SELECT nextval(pg_get_serial_sequence('credit_event', 'id')) AS id"))[0]["id"]
+    event_row = {"id": event_id, **data.model_dump(), "recorded_on": today, "person_id": where.person_id,
+                 "household_id": where.household_id}
+    result = _score(event_row, await subject_history(data.subject_kind, data.subject_id))
+    await CreditEvent.insert(CreditEvent(
+        id=event_id, idempotency_key=data.idempotency_key, recorded_by=actor.id, payload_hash=digest,
+        item_code=data.item_code, subject_kind=data.subject_kind, subject_id=data.subject_id,
+        person_id=where.person_id, household_id=where.household_id, township_id=where.township_id,
+        grid_id=where.grid_id, occurred_on=data.occurred_on, recorded_on=today, quantity=data.quantity,
+        level=data.level, act_id=data.act_id, note=data.note, evidence_ids=data.evidence_ids,
+        catalogue_version=version.version,
+        status=PENDING_REVIEW if item.needs_review else COUNTED, late=result.late,
+    ))
     if data.evidence_ids:
         from backend.evidence.services import link_evidence
 
         await link_evidence(actor, event_id, data.evidence_ids)
-    if not needs_review:
-        event_row = (await fetch("SELECT * FROM credit_event WHERE id = {}", event_id))[0]
-        status = await _append_scored(event_row, actor.id, history)
-        await CreditEvent.update({CreditEvent.status: status}).where(CreditEvent.id == event_id)
+    if not item.needs_review:
+        status = await _append_drafts(event_row, result.entries, actor.id)
+        if status != COUNTED:
+            await CreditEvent.update({CreditEvent.status: status}).where(CreditEvent.id == event_id)
     return event_id
 
 
@@ -249,7 +267,7 @@ async def my_events(actor: Actor, *, status: str | None, limit: int, offset: int
         args.append(status)
     rows = await fetch(f"SELECT id FROM credit_event WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT {{}} OFFSET {{}}",
                        *args, limit, offset)
-    return [await _event_out(r["id"]) for r in rows]
+    return await events_out([r["id"] for r in rows])
 
 
 async def decide(actor: Actor, event_id: int, *, approve: bool, reason: str) -> EventOut:
@@ -268,8 +286,8 @@ async def decide(actor: Actor, event_id: int, *, approve: bool, reason: str) -> 
             raise Conflict("该事件已审核", "This event has already been decided", code="LEDGER_ALREADY_DECIDED",
                            details={"status": event_row["status"]})
         if approve:
-            history = await subject_history(event_row["subject_kind"], event_row["subject_id"])
-            status = await _append_scored(event_row, actor.id, history)
+            result = _score(event_row, await subject_history(event_row["subject_kind"], event_row["subject_id"]))
+            status = await _append_drafts(event_row, result.entries, actor.id)
         else:
             status = REJECTED
         await CreditEvent.update({

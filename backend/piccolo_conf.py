@@ -14,6 +14,7 @@ APP_REGISTRY = AppRegistry(
         "backend.audit.piccolo_app",
         "backend.ledger.piccolo_app",
         "backend.evidence.piccolo_app",
+        "backend.ratings.piccolo_app",
         "piccolo.apps.user.piccolo_app",
         "piccolo_admin.piccolo_app",
     ]

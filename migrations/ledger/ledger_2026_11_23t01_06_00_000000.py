@@ -40,18 +40,15 @@ STATEMENTS = [
        END $$""",
     """CREATE TRIGGER ledger_entry_reversal_check BEFORE INSERT ON ledger_entry
        FOR EACH ROW EXECUTE FUNCTION cunxin_check_reversal()""",
+    # Every column except the review workflow's own is frozen, including any column added later
+    # (listing the frozen columns instead left township_id, catalogue_version, evidence_ids… open).
     """CREATE OR REPLACE FUNCTION cunxin_credit_event_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+       DECLARE review_columns text[] := ARRAY['status', 'flag_reason', 'review_reason', 'reviewed_by', 'reviewed_at'];
        BEGIN
          IF TG_OP = 'DELETE' THEN
            RAISE EXCEPTION 'credit_event rows are never deleted' USING ERRCODE = 'insufficient_privilege';
          END IF;
-         IF (NEW.id, NEW.idempotency_key, NEW.recorded_by, NEW.payload_hash, NEW.item_code, NEW.subject_kind,
-             NEW.subject_id, NEW.occurred_on, NEW.recorded_on, NEW.quantity, NEW.level, NEW.act_id, NEW.note,
-             NEW.created_at)
-            IS DISTINCT FROM
-            (OLD.id, OLD.idempotency_key, OLD.recorded_by, OLD.payload_hash, OLD.item_code, OLD.subject_kind,
-             OLD.subject_id, OLD.occurred_on, OLD.recorded_on, OLD.quantity, OLD.level, OLD.act_id, OLD.note,
-             OLD.created_at) THEN
+         IF (to_jsonb(NEW) - review_columns) IS DISTINCT FROM (to_jsonb(OLD) - review_columns) THEN
            RAISE EXCEPTION 'only the review columns of credit_event may change' USING ERRCODE = 'insufficient_privilege';
          END IF;
          RETURN NEW;

@@ -19,3 +19,22 @@ def transaction_connection():
     if transaction is None:
         raise RuntimeError("must be called inside `async with engine_finder().transaction()`")
     return transaction.connection
+
+
+async def upsert(table: str, key: str, columns: list[str], records: list[tuple]) -> None:
+    """Bulk insert-or-update through COPY into a temporary table (fast for 100,000s of rows).
+
+    Must run inside a transaction (the temporary table is dropped at commit).
+    """
+    if not records:
+        return
+    conn = transaction_connection()
+    staging = f"_staging_{table}"
+    await conn.execute(f"CREATE TEMP TABLE {staging} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+    await conn.copy_records_to_table(staging, records=records, columns=columns)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
+    await conn.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {staging} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
+    await conn.execute(f"DROP TABLE {staging}")

@@ -41,6 +41,31 @@ async def requeue_pending_evidence(ctx: dict) -> int:
     return await requeue_stale()
 
 
+async def recompute_standing(ctx: dict, subject_kind: str, subject_id: int) -> int:
+    """Recompute the live standing of the household (and village, township) a subject belongs to."""
+    from backend.ratings.recompute import households_of_subject, recompute_households
+
+    households = await households_of_subject(subject_kind, subject_id)
+    if households:
+        await recompute_households(households)
+    return len(households)
+
+
+async def nightly_full_recompute(ctx: dict) -> dict:
+    """Recompute all standing from the ledger and report drift against the incremental results
+    (entries also expire with the calendar, which no ledger change announces)."""
+    import logging
+
+    from backend.ratings.recompute import full_recompute
+
+    report = await full_recompute()
+    if not report.clean:
+        logging.getLogger("cunxin.ratings").warning(
+            "standing drift: %d households, %d villages, %d townships differed from the incremental result",
+            len(report.drifted_households), len(report.drifted_villages), len(report.drifted_townships))
+    return {"households": report.households, "drifted_households": len(report.drifted_households)}
+
+
 async def startup(ctx: dict) -> None:
     await engine_finder().start_connection_pool(min_size=1, max_size=5)
 
@@ -50,10 +75,12 @@ async def shutdown(ctx: dict) -> None:
 
 
 class WorkerSettings:
-    functions = [purge_expired_sessions, process_evidence, requeue_pending_evidence]
+    functions = [purge_expired_sessions, process_evidence, requeue_pending_evidence, recompute_standing,
+                 nightly_full_recompute]
     cron_jobs = [
         cron(purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
         cron(requeue_pending_evidence, minute=set(range(0, 60, 5)), run_at_startup=True),
+        cron(nightly_full_recompute, hour={2}, minute={30}, run_at_startup=False, timeout=3600),
     ]
     on_startup = startup
     on_shutdown = shutdown

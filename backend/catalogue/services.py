@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from backend.catalogue.schemas import GradeBandOut, ItemOut, LevelOut, TierOut, VersionOut, VersionSummary
 from backend.errors import NotFound
-from backend.ledger.catalogue import catalogues, format_points
+from backend.ledger.catalogue import catalogues, points_text
 from points_rules import CatalogueVersion, Item
 
 
@@ -16,17 +16,17 @@ def _item(item: Item) -> ItemOut:
         direction=item.direction, scoring_kind=rule.kind, subject_kinds=list(item.subject_kinds),
         validity_years=item.validity_years, logged_by=list(item.logged_by), evidence=item.evidence,
         needs_review=item.needs_review, repeat_doubles=item.repeat_doubles,
-        cap_per_year=format_points(item.cap_per_year) if item.cap_per_year is not None else None,
+        cap_per_year=points_text(item.cap_per_year) if item.cap_per_year is not None else None,
         publicity=d.publicity, sharing_scope=d.sharing_scope, source=d.source, channel=d.channel,
         update_frequency=d.update_frequency, legal_basis=d.legal_basis,
     )
     if rule.kind == "fixed":
-        out.points = format_points(rule.points)
+        out.points = points_text(rule.points)
     elif rule.kind == "by_level":
-        out.levels = [LevelOut(key=lv.key, name_zh=lv.name_zh, points=format_points(lv.points)) for lv in rule.levels]
+        out.levels = [LevelOut(key=lv.key, name_zh=lv.name_zh, points=points_text(lv.points)) for lv in rule.levels]
     elif rule.kind == "tiered":
         out.unit_zh = rule.unit_zh
-        out.tiers = [TierOut(at=str(t.at), total_points=format_points(t.total)) for t in rule.tiers]
+        out.tiers = [TierOut(at=str(t.at), total_points=points_text(t.total)) for t in rule.tiers]
     else:
         out.direct_grade = rule.grade
     return out
@@ -47,8 +47,8 @@ def get_version(version: str) -> VersionOut:
     s = found.scoring
     return VersionOut(
         **_summary(found).model_dump(),
-        base=format_points(s.base, signed=False),
-        grades=[GradeBandOut(grade=b.grade, min_score=format_points(b.min, signed=False) if b.min is not None else None)
+        base=points_text(s.base, signed=False),
+        grades=[GradeBandOut(grade=b.grade, min_score=points_text(b.min, signed=False) if b.min is not None else None)
                 for b in s.grades],
         direct_downgrade_years=dict(s.direct_downgrade_years),
         catalogue=[_item(i) for i in found.items],

@@ -139,6 +139,11 @@ async def _authorize(actor: Actor, row: dict, purpose: str) -> None:
     if row["event"] is None:
         raise NotFound()
     event = await fetch("SELECT subject_kind, subject_id FROM credit_event WHERE id = {}", row["event"])
+    # A villager sees only photos of their own events (as the points view links them), not those
+    # of other household members or of the household.
+    if actor.role is Role.VILLAGER and (event[0]["subject_kind"], event[0]["subject_id"]) != (scope.PERSON,
+                                                                                             actor.person_id):
+        raise NotFound()
     await scope.authorize_read(actor, event[0]["subject_kind"], event[0]["subject_id"], fields=["evidence_photo"],
                                purpose=purpose)
 

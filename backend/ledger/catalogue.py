@@ -15,8 +15,9 @@ def catalogues() -> CatalogueSet:
     return load_catalogue_dir(Path(configured) if configured else None)
 
 
-def format_points(tenths: int, *, signed: bool = True) -> str:
-    """Tenths of a point as text: 25 → "+2.5", -100 → "-10.0"."""
+def points_text(tenths: int, *, signed: bool = True) -> str:
+    """Tenths of a point as the API shows them, always with one decimal: 25 → "+2.5", -100 → "-10.0"
+    (points_rules.units.format_points is the human form that drops ".0" in explanations)."""
     sign = "-" if tenths < 0 else ("+" if signed and tenths > 0 else "")
     whole, tenth = divmod(abs(tenths), 10)
     return f"{sign}{whole}.{tenth}"

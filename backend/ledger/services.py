@@ -14,12 +14,13 @@ from datetime import date, datetime, timezone
 from asyncpg.exceptions import UniqueViolationError
 from piccolo.engine import engine_finder
 
+from backend import jobs
 from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.db import fetch, transaction_connection
 from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, PermissionDenied
 from backend.ledger import chain
-from backend.ledger.catalogue import catalogues, format_points
+from backend.ledger.catalogue import catalogues, points_text
 from backend.ledger.schemas import BatchItemResult, BatchOut, EntryOut, EventIn, EventOut
 from backend.ledger.tables import COUNTED, PENDING_REVIEW, REJECTED, SKIPPED, CreditEvent
 from backend.schemas import ErrorBody
@@ -27,6 +28,12 @@ from points_rules import Event, PriorEntry, RuleError, score_event
 
 LOGGING_ROLES = (Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
 REVIEW_ROLES = (Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
+
+
+async def ledger_changed(subject_kind: str, subject_id: int) -> None:
+    """After a commit that changed a subject's entries: queue the recompute of its standing.
+    If Redis is down the nightly full recompute catches up (and reports the drift)."""
+    await jobs.enqueue("recompute_standing", subject_kind, subject_id)
 
 
 def payload_hash(event: EventIn) -> str:
@@ -154,7 +161,7 @@ async def _event_out(event_id: int) -> EventOut:
 
 def entry_out(r: dict) -> EntryOut:
     return EntryOut(id=r["id"], item_code=r["item_code"], catalogue_version=r["catalogue_version"],
-                    points=format_points(r["points"]), valid_from=r["valid_from"], valid_until=r["valid_until"],
+                    points=points_text(r["points"]), valid_from=r["valid_from"], valid_until=r["valid_until"],
                     grade_override=r["grade_override"], reverses_entry=r["reverses_entry"],
                     explanation_zh=r["explanation_zh"])
 
@@ -186,6 +193,7 @@ async def record_event(actor: Actor, data: EventIn, *, today: date | None = None
         return await _event_out(_check_replay(existing[0], digest)), False
     if replay_id is not None:
         return await _event_out(replay_id), False
+    await ledger_changed(data.subject_kind, data.subject_id)
     return await _event_out(event_id), True
 
 
@@ -294,6 +302,8 @@ async def decide(actor: Actor, event_id: int, *, approve: bool, reason: str) -> 
             CreditEvent.status: status, CreditEvent.review_reason: reason, CreditEvent.reviewed_by: actor.id,
             CreditEvent.reviewed_at: datetime.now(timezone.utc),
         }).where(CreditEvent.id == event_id)
+    if approve:
+        await ledger_changed(rows[0]["subject_kind"], rows[0]["subject_id"])
     return await _event_out(event_id)
 
 
@@ -320,10 +330,11 @@ async def reverse_entry(actor: Actor, entry_id: int, reason: str) -> EntryOut:
             "grade_override": None,
             "reverses_entry": entry_id,
             "reason": reason,
-            "explanation_zh": f"冲正第 {entry_id} 号记录（{format_points(original['points'])} 分）：{reason}",
+            "explanation_zh": f"冲正第 {entry_id} 号记录（{points_text(original['points'])} 分）：{reason}",
             "explanation": {"reverses": entry_id, "reason": reason},
             "created_by": actor.id,
             "created_at": datetime.now(timezone.utc),
         })
         done = await chain.append([row])
+    await ledger_changed(original["subject_kind"], original["subject_id"])
     return entry_out(done[0])

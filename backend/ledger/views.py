@@ -8,7 +8,7 @@ from datetime import date
 from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.db import fetch
-from backend.ledger.catalogue import catalogues, format_points
+from backend.ledger.catalogue import catalogues, points_text
 from backend.ledger.schemas import HouseholdPointsOut, PersonPointsOut, PointsEntryOut, StandingOut
 from points_rules import EntryView, standing
 
@@ -37,10 +37,10 @@ def entry_views(rows: list[dict]) -> list[EntryView]:
 
 def standing_out(views: list[EntryView], as_of: date) -> tuple[StandingOut, set[int]]:
     s = standing(catalogues(), views, as_of)
-    out = StandingOut(as_of=s.as_of, catalogue_version=s.catalogue_version, base=format_points(s.base, signed=False),
-                      score=format_points(s.score, signed=False), grade=s.grade, grade_override=s.grade_override,
+    out = StandingOut(as_of=s.as_of, catalogue_version=s.catalogue_version, base=points_text(s.base, signed=False),
+                      score=points_text(s.score, signed=False), grade=s.grade, grade_override=s.grade_override,
                       override_until=s.override_until, next_expiry=s.next_expiry,
-                      next_expiry_points=format_points(s.next_expiry_points), explanation_zh=s.explanation_zh)
+                      next_expiry_points=points_text(s.next_expiry_points), explanation_zh=s.explanation_zh)
     return out, set(s.in_force_entry_ids)
 
 
@@ -52,7 +52,7 @@ def _points_entries(rows: list[dict], in_force: set[int], with_thumbnails: bool)
             evidence = json.loads(evidence)
         out.append(PointsEntryOut(
             id=r["id"], item_code=r["item_code"], catalogue_version=r["catalogue_version"],
-            points=format_points(r["points"]), valid_from=r["valid_from"], valid_until=r["valid_until"],
+            points=points_text(r["points"]), valid_from=r["valid_from"], valid_until=r["valid_until"],
             grade_override=r["grade_override"], reverses_entry=r["reverses_entry"],
             explanation_zh=r["explanation_zh"], in_force=r["id"] in in_force, event_id=r["event"],
             occurred_on=r["occurred_on"] or r["valid_from"],

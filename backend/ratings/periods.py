@@ -1,0 +1,384 @@
+"""Rating periods: close (generate proposals), approve in bulk (maker-checker where the catalogue
+asks), publicise for N working days, take objections, and make ratings effective.
+
+Every status change writes a ``rating_decision`` row (append-only). Household and village
+proposals are approved by the township admin of their township; township proposals by a county
+admin.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, datetime, timezone
+
+from piccolo.engine import engine_finder
+
+from backend.auth import scope
+from backend.auth.roles import Actor, Role
+from backend.db import fetch, transaction_connection
+from backend.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from backend.ledger.catalogue import catalogues, points_text
+from backend.ratings import tables as t
+from backend.ratings.calendar import work_calendar
+from backend.ratings.compute import compute_households, rate_villages, village_townships
+from backend.ratings.schemas import (
+    ApprovalIn,
+    ApprovalOut,
+    ObjectionIn,
+    ObjectionOut,
+    PeriodIn,
+    PeriodOut,
+    ProposalOut,
+    ReproposeIn,
+    ResolveIn,
+)
+from backend.schemas import Page
+
+OPEN_FOR_APPROVAL = (t.PROPOSED, t.AWAITING_SECOND)
+OBJECTION_RESPONSE_WORKING_DAYS = 7  # art. 46: a decision within 7 working days
+
+
+def _approval_rules(as_of: date):
+    return catalogues().version_on(as_of).ratings.approval
+
+
+def _valid_grades(level: str, as_of: date) -> set[str]:
+    version = catalogues().version_on(as_of)
+    if level == t.HOUSEHOLD:
+        return {b.grade for b in version.ratings.household.grades}
+    return {"credit", "none"}
+
+
+def _require(actor: Actor, *roles: Role) -> None:
+    if actor.role not in roles:
+        raise PermissionDenied()
+
+
+async def create_period(actor: Actor, data: PeriodIn) -> PeriodOut:
+    _require(actor, Role.COUNTY_ADMIN)
+    if await t.RatingPeriod.exists().where(t.RatingPeriod.code == data.code):
+        raise Conflict("评定周期代码已存在", "Period code already exists", code="RATINGS_PERIOD_EXISTS")
+    row = (await t.RatingPeriod.insert(t.RatingPeriod(
+        county=actor.county_id, code=data.code, name_zh=data.name_zh, starts_on=data.starts_on, ends_on=data.ends_on,
+    )).returning(*t.RatingPeriod.all_columns()))[0]
+    return PeriodOut(id=row["id"], code=row["code"], name_zh=row["name_zh"], starts_on=row["starts_on"],
+                     ends_on=row["ends_on"], status=row["status"])
+
+
+async def list_periods(actor: Actor) -> list[PeriodOut]:
+    rows = await fetch("SELECT * FROM rating_period ORDER BY ends_on DESC")
+    counts = defaultdict(dict)
+    township_filter = "AND township_id = {}" if actor.role is Role.TOWNSHIP_ADMIN else ""
+    args = [actor.township_id] if actor.role is Role.TOWNSHIP_ADMIN else []
+    for r in await fetch(f"SELECT period, status, count(*) AS n FROM rating_proposal WHERE true {township_filter} "
+                         "GROUP BY period, status", *args):
+        counts[r["period"]][r["status"]] = r["n"]
+    return [PeriodOut(id=r["id"], code=r["code"], name_zh=r["name_zh"], starts_on=r["starts_on"],
+                      ends_on=r["ends_on"], status=r["status"], proposals=counts.get(r["id"], {})) for r in rows]
+
+
+async def close_period(actor: Actor, period_id: int) -> PeriodOut:
+    """Compute every household, village and township as of the period's end and propose it."""
+    _require(actor, Role.COUNTY_ADMIN)
+    period = await _period(period_id)
+    if period["status"] != "open":
+        raise Conflict("该周期已结束", "Period already closed", code="RATINGS_PERIOD_CLOSED")
+    as_of = period["ends_on"]
+    computed = await compute_households(as_of)
+    townships = await village_townships()
+    by_village = defaultdict(list)
+    for hid, rating in computed.households.items():
+        by_village[computed.places[hid].village_id].append(rating)
+    for village_id in townships:
+        by_village.setdefault(village_id, [])
+    rate_villages(computed, by_village, townships)
+    records = []
+    for hid, r in computed.households.items():
+        place = computed.places[hid]
+        records.append((period_id, t.HOUSEHOLD, hid, place.township_id, place.village_id, r.grade, r.score, r.grade,
+                        r.is_credit_household, r.explanation_zh, _json(r.explanation), r.catalogue_version))
+    for vid, r in computed.villages.items():
+        grade = "credit" if r.is_credit_village else "none"
+        records.append((period_id, t.VILLAGE, vid, townships[vid], vid, grade, None, grade, r.is_credit_village,
+                        r.explanation_zh, _json(r.explanation), r.catalogue_version))
+    for tid, r in computed.townships.items():
+        grade = "credit" if r.is_credit_township else "none"
+        records.append((period_id, t.TOWNSHIP, tid, tid, None, grade, None, grade, r.is_credit_township,
+                        r.explanation_zh, _json(r.explanation), r.catalogue_version))
+    async with engine_finder().transaction():
+        locked = await fetch("SELECT status FROM rating_period WHERE id = {} FOR UPDATE", period_id)
+        if locked[0]["status"] != "open":
+            raise Conflict("该周期已结束", "Period already closed", code="RATINGS_PERIOD_CLOSED")
+        await transaction_connection().copy_records_to_table(
+            "rating_proposal", records=records,
+            columns=["period", "level", "subject_id", "township_id", "village_id", "computed_grade", "computed_score",
+                     "grade", "is_credit", "explanation_zh", "explanation", "catalogue_version"])
+        await t.RatingPeriod.update({t.RatingPeriod.status: "closed", t.RatingPeriod.closed_by: actor.id,
+                                     t.RatingPeriod.closed_at: datetime.now(timezone.utc)}).where(
+            t.RatingPeriod.id == period_id)
+    return (p for p in await list_periods(actor) if p.id == period_id).__next__()
+
+
+def _json(value: dict) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+async def _period(period_id: int) -> dict:
+    rows = await fetch("SELECT * FROM rating_period WHERE id = {}", period_id)
+    if not rows:
+        raise NotFound()
+    return rows[0]
+
+
+def _proposal_out(r: dict) -> ProposalOut:
+    return ProposalOut(
+        id=r["id"], period_id=r["period"], level=r["level"], subject_id=r["subject_id"],
+        subject_name=r.get("subject_name"), township_id=r["township_id"], village_id=r["village_id"],
+        computed_grade=r["computed_grade"],
+        computed_score=points_text(r["computed_score"], signed=False) if r["computed_score"] is not None else None,
+        grade=r["grade"], is_credit=r["is_credit"], change_reason=r["change_reason"], status=r["status"],
+        explanation_zh=r["explanation_zh"], catalogue_version=r["catalogue_version"],
+        publicity_starts_on=r["publicity_starts_on"], publicity_ends_on=r["publicity_ends_on"],
+        effective_on=r["effective_on"],
+    )
+
+
+_NAMES = """
+CASE p.level
+  WHEN 'household' THEN (SELECT pe.name FROM household_membership m JOIN person pe ON pe.id = m.person
+                         WHERE m.household = p.subject_id AND m.valid_to IS NULL AND m.relation = '户主')
+  WHEN 'village' THEN (SELECT name FROM village WHERE id = p.subject_id)
+  ELSE (SELECT name FROM township WHERE id = p.subject_id) END AS subject_name
+"""
+
+
+def _jurisdiction_sql(actor: Actor) -> tuple[str, list]:
+    if actor.role is Role.TOWNSHIP_ADMIN:
+        return "p.township_id = {} AND p.level <> 'township'", [actor.township_id]
+    if actor.role is Role.COUNTY_ADMIN:
+        return "p.township_id IN (SELECT id FROM township WHERE county = {})", [actor.county_id]
+    raise PermissionDenied()
+
+
+async def list_proposals(actor: Actor, period_id: int, *, level: str | None, village_id: int | None,
+                         status: str | None, limit: int, offset: int, request_id: str = "") -> Page[ProposalOut]:
+    await _period(period_id)
+    where, args = _jurisdiction_sql(actor)
+    clauses, args = [where, "p.period = {}"], [*args, period_id]
+    for column, value in (("p.level", level), ("p.village_id", village_id), ("p.status", status)):
+        if value is not None:
+            clauses.append(f"{column} = {{}}")
+            args.append(value)
+    condition = " AND ".join(clauses)
+    total = (await fetch(f"SELECT count(*) AS n FROM rating_proposal p WHERE {condition}", *args))[0]["n"]
+    rows = await fetch(f"SELECT p.*, {_NAMES} FROM rating_proposal p WHERE {condition} "
+                       "ORDER BY p.level, p.village_id NULLS FIRST, p.subject_id LIMIT {} OFFSET {}",
+                       *args, limit, offset)
+    await scope.log_reads(actor, [
+        scope.Location(kind=scope.HOUSEHOLD, id=r["subject_id"], county_id=actor.county_id or 0,
+                       township_id=r["township_id"], village_id=r["village_id"], household_id=r["subject_id"])
+        for r in rows if r["level"] == t.HOUSEHOLD
+    ], fields=["rating"], purpose="rating_approval", request_id=request_id)
+    return Page[ProposalOut](items=[_proposal_out(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+async def _decide(proposal_id: int, action: str, actor: Actor, from_status: str, to_status: str,
+                  grade: str = "", reason: str = "") -> None:
+    await t.RatingDecision.insert(t.RatingDecision(proposal=proposal_id, action=action, actor=actor.id,
+                                                   from_status=from_status, to_status=to_status, grade=grade,
+                                                   reason=reason))
+
+
+async def approve(actor: Actor, period_id: int, data: ApprovalIn) -> ApprovalOut:
+    """Bulk approval with exceptions. Approvals land in publicity at once, or wait for a second
+    approver when the catalogue asks for one at this level."""
+    if data.level == t.TOWNSHIP:
+        _require(actor, Role.COUNTY_ADMIN)
+    else:
+        _require(actor, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
+    period = await _period(period_id)
+    where, args = _jurisdiction_sql(actor)
+    clauses, args = [where, "p.period = {}", "p.level = {}", "p.status = ANY({})"], \
+        [*args, period_id, data.level, list(OPEN_FOR_APPROVAL)]
+    if data.village_id is not None:
+        clauses.append("p.village_id = {}")
+        args.append(data.village_id)
+    today = date.today()
+    rules = _approval_rules(period["ends_on"])
+    needs_second = data.level in rules.second_approver_for
+    publicity_ends = (await work_calendar()).add_working_days(today, rules.publicity_working_days)
+    grades = _valid_grades(data.level, period["ends_on"])
+    exceptions = {e.proposal_id: e for e in data.exceptions}
+    out = Counter()
+    async with engine_finder().transaction():
+        rows = await fetch(f"SELECT p.* FROM rating_proposal p WHERE {' AND '.join(clauses)} FOR UPDATE", *args)
+        found = {r["id"] for r in rows}
+        unknown = sorted(set(exceptions) - found)
+        if unknown:
+            raise NotFound("例外中的评定建议不存在或不在管辖范围内", "Some exceptions are not open proposals in your jurisdiction",
+                           code="RATINGS_PROPOSAL_NOT_FOUND", details={"proposal_ids": unknown})
+        for r in rows:
+            exception = exceptions.get(r["id"])
+            grade, reason = r["grade"], r["change_reason"]
+            if exception is not None and exception.action == "return":
+                await _set(r["id"], {t.RatingProposal.status: t.RETURNED})
+                await _decide(r["id"], "return", actor, r["status"], t.RETURNED, reason=exception.reason)
+                out["returned"] += 1
+                continue
+            if exception is not None:  # change
+                if exception.grade not in grades:
+                    raise InvalidInput("等级不在允许范围内", "Unknown grade", code="RATINGS_GRADE",
+                                       details={"proposal_id": r["id"], "allowed": sorted(grades)})
+                grade, reason = exception.grade, exception.reason
+                out["changed"] += 1
+            values = {t.RatingProposal.grade: grade, t.RatingProposal.change_reason: reason,
+                      t.RatingProposal.is_credit: grade not in ("none",)}
+            if r["status"] == t.PROPOSED and needs_second:
+                values.update({t.RatingProposal.status: t.AWAITING_SECOND, t.RatingProposal.maker: actor.id})
+                to_status = t.AWAITING_SECOND
+                out["awaiting_second"] += 1
+            elif r["status"] == t.AWAITING_SECOND and r["maker"] == actor.id:
+                out["not_own_check"] += 1
+                continue
+            else:
+                values.update({
+                    t.RatingProposal.status: t.PUBLICISED, t.RatingProposal.approved_at: datetime.now(timezone.utc),
+                    t.RatingProposal.publicity_starts_on: today, t.RatingProposal.publicity_ends_on: publicity_ends,
+                })
+                if r["status"] == t.AWAITING_SECOND:
+                    values[t.RatingProposal.checker] = actor.id
+                else:
+                    values[t.RatingProposal.maker] = actor.id
+                to_status = t.PUBLICISED
+                out["publicised"] += 1
+            await _set(r["id"], values)
+            await _decide(r["id"], "change" if exception else "approve", actor, r["status"], to_status, grade,
+                          reason if exception else "")
+            out["approved"] += 1
+    return ApprovalOut(approved=out["approved"], awaiting_second=out["awaiting_second"], publicised=out["publicised"],
+                       returned=out["returned"], changed=out["changed"], not_own_check=out["not_own_check"],
+                       publicity_ends_on=publicity_ends if out["publicised"] else None)
+
+
+async def _set(proposal_id: int, values: dict) -> None:
+    await t.RatingProposal.update(values).where(t.RatingProposal.id == proposal_id)
+
+
+async def _proposal_in_scope(actor: Actor, proposal_id: int, *, purpose: str) -> dict:
+    rows = await fetch("SELECT * FROM rating_proposal WHERE id = {}", proposal_id)
+    if not rows:
+        raise NotFound()
+    r = rows[0]
+    if r["level"] == t.HOUSEHOLD:
+        await scope.authorize_read(actor, scope.HOUSEHOLD, r["subject_id"], fields=["rating"], purpose=purpose)
+    else:
+        kind = scope.VILLAGE if r["level"] == t.VILLAGE else scope.TOWNSHIP
+        where = await scope.locate(kind, r["subject_id"])
+        if where is None or not scope.covers_structure(actor, where) or (
+                r["level"] == t.TOWNSHIP and actor.role is not Role.COUNTY_ADMIN):
+            raise NotFound()
+    return r
+
+
+async def repropose(actor: Actor, proposal_id: int, data: ReproposeIn) -> ProposalOut:
+    """A returned proposal goes back into the approval queue, with a (reasoned) grade."""
+    _require(actor, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
+    r = await _proposal_in_scope(actor, proposal_id, purpose="rating_approval")
+    if r["status"] != t.RETURNED:
+        raise Conflict("只有退回的评定建议可以重新提交", "Only returned proposals can be re-proposed",
+                       code="RATINGS_NOT_RETURNED")
+    period = await _period(r["period"])
+    if data.grade not in _valid_grades(r["level"], period["ends_on"]):
+        raise InvalidInput("等级不在允许范围内", "Unknown grade", code="RATINGS_GRADE")
+    async with engine_finder().transaction():
+        await _set(proposal_id, {t.RatingProposal.status: t.PROPOSED, t.RatingProposal.grade: data.grade,
+                                 t.RatingProposal.change_reason: data.reason if data.grade != r["computed_grade"] else "",
+                                 t.RatingProposal.is_credit: data.grade != "none", t.RatingProposal.maker: None})
+        await _decide(proposal_id, "repropose", actor, r["status"], t.PROPOSED, data.grade, data.reason)
+    return _proposal_out((await fetch("SELECT * FROM rating_proposal WHERE id = {}", proposal_id))[0])
+
+
+async def object_to(actor: Actor, proposal_id: int, data: ObjectionIn) -> ObjectionOut:
+    """异议: a member of the rated household objects during publicity; the rating is held back."""
+    _require(actor, Role.VILLAGER)
+    r = await _proposal_in_scope(actor, proposal_id, purpose="rating_objection")
+    if r["level"] != t.HOUSEHOLD:
+        raise NotFound()
+    today = date.today()
+    if r["status"] != t.PUBLICISED or r["publicity_ends_on"] is None or today > r["publicity_ends_on"]:
+        raise Conflict("只能在公示期内提出异议", "Objections are possible only during publicity",
+                       code="RATINGS_NOT_IN_PUBLICITY")
+    async with engine_finder().transaction():
+        row = (await t.RatingObjection.insert(t.RatingObjection(
+            proposal=proposal_id, raised_by=actor.id, reason=data.reason)).returning(*t.RatingObjection.all_columns()))[0]
+        await _set(proposal_id, {t.RatingProposal.status: t.DISPUTED})
+        await _decide(proposal_id, "objection", actor, r["status"], t.DISPUTED, reason=data.reason)
+    return await _objection_out(row)
+
+
+async def _objection_out(row: dict) -> ObjectionOut:
+    respond_by = (await work_calendar()).add_working_days(row["raised_at"].date(), OBJECTION_RESPONSE_WORKING_DAYS)
+    return ObjectionOut(id=row["id"], proposal_id=row["proposal"], status=row["status"], reason=row["reason"],
+                        resolution_reason=row["resolution_reason"], raised_at=row["raised_at"], respond_by=respond_by,
+                        resolved_at=row["resolved_at"])
+
+
+async def resolve_objection(actor: Actor, objection_id: int, data: ResolveIn) -> ObjectionOut:
+    """Uphold (the grade is corrected and publicised afresh) or dismiss (publicity resumes) — with
+    written reasons either way (art. 46)."""
+    _require(actor, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
+    rows = await fetch("SELECT * FROM rating_objection WHERE id = {}", objection_id)
+    if not rows:
+        raise NotFound()
+    objection = rows[0]
+    r = await _proposal_in_scope(actor, objection["proposal"], purpose="rating_objection")
+    if objection["status"] != "open":
+        raise Conflict("该异议已处理", "Objection already resolved", code="RATINGS_OBJECTION_RESOLVED")
+    period = await _period(r["period"])
+    today = date.today()
+    async with engine_finder().transaction():
+        if data.decision == "uphold":
+            if data.grade is None or data.grade not in _valid_grades(r["level"], period["ends_on"]):
+                raise InvalidInput("支持异议时须给出更正后的等级", "Upholding needs the corrected grade",
+                                   code="RATINGS_GRADE")
+            ends = (await work_calendar()).add_working_days(
+                today, _approval_rules(period["ends_on"]).publicity_working_days)
+            await _set(r["id"], {t.RatingProposal.grade: data.grade, t.RatingProposal.change_reason: data.reason,
+                                 t.RatingProposal.is_credit: data.grade != "none",
+                                 t.RatingProposal.status: t.PUBLICISED, t.RatingProposal.publicity_starts_on: today,
+                                 t.RatingProposal.publicity_ends_on: ends})
+            await _decide(r["id"], "objection_upheld", actor, r["status"], t.PUBLICISED, data.grade, data.reason)
+        else:
+            await _set(r["id"], {t.RatingProposal.status: t.PUBLICISED})
+            await _decide(r["id"], "objection_dismissed", actor, r["status"], t.PUBLICISED, reason=data.reason)
+        await t.RatingObjection.update({
+            t.RatingObjection.status: "upheld" if data.decision == "uphold" else "dismissed",
+            t.RatingObjection.resolution_reason: data.reason, t.RatingObjection.resolved_by: actor.id,
+            t.RatingObjection.resolved_at: datetime.now(timezone.utc),
+        }).where(t.RatingObjection.id == objection_id)
+    return await _objection_out((await fetch("SELECT * FROM rating_objection WHERE id = {}", objection_id))[0])
+
+
+async def finalize(today: date | None = None) -> int:
+    """Publicity over and no open objection → effective (idempotent; run daily by the worker)."""
+    today = today or date.today()
+    async with engine_finder().transaction():
+        rows = await fetch(
+            """UPDATE rating_proposal SET status = 'effective', effective_on = {}
+               WHERE status = 'publicised' AND publicity_ends_on < {}
+               RETURNING id""", today, today)
+        if rows:
+            await transaction_connection().copy_records_to_table(
+                "rating_decision", records=[(r["id"], "effective", t.PUBLICISED, t.EFFECTIVE) for r in rows],
+                columns=["proposal", "action", "from_status", "to_status"])
+    return len(rows)
+
+
+async def official_ratings(level: str, subject_id: int) -> list[dict]:
+    """Effective ratings of a subject, newest period first — the only ratings others may rely on."""
+    return await fetch(
+        """SELECT p.* FROM rating_proposal p JOIN rating_period pe ON pe.id = p.period
+           WHERE p.level = {} AND p.subject_id = {} AND p.status = 'effective' ORDER BY pe.ends_on DESC""",
+        level, subject_id)

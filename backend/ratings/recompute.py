@@ -1,0 +1,187 @@
+"""Keeping live standing in step with the ledger: incremental (one household and the village and
+township above it) and full (a township or the county, with a drift report).
+
+Both are idempotent and safe to run concurrently: village and township roll-ups take an advisory
+lock and read the household rows committed so far, so the last one to run sees every household.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from piccolo.engine import engine_finder
+
+from backend.db import fetch, transaction_connection, upsert
+from backend.ratings.compute import Computed, compute_households, rate_villages, village_townships
+from backend.ledger.catalogue import catalogues
+from points_rules.ratings import HouseholdRating, VillageRating, rate_township, rate_village
+
+PERSON_COLUMNS = ["person_id", "household_id", "score", "grade", "grade_override", "serious_dishonesty",
+                  "catalogue_version", "as_of", "computed_at"]
+HOUSEHOLD_COLUMNS = ["household_id", "village_id", "township_id", "grid_id", "score", "grade", "is_credit",
+                     "serious_dishonesty", "catalogue_version", "as_of", "explanation_zh", "computed_at"]
+VILLAGE_COLUMNS = ["village_id", "township_id", "households", "credit_households", "serious_dishonesty_households",
+                   "share_permille", "is_credit", "stars", "grade_counts", "catalogue_version", "as_of",
+                   "explanation_zh", "computed_at"]
+TOWNSHIP_COLUMNS = ["township_id", "villages", "credit_villages", "share_permille", "is_credit",
+                    "catalogue_version", "as_of", "explanation_zh", "computed_at"]
+
+
+def _person_records(c: Computed, now: datetime) -> list[tuple]:
+    return [(pid, c.person_household.get(pid), s.score, s.grade, s.grade_override, c.person_serious.get(pid, False),
+             s.catalogue_version, c.as_of, now) for pid, s in c.persons.items()]
+
+
+def _household_records(c: Computed, now: datetime) -> list[tuple]:
+    return [(hid, c.places[hid].village_id, c.places[hid].township_id, c.places[hid].grid_id, r.score, r.grade,
+             r.is_credit_household, r.serious_dishonesty, r.catalogue_version, c.as_of, r.explanation_zh, now)
+            for hid, r in c.households.items()]
+
+
+def _village_records(c: Computed, townships: dict[int, int], now: datetime) -> list[tuple]:
+    return [(vid, townships[vid], r.households, r.credit_households, r.serious_dishonesty_households,
+             r.share_permille, r.is_credit_village, r.stars, json.dumps(r.grade_counts), r.catalogue_version,
+             c.as_of, r.explanation_zh, now) for vid, r in c.villages.items()]
+
+
+def _township_records(c: Computed, now: datetime) -> list[tuple]:
+    return [(tid, r.villages, r.credit_villages, r.share_permille, r.is_credit_township, r.catalogue_version,
+             c.as_of, r.explanation_zh, now) for tid, r in c.townships.items()]
+
+
+def _stored_household(row: dict) -> HouseholdRating:
+    return HouseholdRating(household_id=row["household_id"], as_of=row["as_of"],
+                           catalogue_version=row["catalogue_version"], score=row["score"], grade=row["grade"],
+                           is_credit_household=row["is_credit"], serious_dishonesty=row["serious_dishonesty"],
+                           explanation_zh=row["explanation_zh"], explanation={})
+
+
+async def _lock(name: str) -> None:
+    await transaction_connection().execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)
+
+
+async def recompute_households(household_ids: list[int], as_of: date | None = None) -> Computed:
+    """Incremental: these households' members and ratings, then their villages and townships."""
+    as_of = as_of or date.today()
+    computed = await compute_households(as_of, household_ids=household_ids)
+    now = datetime.now(timezone.utc)
+    async with engine_finder().transaction():
+        await upsert("standing_person", "person_id", PERSON_COLUMNS, _person_records(computed, now))
+        await upsert("standing_household", "household_id", HOUSEHOLD_COLUMNS, _household_records(computed, now))
+    villages = sorted({computed.places[h].village_id for h in computed.households})
+    for village_id in villages:
+        await _recompute_village(village_id, as_of)
+    for township_id in sorted({computed.places[h].township_id for h in computed.households}):
+        await _recompute_township(township_id, as_of)
+    return computed
+
+
+async def _recompute_village(village_id: int, as_of: date) -> None:
+    async with engine_finder().transaction():
+        await _lock(f"standing:village:{village_id}")
+        rows = await fetch("SELECT * FROM standing_household WHERE village_id = {}", village_id)
+        rating = rate_village(catalogues(), village_id, [_stored_household(r) for r in rows], as_of)
+        township = (await fetch("SELECT township FROM village WHERE id = {}", village_id))[0]["township"]
+        await upsert("standing_village", "village_id", VILLAGE_COLUMNS,
+                     _village_records(Computed(as_of=as_of, villages={village_id: rating}), {village_id: township},
+                                      datetime.now(timezone.utc)))
+
+
+async def _recompute_township(township_id: int, as_of: date) -> None:
+    async with engine_finder().transaction():
+        await _lock(f"standing:township:{township_id}")
+        rows = await fetch("SELECT * FROM standing_village WHERE township_id = {}", township_id)
+        ratings = [VillageRating(
+            village_id=r["village_id"], as_of=r["as_of"], catalogue_version=r["catalogue_version"],
+            households=r["households"], credit_households=r["credit_households"],
+            serious_dishonesty_households=r["serious_dishonesty_households"], share_permille=r["share_permille"],
+            is_credit_village=r["is_credit"], stars=r["stars"],
+            grade_counts=json.loads(r["grade_counts"]) if isinstance(r["grade_counts"], str) else r["grade_counts"],
+            explanation_zh=r["explanation_zh"], explanation={},
+        ) for r in rows]
+        rating = rate_township(catalogues(), township_id, ratings, as_of)
+        await upsert("standing_township", "township_id", TOWNSHIP_COLUMNS,
+                     _township_records(Computed(as_of=as_of, townships={township_id: rating}),
+                                       datetime.now(timezone.utc)))
+
+
+async def households_of_subject(kind: str, subject_id: int) -> list[int]:
+    """Which household's standing a ledger change for this subject affects (none for organisations)."""
+    if kind == "household":
+        return [subject_id]
+    if kind == "person":
+        rows = await fetch("SELECT household FROM household_membership WHERE person = {} AND valid_to IS NULL",
+                           subject_id)
+        return [r["household"] for r in rows]
+    return []
+
+
+@dataclass
+class DriftReport:
+    as_of: date
+    persons: int = 0
+    households: int = 0
+    villages: int = 0
+    townships: int = 0
+    drifted_households: list[int] = field(default_factory=list)
+    drifted_villages: list[int] = field(default_factory=list)
+    drifted_townships: list[int] = field(default_factory=list)
+    missing_households: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not (self.drifted_households or self.drifted_villages or self.drifted_townships)
+
+
+async def full_recompute(*, as_of: date | None = None, township_id: int | None = None,
+                         progress: Callable[[str], None] | None = None) -> DriftReport:
+    """Recompute everything (or one township) from the ledger; report where the stored standing
+    differed (drift = an incremental update that was missed or wrong), then store the new one."""
+    as_of = as_of or date.today()
+    step = progress or (lambda stage: None)
+    computed = await compute_households(as_of, township_id=township_id)
+    step("households")
+    townships = await village_townships(township_id)
+    by_village: dict[int, list[HouseholdRating]] = defaultdict(list)
+    for hid, rating in computed.households.items():
+        by_village[computed.places[hid].village_id].append(rating)
+    for village_id in townships:
+        by_village.setdefault(village_id, [])
+    rate_villages(computed, by_village, townships)
+    step("villages")
+    report = DriftReport(as_of=as_of, persons=len(computed.persons), households=len(computed.households),
+                         villages=len(computed.villages), townships=len(computed.townships))
+    where, args = ("township_id = {}", [township_id]) if township_id is not None else ("true", [])
+    stored_h = {r["household_id"]: r for r in await fetch(
+        f"SELECT household_id, score, grade FROM standing_household WHERE {where}", *args)}
+    for hid, rating in computed.households.items():
+        old = stored_h.get(hid)
+        if old is None:
+            report.missing_households += 1
+        elif (old["score"], old["grade"]) != (rating.score, rating.grade):
+            report.drifted_households.append(hid)
+    stored_v = {r["village_id"]: r for r in await fetch(
+        f"SELECT village_id, credit_households, is_credit FROM standing_village WHERE {where}", *args)}
+    report.drifted_villages = sorted(
+        vid for vid, r in computed.villages.items()
+        if vid in stored_v and (stored_v[vid]["credit_households"], stored_v[vid]["is_credit"])
+        != (r.credit_households, r.is_credit_village))
+    t_where, t_args = ("township_id = {}", [township_id]) if township_id is not None else ("true", [])
+    stored_t = {r["township_id"]: r for r in await fetch(
+        f"SELECT township_id, credit_villages, is_credit FROM standing_township WHERE {t_where}", *t_args)}
+    report.drifted_townships = sorted(
+        tid for tid, r in computed.townships.items()
+        if tid in stored_t and (stored_t[tid]["credit_villages"], stored_t[tid]["is_credit"])
+        != (r.credit_villages, r.is_credit_township))
+    now = datetime.now(timezone.utc)
+    async with engine_finder().transaction():
+        await upsert("standing_person", "person_id", PERSON_COLUMNS, _person_records(computed, now))
+        await upsert("standing_household", "household_id", HOUSEHOLD_COLUMNS, _household_records(computed, now))
+        await upsert("standing_village", "village_id", VILLAGE_COLUMNS, _village_records(computed, townships, now))
+        await upsert("standing_township", "township_id", TOWNSHIP_COLUMNS, _township_records(computed, now))
+    step("stored")
+    return report

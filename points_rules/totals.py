@@ -1,0 +1,44 @@
+"""Standing from pre-aggregated totals, for county-wide recomputes.
+
+The database sums in-force points per subject in one pass; this applies exactly the grade rule of
+:func:`points_rules.engine.standing` to those sums (a property test holds the two equal), without
+the per-entry detail (entry ids, next expiry) that only a single person's view needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from points_rules.engine import Standing, grade_for
+from points_rules.model import CatalogueSet
+from points_rules.units import format_points
+
+
+def standing_from_totals(
+    catalogues: CatalogueSet, as_of: date, in_force_points: int, overrides: Sequence[tuple[str, date]] = ()
+) -> Standing:
+    """``in_force_points``: tenths of all counting entries in force on ``as_of``; ``overrides``:
+    (grade, valid_until) of in-force direct grades."""
+    version = catalogues.version_on(as_of)
+    scoring = version.scoring
+    score = scoring.base + in_force_points
+    score_grade = grade_for(version, score)
+    worst = until = None
+    if overrides:
+        worst = max((g for g, _ in overrides), key=scoring.severity)
+        until = max(u for g, u in overrides if g == worst)
+    grade = worst if worst is not None and scoring.severity(worst) > scoring.severity(score_grade) else score_grade
+    return Standing(
+        as_of=as_of,
+        catalogue_version=version.version,
+        base=scoring.base,
+        score=score,
+        grade=grade,
+        grade_override=worst,
+        override_until=until,
+        in_force_entry_ids=[],
+        next_expiry=None,
+        next_expiry_points=0,
+        explanation_zh=f"总分{format_points(score, signed=False)}分，等级{grade}（汇总计算）",
+    )

@@ -21,6 +21,7 @@ from backend.evidence.controllers import EvidenceController
 from backend.health import healthz, readyz
 from backend.http_errors import EXCEPTION_HANDLERS
 from backend.ledger.controllers import EventController, PointsController, ReviewController
+from backend.ratings.controllers import ObjectionController, RatingPeriodController, StandingController
 from backend.registry.controllers import PeopleController, RegistryChangeController, StructureController
 from backend.requests import assign_request_id
 from backend.settings import get_settings
@@ -69,6 +70,9 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         PointsController,
         EvidenceController,
         CatalogueController,
+        RatingPeriodController,
+        ObjectionController,
+        StandingController,
     ]
     if with_admin:
         handlers.append(_admin_mount())

@@ -81,11 +81,14 @@ async def _migrate() -> None:
 
 
 async def _seed(quiet: bool = False):
+    from backend.ratings.recompute import full_recompute
     from backend.registry.seed import seed_demo
 
     with Progress(console=console, disable=quiet, transient=True) as bar:
         task = bar.add_task("生成示范区县 seeding demo county", total=12)
         result = await seed_demo(progress=lambda stage, n: bar.advance(task, n))
+    if result.created:
+        await full_recompute()  # so standing, rankings and charts have something to show at once
     return result
 
 
@@ -281,6 +284,50 @@ def ledger_verify() -> None:
         console.print(f"[red]ledger broken[/red] at entry {result.first_broken_id}: {result.reason} "
                       f"({result.checked} entries verified before it)")
         sys.exit(1)
+
+
+@main.group()
+def ratings() -> None:
+    """Standing and official ratings."""
+
+
+@ratings.command("recompute")
+@click.option("--township", "township_code", help="only this township (code)")
+def ratings_recompute(township_code: str | None) -> None:
+    """Recompute live standing from the ledger and report drift from the incremental results."""
+    from backend.ratings.recompute import full_recompute
+    from backend.registry.tables import Township
+
+    async def run():
+        township_id = None
+        if township_code:
+            row = await Township.select(Township.id).where(Township.code == township_code).first()
+            if row is None:
+                raise click.ClickException(f"no township with code {township_code}")
+            township_id = row["id"]
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("重新计算信用状况 recomputing standing", total=3)
+            return await full_recompute(township_id=township_id, progress=lambda stage: bar.advance(task))
+
+    with servers():
+        report = _run(run())
+    console.print(f"recomputed as of {report.as_of}: {report.persons} people, {report.households} households, "
+                  f"{report.villages} villages, {report.townships} townships")
+    if report.clean:
+        console.print("[green]no drift[/green] from the incremental results")
+    else:
+        console.print(f"[yellow]drift[/yellow]: {len(report.drifted_households)} households, "
+                      f"{len(report.drifted_villages)} villages, {len(report.drifted_townships)} townships "
+                      f"differed (now corrected); households e.g. {report.drifted_households[:10]}")
+
+
+@ratings.command("finalize")
+def ratings_finalize() -> None:
+    """Make ratings whose publicity period ended without objection effective."""
+    from backend.ratings.periods import finalize
+
+    with servers():
+        console.print(f"{_run(finalize())} rating(s) became effective")
 
 
 def _attach_rules_commands() -> None:

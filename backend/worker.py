@@ -66,6 +66,13 @@ async def nightly_full_recompute(ctx: dict) -> dict:
     return {"households": report.households, "drifted_households": len(report.drifted_households)}
 
 
+async def finalize_ratings(ctx: dict) -> int:
+    """Ratings whose publicity ended without objection become effective (idempotent)."""
+    from backend.ratings.periods import finalize
+
+    return await finalize()
+
+
 async def startup(ctx: dict) -> None:
     await engine_finder().start_connection_pool(min_size=1, max_size=5)
 
@@ -76,11 +83,12 @@ async def shutdown(ctx: dict) -> None:
 
 class WorkerSettings:
     functions = [purge_expired_sessions, process_evidence, requeue_pending_evidence, recompute_standing,
-                 nightly_full_recompute]
+                 nightly_full_recompute, finalize_ratings]
     cron_jobs = [
         cron(purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
         cron(requeue_pending_evidence, minute=set(range(0, 60, 5)), run_at_startup=True),
         cron(nightly_full_recompute, hour={2}, minute={30}, run_at_startup=False, timeout=3600),
+        cron(finalize_ratings, hour={0}, minute={10}, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -13,6 +13,14 @@ from points_rules.model import (
     CatalogueError, CatalogueProblem, CatalogueSet, CatalogueVersion, Item, RuleError, tier_points,
 )
 from points_rules.units import POINT_UNIT
+from points_rules.model import (
+    ApprovalRules, HouseholdRules, RatingRules, StarBand, TownshipRules, VillageRules,
+)
+from points_rules.ratings import (
+    HouseholdRating, MemberInput, TownshipRating, VillageRating, family_charge, has_serious_dishonesty,
+    in_force_points, member_input, publicity_end, rate_household, rate_township, rate_village,
+)
+from points_rules.workdays import WorkCalendar
 
 __all__ = [
     "POINT_UNIT", "DEFAULT_CATALOGUE_DIR",
@@ -21,4 +29,9 @@ __all__ = [
     "ChangeLine", "diff_versions",
     "Event", "PriorEntry", "EntryDraft", "ScoreResult", "EntryView", "Standing",
     "score_event", "standing", "grade_for",
+    "RatingRules", "HouseholdRules", "VillageRules", "TownshipRules", "ApprovalRules", "StarBand",
+    "MemberInput", "HouseholdRating", "VillageRating", "TownshipRating",
+    "rate_household", "rate_village", "rate_township",
+    "family_charge", "has_serious_dishonesty", "in_force_points", "member_input", "publicity_end",
+    "WorkCalendar",
 ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from points_rules.model import CatalogueVersion, DirectGrade, FixedPoints, Item, LevelPoints, Scoring, TieredPoints
+from points_rules.model import (
+    RATING_LEVELS, CatalogueVersion, DirectGrade, FixedPoints, Item, LevelPoints, RatingRules, Scoring, TieredPoints,
+)
 from points_rules.units import format_points, format_quantity
 
 _LABELS_ZH = {
@@ -16,6 +18,15 @@ _LABELS_ZH = {
     "evidence": "证据", "needs_review": "需审核", "repeat_doubles": "重复加倍", "cap_per_year": "年度上限",
     "disclosure": "目录属性", "publicity": "公开属性", "sharing_scope": "共享范围", "source": "归集来源",
     "channel": "归集渠道", "update_frequency": "更新频次", "legal_basis": "依据", "notes_zh": "备注",
+    # ratings (三级联创)
+    "household": "信用户", "village": "信用村", "township": "信用乡镇", "approval": "审批公示",
+    "max_score": "满分", "member_aggregate": "成员合并方式", "adult_age": "成年年龄",
+    "member_weight": "成员权重", "family_charge_items": "计入户主的家庭责任事项", "credit_grades": "信用户等级",
+    "disqualifying_member_grades": "一票否决的成员等级", "direct_downgrade_disqualifies": "成员直接判级否决",
+    "serious_dishonesty_disqualifies": "成员严重失信否决", "credit_household_share": "信用户占比下限",
+    "max_serious_dishonesty": "严重失信户数上限", "serious_dishonesty_items": "严重失信事项", "stars": "星级",
+    "credit_village_share": "信用村占比下限", "second_approver_for": "需复核层级",
+    "publicity_working_days": "公示期（工作日）", "period": "评定周期", "close_dates": "截止日期",
 }
 
 
@@ -24,7 +35,7 @@ class ChangeLine:
     """One difference: ``kind`` is added / removed / changed; ``field`` is a dotted path."""
 
     kind: str
-    area: str                # "scoring" | "item"
+    area: str                # "scoring" | "ratings" | "item"
     code: str | None         # item code for item changes
     field: str | None
     old: str | None
@@ -54,6 +65,46 @@ def _scoring_fields(s: Scoring) -> dict[str, str]:
     return out
 
 
+def _percent(value) -> str:
+    return f"{format(value.normalize(), 'f')}%"
+
+
+def _ratings_fields(r: RatingRules | None) -> dict[str, str]:
+    """The ``ratings:`` section as flat fields (an absent section has none: every field shows as added/removed)."""
+    if r is None:
+        return {}
+    h, v, t, a = r.household, r.village, r.township, r.approval
+    out = {
+        "household.base": format_points(h.base, signed=False),
+        "household.max_score": format_points(h.max_score, signed=False),
+        "household.member_aggregate": h.member_aggregate,
+        "household.adult_age": str(h.adult_age),
+        "household.member_weight": format(h.member_weight.normalize(), "f"),
+        "household.family_charge_items": ", ".join(h.family_charge_items) or "—",
+    }
+    for band in h.grades:
+        out[f"household.grades.{band.grade}"] = ("最低档" if band.min is None
+                                                 else f"≥{format_points(band.min, signed=False)}")
+    out.update({
+        "household.credit_grades": ", ".join(h.credit_grades),
+        "household.disqualifying_member_grades": ", ".join(h.disqualifying_member_grades) or "—",
+        "household.direct_downgrade_disqualifies": str(h.direct_downgrade_disqualifies).lower(),
+        "household.serious_dishonesty_disqualifies": str(h.serious_dishonesty_disqualifies).lower(),
+        "village.credit_household_share": "≥" + _percent(v.credit_household_share),
+        "village.max_serious_dishonesty": str(v.max_serious_dishonesty),
+        "village.serious_dishonesty_items": ", ".join(v.serious_dishonesty_items) or "—",
+    })
+    out.update({f"village.stars.{b.stars}": "≥" + _percent(b.min_share) for b in v.stars})
+    out["township.credit_village_share"] = "≥" + _percent(t.credit_village_share)
+    out.update({
+        "approval.second_approver_for": ", ".join(a.second_approver_for) or "—",
+        "approval.publicity_working_days": str(a.publicity_working_days),
+        "approval.period": a.period,
+    })
+    out.update({f"approval.close_dates.{level}": "%02d-%02d" % a.close_dates[level] for level in RATING_LEVELS})
+    return out
+
+
 def _item_fields(item: Item) -> dict[str, str]:
     out = {"name_zh": item.name_zh, "name_en": item.name_en or "", "behaviour_zh": item.behaviour_zh,
            "category": item.category, "direction": item.direction, "subject_kinds": ", ".join(item.subject_kinds),
@@ -80,8 +131,11 @@ def _item_fields(item: Item) -> dict[str, str]:
 
 
 def _compare(old: dict[str, str], new: dict[str, str], area: str, code: str | None) -> list[ChangeLine]:
-    where_zh = "计分规则" if code is None else f"事项 {code}"
-    where_en = "scoring" if code is None else f"item {code}"
+    if area == "ratings":
+        where_zh, where_en = "评级规则", "ratings"
+    else:
+        where_zh = "计分规则" if code is None else f"事项 {code}"
+        where_en = "scoring" if code is None else f"item {code}"
     lines = []
     for key in list(old) + [k for k in new if k not in old]:
         a, b = old.get(key), new.get(key)
@@ -98,8 +152,10 @@ def _compare(old: dict[str, str], new: dict[str, str], area: str, code: str | No
 
 
 def diff_versions(a: CatalogueVersion, b: CatalogueVersion) -> list[ChangeLine]:
-    """Changes from ``a`` to ``b``: scoring fields and thresholds, then items removed, added and changed."""
+    """Changes from ``a`` to ``b``: scoring fields and thresholds, the ratings section (area ``"ratings"``),
+    then items removed, added and changed."""
     lines = _compare(_scoring_fields(a.scoring), _scoring_fields(b.scoring), "scoring", None)
+    lines += _compare(_ratings_fields(a.ratings), _ratings_fields(b.ratings), "ratings", None)
     old_items = {i.code: i for i in a.items}
     new_items = {i.code: i for i in b.items}
     for code, item in old_items.items():

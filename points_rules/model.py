@@ -239,6 +239,7 @@ class CatalogueVersion:
     items: tuple[Item, ...]
     source_file: str | None = None
     _by_code: dict[str, Item] = field(init=False, repr=False, compare=False)
+    ratings: "RatingRules | None" = None      # the optional ``ratings:`` section (三级联创)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_code", {i.code: i for i in self.items})
@@ -256,6 +257,17 @@ class CatalogueVersion:
 
     def has_item(self, code: str) -> bool:
         return code in self._by_code
+
+    def rating_rules(self) -> "RatingRules":
+        """The ``ratings:`` section; ``RuleError`` (``RULES_NO_RATINGS``) if this version has none."""
+        if self.ratings is None:
+            raise RuleError(
+                "RULES_NO_RATINGS",
+                f"积分目录{self.version}版未配置评级规则（ratings）",
+                f"Catalogue version {self.version} has no ratings section",
+                {"catalogue_version": self.version},
+            )
+        return self.ratings
 
 
 @dataclass(frozen=True)
@@ -291,3 +303,120 @@ class CatalogueSet:
             f"No catalogue version {version_id!r}",
             {"version": version_id},
         )
+
+
+# --- ratings section (三级联创: 信用户 → 信用村 → 信用乡镇) ------------------------------------------------
+
+RATING_LEVELS = ("household", "village", "township")
+MEMBER_AGGREGATES = ("mean_adults", "mean_all")
+RATING_PERIODS = ("annual",)
+NOT_CREDIT_GRADE = "none"
+"""The conventional name of the household band below the credit grades (不是信用户)."""
+
+
+@dataclass(frozen=True)
+class HouseholdRules:
+    """信用户评定 — how members' personal standings and the household's own entries make a household score.
+
+    Household scores are tenths of household points on a 0..``max_score`` scale (100 points → 1000)::
+
+        exact = base + member_weight × mean_{counted}(score − personal base − family_charge)
+                     + Σ_{all members} family_charge + household_points
+        score = clamp(round_half_up(exact), 0, max_score)
+
+    ``counted`` = members aged ≥ ``adult_age`` on the rating date (``mean_adults``; all members when
+    there is no adult) or every member (``mean_all``). ``family_charge`` is a member's in-force points
+    from ``family_charge_items`` (wrongs tied to the family): taken out of the member average and charged
+    to the household at full weight, through the head of household (户主).
+    """
+
+    base: int                                   # tenths of household points (65 → 650)
+    max_score: int                              # tenths (100 → 1000); the minimum is 0
+    member_aggregate: str                       # MEMBER_AGGREGATES
+    adult_age: int                              # whole years on the rating date
+    member_weight: Decimal                      # household points per personal point, ≥ 0
+    family_charge_items: tuple[str, ...]        # item codes
+    grades: tuple[GradeBand, ...]               # best first; min in tenths; the last has min=None
+    credit_grades: tuple[str, ...]              # the best bands: these grades make a 信用户
+    disqualifying_member_grades: tuple[str, ...]  # personal grades (scoring.grades) that bar the household
+    direct_downgrade_disqualifies: bool         # a member under an in-force direct grade bars the household
+    serious_dishonesty_disqualifies: bool       # a member with an in-force serious-dishonesty item bars it
+
+    @property
+    def grade_names(self) -> tuple[str, ...]:
+        return tuple(b.grade for b in self.grades)
+
+    @property
+    def non_credit_grade(self) -> str:
+        """The grade a disqualified household gets: the worst band."""
+        return self.grades[-1].grade
+
+    def grade_for(self, score_tenths: int) -> str:
+        for band in self.grades:
+            if band.min is None or score_tenths >= band.min:
+                return band.grade
+        return self.grades[-1].grade
+
+
+@dataclass(frozen=True)
+class StarBand:
+    """星级 — a credit village whose credit-household share reaches ``min_share`` percent gets ``stars``."""
+
+    stars: int
+    min_share: Decimal                          # percent, exact (70 = 70 %)
+
+
+@dataclass(frozen=True)
+class VillageRules:
+    """信用村评定 — share of credit households (≥) and the serious-dishonesty limit (≤)."""
+
+    credit_household_share: Decimal             # percent, exact; qualifies when credit/total ≥ share/100
+    max_serious_dishonesty: int                 # households with a serious-dishonesty member, at most
+    serious_dishonesty_items: tuple[str, ...]   # item codes (严重失信, art. 41)
+    stars: tuple[StarBand, ...]                 # most stars first
+
+
+@dataclass(frozen=True)
+class TownshipRules:
+    """信用乡镇评定 — share of credit villages (≥)."""
+
+    credit_village_share: Decimal               # percent, exact
+
+
+@dataclass(frozen=True)
+class ApprovalRules:
+    """审批与公示 — maker-checker levels, publicity period, the annual cycle's close dates."""
+
+    second_approver_for: tuple[str, ...]        # RATING_LEVELS needing a second approver (审核+复核)
+    publicity_working_days: int                 # 公示期, working days after publication
+    period: str                                 # RATING_PERIODS
+    close_dates: dict[str, tuple[int, int]]     # level → (month, day), in cycle order
+
+    def needs_second_approver(self, level: str) -> bool:
+        return level in self.second_approver_for
+
+    def close_dates_for(self, rating_year: int) -> dict[str, date]:
+        """The cycle of ``rating_year``: households close in that year; each later level on the next
+        occurrence of its month-day after the previous level's close (villages 01-31 of the next year…)."""
+        out: dict[str, date] = {}
+        previous: date | None = None
+        for level in RATING_LEVELS:
+            month, day = self.close_dates[level]
+            d = date(rating_year, month, day)
+            if previous is not None:
+                d = date(previous.year, month, day)
+                if d <= previous:
+                    d = date(previous.year + 1, month, day)
+            out[level] = d
+            previous = d
+        return out
+
+
+@dataclass(frozen=True)
+class RatingRules:
+    """评级规则 — the ``ratings:`` section of a catalogue version."""
+
+    household: HouseholdRules
+    village: VillageRules
+    township: TownshipRules
+    approval: ApprovalRules

@@ -12,9 +12,10 @@ from decimal import Decimal
 from typing import Any, Callable, TypeVar
 
 from points_rules.model import (
-    CATEGORIES, DIRECTIONS, EVIDENCE, PUBLICITY, ROLES, SUBJECT_KINDS, UPDATE_FREQUENCIES,
-    CatalogueProblem, CatalogueVersion, DeductionValidity, DirectGrade, Disclosure, FixedPoints,
-    GradeBand, Item, Level, LevelPoints, PointsRule, RecordingWindow, Scoring, Tier, TieredPoints,
+    CATEGORIES, DIRECTIONS, EVIDENCE, MEMBER_AGGREGATES, NOT_CREDIT_GRADE, PUBLICITY, RATING_LEVELS,
+    RATING_PERIODS, ROLES, SUBJECT_KINDS, UPDATE_FREQUENCIES, ApprovalRules, CatalogueProblem, CatalogueVersion,
+    DeductionValidity, DirectGrade, Disclosure, FixedPoints, GradeBand, HouseholdRules, Item, Level, LevelPoints,
+    PointsRule, RatingRules, RecordingWindow, Scoring, StarBand, Tier, TieredPoints, TownshipRules, VillageRules,
 )
 from points_rules.units import POINT_UNIT, points_from_decimal
 from points_rules.yaml_source import Path_, YamlSource, format_path
@@ -27,7 +28,7 @@ _GRADE_RE = re.compile(r"^[A-Z]{1,4}[+-]?$")
 _VERSION_RE = re.compile(r"^\d{4}\.\d+$")
 
 _TOP_KEYS = {"version": True, "effective_from": True, "title_zh": True, "title_en": False,
-             "notes_zh": False, "scoring": True, "items": True}
+             "notes_zh": False, "scoring": True, "items": True, "ratings": False}
 _SCORING_KEYS = {"base": True, "grades": True, "default_grade": True, "grade_after_repair": True,
                  "direct_downgrade_years": True, "recording_window": True, "validity": True}
 _VALIDITY_KEYS = {"deduction_years": True, "honour_years": True, "positive_years": True}
@@ -175,10 +176,13 @@ def check_version(source: YamlSource) -> tuple[CatalogueVersion | None, list[Cat
     c.field(top, "notes_zh", (), c.text)
     scoring = c.field(top, "scoring", (), lambda v, p: _read_scoring(c, v, p))
     items = c.field(top, "items", (), lambda v, p: _read_items(c, v, p, scoring), default=())
+    raw_codes = {row.get("code") for row in top.get("items") or [] if isinstance(row, dict)} \
+        if isinstance(top.get("items"), list) else set()
+    ratings = c.field(top, "ratings", (), lambda v, p: _read_ratings(c, v, p, scoring, items or (), raw_codes))
     if c.problems or None in (version, effective_from, title_zh, scoring):
         return None, c.problems
     return CatalogueVersion(version, effective_from, title_zh, scoring, tuple(items),
-                            source_file=source.file), []
+                            source_file=source.file, ratings=ratings), []
 
 
 def _read_version_id(c: Checker) -> Callable[[Any, Path_], str]:
@@ -215,7 +219,8 @@ def _read_scoring(c: Checker, value: Any, path: Path_) -> Scoring | None:
     return Scoring(base, grades, default_grade, after_repair, terms, window, deductions, honours, positive_years)
 
 
-def _read_grades(c: Checker, value: Any, path: Path_) -> tuple[GradeBand, ...] | None:
+def _read_grades(c: Checker, value: Any, path: Path_, name_re: re.Pattern[str] = _GRADE_RE
+                 ) -> tuple[GradeBand, ...] | None:
     """Bands best first. Every band but the last has ``min``; ``max`` (optional, not on the first) must be
     the next better band's ``min`` − 1: a band covers better.min > score ≥ min, so 1049.5 is still AA."""
     rows = c.sequence(value, path)
@@ -228,7 +233,7 @@ def _read_grades(c: Checker, value: Any, path: Path_) -> tuple[GradeBand, ...] |
         except _Invalid:
             continue
         grade = data.get("grade")
-        if not isinstance(grade, str) or not _GRADE_RE.match(grade):
+        if not isinstance(grade, str) or not name_re.match(grade):
             c.problem(p + ("grade",), "等级名应为大写字母，如 AAA、B", "a grade name is capital letters such as AAA or B")
         elif grade in [b.grade for b in bands]:
             c.problem(p + ("grade",), f"等级“{grade}”重复", f"grade {grade!r} is listed twice")
@@ -495,3 +500,229 @@ def _read_points(c: Checker, value: Any, path: Path_, direction: str | None,
     if direction == "negative":
         c.problem(p, "累计分档只用于加分事项", "tiered points are only for positive items")
     return TieredPoints(unit or "", tuple(tiers))
+
+
+# --- ratings (三级联创: 信用户 → 信用村 → 信用乡镇) ------------------------------------------------------
+
+_HOUSEHOLD_GRADE_RE = re.compile(rf"^([A-Z]{{1,4}}[+-]?|{NOT_CREDIT_GRADE})$")
+_MONTH_DAY_RE = re.compile(r"^(\d{2})-(\d{2})$")
+_RATINGS_KEYS = {"household": True, "village": True, "township": True, "approval": True}
+_HOUSEHOLD_KEYS = {"base": True, "max_score": True, "member_aggregate": True, "adult_age": True,
+                   "member_weight": True, "family_charge_items": True, "grades": True, "credit_grades": True,
+                   "disqualifying_member_grades": True, "direct_downgrade_disqualifies": True,
+                   "serious_dishonesty_disqualifies": True}
+_VILLAGE_KEYS = {"credit_household_share": True, "max_serious_dishonesty": True,
+                 "serious_dishonesty_items": True, "stars": True}
+_TOWNSHIP_KEYS = {"credit_village_share": True}
+_APPROVAL_KEYS = {"second_approver_for": True, "publicity_working_days": True, "period": True,
+                  "close_dates": True}
+
+
+def _read_ratings(c: Checker, value: Any, path: Path_, scoring: Scoring | None, items: tuple[Item, ...],
+                  raw_codes: set[Any]) -> RatingRules | None:
+    """The optional ``ratings:`` section; item codes it names must be items of the same version."""
+    data = c.mapping(value, path, _RATINGS_KEYS)
+    by_code = {i.code: i for i in items}
+    household = c.field(data, "household", path,
+                        lambda v, p: _read_household(c, v, p, scoring, by_code, raw_codes))
+    village = c.field(data, "village", path, lambda v, p: _read_village(c, v, p, by_code, raw_codes))
+    township = c.field(data, "township", path, lambda v, p: _read_township(c, v, p))
+    approval = c.field(data, "approval", path, lambda v, p: _read_approval(c, v, p))
+    if None in (household, village, township, approval):
+        return None
+    return RatingRules(household, village, township, approval)
+
+
+def _percent(c: Checker, value: Any, path: Path_) -> Decimal:
+    """A share in percent, 0 < x ≤ 100, kept exact (``70`` or ``66.7``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or not 0 < value <= 100:
+        raise c.fail(path, "应为百分比数值，大于0且不超过100（如 70 表示70%）",
+                     "expected a percentage above 0 and at most 100 (70 means 70 %)")
+    return Decimal(value)
+
+
+def _non_negative_int(c: Checker, value: Any, path: Path_) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise c.fail(path, "应为非负整数", "expected a whole number, zero or more")
+    return value
+
+
+def _item_codes(c: Checker, by_code: dict[str, Item], raw_codes: set[Any], what_zh: str, what_en: str,
+                *, allow_direct_grade: bool) -> Callable[[Any, Path_], tuple[str, ...]]:
+    """A list of item codes of this version: negative items a person can carry."""
+
+    def read(value: Any, path: Path_) -> tuple[str, ...]:
+        out: list[str] = []
+        for i, code in enumerate(c.sequence(value, path)):
+            p = path + (i,)
+            if not isinstance(code, str) or code not in raw_codes:
+                c.problem(p, f"{what_zh}“{code}”不是本版目录中的事项", f"{what_en} {code!r} is not an item of this version")
+                continue
+            if code in out:
+                c.problem(p, f"“{code}”重复", f"{code!r} is listed twice")
+                continue
+            out.append(code)
+            item = by_code.get(code)
+            if item is None:
+                continue  # the item itself is broken; its problems are already reported
+            if item.direction != "negative":
+                c.problem(p, f"{what_zh}“{code}”应为扣分事项", f"{what_en} {code!r} must be a negative item")
+            if "person" not in item.subject_kinds:
+                c.problem(p, f"{what_zh}“{code}”须适用于个人（subject_kinds 含 person）",
+                          f"{what_en} {code!r} must apply to persons")
+            if not allow_direct_grade and isinstance(item.points, DirectGrade):
+                c.problem(p, f"{what_zh}“{code}”为直接判级事项，没有分值可计入户",
+                          f"{what_en} {code!r} is a direct-grade item with no points to charge")
+        return tuple(out)
+
+    return read
+
+
+def _read_household(c: Checker, value: Any, path: Path_, scoring: Scoring | None, by_code: dict[str, Item],
+                    raw_codes: set[Any]) -> HouseholdRules | None:
+    data = c.mapping(value, path, _HOUSEHOLD_KEYS)
+    before = len(c.problems)
+    base = c.field(data, "base", path, c.whole_points)
+    max_score = c.field(data, "max_score", path, c.whole_points)
+    aggregate = c.field(data, "member_aggregate", path, c.enum(MEMBER_AGGREGATES))
+    adult_age = c.field(data, "adult_age", path, c.positive_int)
+
+    def weight(v: Any, p: Path_) -> Decimal:
+        if isinstance(v, bool) or not isinstance(v, (int, Decimal)) or v <= 0:
+            raise c.fail(p, "成员权重应为正数（如 0.5）", "member_weight must be a positive number such as 0.5")
+        return Decimal(v)
+
+    member_weight = c.field(data, "member_weight", path, weight)
+    charges = c.field(data, "family_charge_items", path,
+                      _item_codes(c, by_code, raw_codes, "家庭责任事项", "family-charge item", allow_direct_grade=False))
+    grades = c.field(data, "grades", path, lambda v, p: _read_grades(c, v, p, _HOUSEHOLD_GRADE_RE))
+    names = tuple(b.grade for b in grades) if grades else ()
+
+    def credit(v: Any, p: Path_) -> tuple[str, ...]:
+        picked = c.enum_list(names)(v, p) if names else ()
+        if names and picked and set(picked) != set(names[:len(picked)]):
+            raise c.fail(p, "信用户等级须为最高的若干档（如 AAA、AA、A）",
+                         "credit grades must be the best bands, without a gap (e.g. AAA, AA, A)")
+        if names and len(set(picked)) >= len(names):
+            raise c.fail(p, "最低一档不能是信用户等级（须有“不是信用户”的一档）",
+                         "the lowest band cannot be a credit grade (some band must mean not a credit household)")
+        return picked
+
+    credit_grades = c.field(data, "credit_grades", path, credit)
+    person_grades = scoring.grade_names if scoring is not None else ()
+
+    def member_grades(v: Any, p: Path_) -> tuple[str, ...]:
+        if isinstance(v, list) and not v:
+            return ()
+        if not person_grades:
+            return tuple(c.sequence(v, p))
+        return c.enum_list(person_grades)(v, p)
+
+    disqualifying = c.field(data, "disqualifying_member_grades", path, member_grades)
+    by_downgrade = c.field(data, "direct_downgrade_disqualifies", path, c.boolean)
+    by_serious = c.field(data, "serious_dishonesty_disqualifies", path, c.boolean)
+
+    if base is not None and max_score is not None and not 0 <= base <= max_score:
+        c.problem(path + ("base",), "户基础分须在0与满分（max_score）之间", "base must be between 0 and max_score")
+    if grades and max_score is not None:
+        for i, band in enumerate(grades):
+            if band.min is not None and not 0 < band.min <= max_score:
+                c.problem(path + ("grades", i, "min"), "分数线须大于0且不超过满分（max_score）",
+                          "a threshold must be above 0 and at most max_score")
+    if len(c.problems) > before or None in (base, max_score, aggregate, adult_age, member_weight, charges, grades,
+                                            credit_grades, disqualifying, by_downgrade, by_serious):
+        return None
+    return HouseholdRules(base, max_score, aggregate, adult_age, member_weight, charges, grades, credit_grades,
+                          disqualifying, by_downgrade, by_serious)
+
+
+def _read_village(c: Checker, value: Any, path: Path_, by_code: dict[str, Item],
+                  raw_codes: set[Any]) -> VillageRules | None:
+    data = c.mapping(value, path, _VILLAGE_KEYS)
+    before = len(c.problems)
+    share = c.field(data, "credit_household_share", path, lambda v, p: _percent(c, v, p))
+    limit = c.field(data, "max_serious_dishonesty", path, lambda v, p: _non_negative_int(c, v, p))
+    serious = c.field(data, "serious_dishonesty_items", path,
+                      _item_codes(c, by_code, raw_codes, "严重失信事项", "serious-dishonesty item", allow_direct_grade=True))
+
+    def stars(v: Any, p: Path_) -> tuple[StarBand, ...]:
+        out: list[StarBand] = []
+        for i, row in enumerate(c.sequence(v, p, non_empty=False)):
+            q = p + (i,)
+            try:
+                band = c.mapping(row, q, {"stars": True, "min_share": True})
+            except _Invalid:
+                continue
+            n = c.field(band, "stars", q, c.positive_int)
+            at = c.field(band, "min_share", q, lambda x, r: _percent(c, x, r))
+            if n is None or at is None:
+                continue
+            if out and (n >= out[-1].stars or at >= out[-1].min_share):
+                c.problem(q, "星级须从高到低排列，星数与占比下限逐档递减",
+                          "star bands go from most stars down, with strictly decreasing stars and min_share")
+            elif share is not None and at < share:
+                c.problem(q + ("min_share",), "星级占比下限不能低于信用村标准（credit_household_share）",
+                          "a star band's min_share cannot be below credit_household_share")
+            out.append(StarBand(n, at))
+        return tuple(out)
+
+    star_bands = c.field(data, "stars", path, stars)
+    if len(c.problems) > before or None in (share, limit, serious, star_bands):
+        return None
+    return VillageRules(share, limit, serious, star_bands)
+
+
+def _read_township(c: Checker, value: Any, path: Path_) -> TownshipRules | None:
+    data = c.mapping(value, path, _TOWNSHIP_KEYS)
+    share = c.field(data, "credit_village_share", path, lambda v, p: _percent(c, v, p))
+    return None if share is None else TownshipRules(share)
+
+
+def _read_approval(c: Checker, value: Any, path: Path_) -> ApprovalRules | None:
+    data = c.mapping(value, path, _APPROVAL_KEYS)
+    before = len(c.problems)
+
+    def levels(v: Any, p: Path_) -> tuple[str, ...]:
+        if isinstance(v, list) and not v:
+            return ()
+        return c.enum_list(RATING_LEVELS)(v, p)
+
+    second = c.field(data, "second_approver_for", path, levels)
+    days = c.field(data, "publicity_working_days", path, c.positive_int)
+    period = c.field(data, "period", path, c.enum(RATING_PERIODS))
+    closes = c.field(data, "close_dates", path, lambda v, p: _read_close_dates(c, v, p))
+    if len(c.problems) > before or None in (second, days, period, closes):
+        return None
+    return ApprovalRules(second, days, period, closes)
+
+
+def _read_close_dates(c: Checker, value: Any, path: Path_) -> dict[str, tuple[int, int]] | None:
+    """``{household: "12-31", village: "01-31", township: "02-28"}``: in cycle order, within one year."""
+    data = c.mapping(value, path, {level: True for level in RATING_LEVELS})
+    out: dict[str, tuple[int, int]] = {}
+    for level in RATING_LEVELS:
+        if level not in data:
+            continue
+        p, raw = path + (level,), data[level]
+        m = _MONTH_DAY_RE.match(raw) if isinstance(raw, str) else None
+        try:
+            if m is None:
+                raise ValueError
+            month, day = int(m.group(1)), int(m.group(2))
+            date(2025, month, day)  # a non-leap year: 02-29 has no close date three years in four
+        except ValueError:
+            c.problem(p, "截止日期应为带引号的“月-日”，如 \"12-31\"（不可为2月29日）",
+                      'a close date is a quoted "MM-DD" such as "12-31" (not 02-29)')
+            continue
+        out[level] = (month, day)
+    if len(out) != len(RATING_LEVELS):
+        return None
+    # Days after the household close, within one year: each level must close after the one before.
+    first = date(2025, *out["household"])
+    offsets = [(date(2025, *out[level]) - first).days % 365 for level in RATING_LEVELS]
+    for level, before, after in zip(RATING_LEVELS[1:], offsets, offsets[1:]):
+        if after <= before:
+            c.problem(path + (level,), "截止日期须按 户→村→乡镇 的顺序先后排列（同一年度周期内）",
+                      "close dates must follow household → village → township within one annual cycle")
+            return None
+    return out

@@ -48,7 +48,7 @@ class Computed:
 
 def _rules(as_of: date) -> tuple[list[str], list[str]]:
     """(family-charge item codes, serious-dishonesty item codes) of the version in force."""
-    ratings = catalogues().version_on(as_of).ratings
+    ratings = catalogues().version_on(as_of).rating_rules()
     return list(ratings.household.family_charge_items), list(ratings.village.serious_dishonesty_items)
 
 

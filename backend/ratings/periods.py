@@ -39,13 +39,13 @@ OBJECTION_RESPONSE_WORKING_DAYS = 7  # art. 46: a decision within 7 working days
 
 
 def _approval_rules(as_of: date):
-    return catalogues().version_on(as_of).ratings.approval
+    return catalogues().version_on(as_of).rating_rules().approval
 
 
 def _valid_grades(level: str, as_of: date) -> set[str]:
     version = catalogues().version_on(as_of)
     if level == t.HOUSEHOLD:
-        return {b.grade for b in version.ratings.household.grades}
+        return {b.grade for b in version.rating_rules().household.grades}
     return {"credit", "none"}
 
 

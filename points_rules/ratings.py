@@ -1,0 +1,576 @@
+"""三级联创评级 — roll personal standings up to 信用户 (household), 信用村 (village), 信用乡镇 (township).
+
+Pure functions: no database, no clock; the rating date is an argument and the rules are the
+``ratings:`` section of the catalogue version in force on that date (``CatalogueVersion.rating_rules``).
+
+Units: personal scores are tenths of personal points (base 1000 → 10000); household scores are tenths
+of *household* points on a 0..100 scale (65 → 650). Household arithmetic is exact (``Fraction``) and
+rounded once, half up to the nearest tenth; shares are compared exactly (``credit * 100 >= 70 * total``
+in ``Fraction`` form), never as floats.
+
+Household score (see ``HouseholdRules``)::
+
+    exact = base + member_weight × mean_{counted}(personal score − personal base − family_charge)
+                 + Σ_{all members} family_charge + household_points
+    score = clamp(round_half_up(exact), 0, max_score)
+
+- ``counted``: members aged ≥ ``adult_age`` on the rating date (``mean_adults``), or every member when
+  the household has no adult (or ``mean_all``). Children's scores do not dilute the adults' average.
+- ``family_charge`` (家庭责任, "wrongs tied to the family are charged to the head of household"): the
+  member's in-force points from the catalogue's ``family_charge_items`` (拒不履行赡养义务, 家庭暴力). They
+  are taken *out* of that member's average contribution and charged to the household at full weight
+  (1 personal point = 1 household point), answered for by the head (户主) whoever in the family committed
+  the wrong. They are not averaged away in a large family, and not counted twice. The head's *personal*
+  score is not touched: a personal score only holds the person's own entries.
+- Grade: the household bands; a member whose personal grade is disqualifying (D), who is under an
+  in-force direct grade (直接判级), or who has an in-force serious-dishonesty entry makes the household
+  not a credit household, and its grade is then the lowest band (``none``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from math import floor
+from typing import Any, Iterable, Sequence
+
+from points_rules.engine import EntryView, Standing, standing
+from points_rules.model import CatalogueSet, CatalogueVersion, GradeBand, HouseholdRules, RuleError, StarBand
+from points_rules.units import add_years, date_zh, format_points
+from points_rules.workdays import WorkCalendar
+
+__all__ = [
+    "MemberInput", "HouseholdRating", "VillageRating", "TownshipRating",
+    "rate_household", "rate_village", "rate_township",
+    "family_charge", "has_serious_dishonesty", "in_force_points", "member_input", "age_on", "is_adult",
+    "publicity_end",
+]
+
+CodedEntry = tuple[str, EntryView]
+"""A ledger entry with its item code: ``(item_code, EntryView)``."""
+
+
+# --- inputs and results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberInput:
+    """One member of the household on the rating date."""
+
+    person_id: int
+    birth_date: date
+    is_head: bool
+    standing: Standing            # points_rules.standing(...) for that person on the rating date
+    family_charge: int            # tenths: the member's in-force points from family-charge items (see family_charge())
+    serious_dishonesty: bool      # an in-force entry of a serious-dishonesty item (see has_serious_dishonesty())
+
+
+@dataclass(frozen=True)
+class HouseholdRating:
+    """信用户评定结果."""
+
+    household_id: int
+    as_of: date
+    catalogue_version: str
+    score: int                    # tenths, 0..max_score (0..100 household points)
+    grade: str                    # AAA / AA / A / none
+    is_credit_household: bool
+    serious_dishonesty: bool      # a member has an in-force serious-dishonesty entry (counts against the village)
+    explanation_zh: str           # for the villager (PIPL art. 24)
+    explanation: dict             # full machine-readable detail for admins
+
+
+@dataclass(frozen=True)
+class VillageRating:
+    """信用村评定结果."""
+
+    village_id: int
+    as_of: date
+    catalogue_version: str
+    households: int
+    credit_households: int
+    serious_dishonesty_households: int
+    share_permille: int           # credit households per mille, floored (display only; decisions are exact)
+    is_credit_village: bool
+    stars: int                    # 0 unless a credit village
+    grade_counts: dict[str, int]  # household grade → count
+    explanation_zh: str
+    explanation: dict
+
+
+@dataclass(frozen=True)
+class TownshipRating:
+    """信用乡镇评定结果."""
+
+    township_id: int
+    as_of: date
+    catalogue_version: str
+    villages: int
+    credit_villages: int
+    share_permille: int
+    is_credit_township: bool
+    explanation_zh: str
+    explanation: dict
+
+
+# --- helpers for callers ----------------------------------------------------------------------------------
+
+
+def age_on(birth_date: date, as_of: date) -> int:
+    """Full years (周岁) on ``as_of``; a 29 February birthday falls on 1 March in other years."""
+    years = as_of.year - birth_date.year
+    return years if add_years(birth_date, years) <= as_of else years - 1
+
+
+def is_adult(birth_date: date, as_of: date, adult_age: int) -> bool:
+    return add_years(birth_date, adult_age) <= as_of
+
+
+def _in_force(entries: Iterable[EntryView], as_of: date) -> list[EntryView]:
+    return [e for e in entries if e.counts and e.valid_from <= as_of < e.valid_until]
+
+
+def in_force_points(entries: Iterable[EntryView], as_of: date) -> int:
+    """Tenths: the points of the entries in force and counting on ``as_of`` (reversals included, so a
+    reversed pair adds up to nothing) — e.g. ``household_points`` for ``rate_household``."""
+    return sum(e.points for e in _in_force(entries, as_of))
+
+
+def family_charge(version: CatalogueVersion, entries_with_codes: Iterable[CodedEntry], as_of: date) -> int:
+    """Tenths: a member's in-force, counting points from the version's ``family_charge_items``
+    (reversals carry the reversed item's code, so a reversed charge cancels out)."""
+    items = set(version.rating_rules().household.family_charge_items)
+    return in_force_points((e for code, e in entries_with_codes if code in items), as_of)
+
+
+def has_serious_dishonesty(version: CatalogueVersion, entries_with_codes: Iterable[CodedEntry], as_of: date) -> bool:
+    """Whether an entry of a ``serious_dishonesty_items`` item is in force, counting (not disputed or
+    repaired), not itself a reversal, and not reversed by an in-force reversal."""
+    items = set(version.rating_rules().village.serious_dishonesty_items)
+    live = [(code, e) for code, e in entries_with_codes if e.counts and e.valid_from <= as_of < e.valid_until]
+    reversed_ids = {e.reverses_entry_id for _, e in live if e.reverses_entry_id is not None}
+    return any(code in items and e.reverses_entry_id is None and e.entry_id not in reversed_ids for code, e in live)
+
+
+def member_input(catalogues: CatalogueSet, person_id: int, birth_date: date, is_head: bool,
+                 entries_with_codes: Sequence[CodedEntry], as_of: date) -> MemberInput:
+    """A ``MemberInput`` from a person's ledger: standing, family charge and serious dishonesty on ``as_of``."""
+    version = catalogues.version_on(as_of)
+    entries = list(entries_with_codes)
+    return MemberInput(
+        person_id=person_id,
+        birth_date=birth_date,
+        is_head=is_head,
+        standing=standing(catalogues, [e for _, e in entries], as_of),
+        family_charge=family_charge(version, entries, as_of),
+        serious_dishonesty=has_serious_dishonesty(version, entries, as_of),
+    )
+
+
+def publicity_end(catalogues: CatalogueSet, published_on: date, calendar: WorkCalendar) -> date:
+    """Last day of a rating's publicity period (公示期) published on ``published_on``: the
+    ``publicity_working_days``-th working day after it (rules of the version in force that day)."""
+    days = catalogues.version_on(published_on).rating_rules().approval.publicity_working_days
+    return calendar.add_working_days(published_on, days)
+
+
+# --- formatting ---------------------------------------------------------------------------------------------
+
+
+def _exact(value: Fraction) -> str:
+    """Exact text: a terminating value as a decimal (``-37.5``), otherwise ``p/q``."""
+    den = value.denominator
+    while den % 2 == 0:
+        den //= 2
+    while den % 5 == 0:
+        den //= 5
+    if den != 1:
+        return f"{value.numerator}/{value.denominator}"
+    d = Decimal(value.numerator) / Decimal(value.denominator)
+    return format(d.normalize(), "f") if d != d.to_integral_value() else str(int(d))
+
+
+def _points_zh(tenths: Fraction | int, *, signed: bool = True) -> str:
+    """Tenths as points for people: exact when it fits two decimals, else ``约`` and two decimals."""
+    value = Fraction(tenths)
+    if value.denominator == 1:
+        return format_points(int(value), signed=signed)
+    hundredths = value * 10
+    approx = "" if hundredths.denominator == 1 else "约"
+    q = floor(abs(hundredths) + Fraction(1, 2))
+    text = f"{q // 100}.{q % 100:02d}".rstrip("0").rstrip(".")
+    sign = "-" if value < 0 else ("+" if signed and value > 0 else "")
+    return f"{approx}{sign}{text}"
+
+
+def _round_half_up(value: Fraction) -> int:
+    return floor(value + Fraction(1, 2))
+
+
+def _share(part: int, total: int) -> Fraction | None:
+    return None if total == 0 else Fraction(part, total)
+
+
+def _permille(part: int, total: int) -> int:
+    return 0 if total == 0 else part * 1000 // total
+
+
+def _permille_zh(permille: int) -> str:
+    return f"{permille // 10}.{permille % 10}%"
+
+
+def _percent_zh(value: Decimal) -> str:
+    return f"{format(value.normalize(), 'f')}%"
+
+
+def _reaches(part: int, total: int, percent: Decimal) -> bool:
+    """``part / total ≥ percent %``, exactly (``Fraction(Decimal)`` is exact)."""
+    return total > 0 and Fraction(part, total) >= Fraction(percent) / 100
+
+
+def _bands_zh(bands: Sequence[GradeBand], credit: Sequence[str]) -> str:
+    parts = [f"{b.grade}≥{format_points(b.min, signed=False)}分" for b in bands if b.min is not None]
+    lowest = bands[-1]
+    better = next((b for b in reversed(bands[:-1]) if b.min is not None), None)
+    tail = f"低于{format_points(better.min, signed=False)}分为{lowest.grade}" if better else lowest.grade
+    if better and lowest.grade not in credit:
+        tail = f"低于{format_points(better.min, signed=False)}分不是信用户（{lowest.grade}）"
+    return "、".join(parts + [tail])
+
+
+def _member_label(m: MemberInput) -> str:
+    return f"户主（编号{m.person_id}）" if m.is_head else f"成员（编号{m.person_id}）"
+
+
+def _check_duplicates(ids: Sequence[int], what_zh: str, what_en: str, code: str = "RULES_DUPLICATE") -> None:
+    seen: set[int] = set()
+    for i in ids:
+        if i in seen:
+            raise RuleError(code, f"{what_zh}编号{i}重复", f"{what_en} {i} is listed twice", {"id": i})
+        seen.add(i)
+
+
+# --- households ---------------------------------------------------------------------------------------------
+
+
+def rate_household(catalogues: CatalogueSet, household_id: int, members: Sequence[MemberInput],
+                   household_points: int, as_of: date) -> HouseholdRating:
+    """信用户 — the household's score, grade and credit status on ``as_of`` (see the module docstring).
+
+    ``household_points``: tenths, the household's own in-force entries (e.g. ENV-COURTYARD), added directly.
+    Raises ``RuleError``: no catalogue/ratings on ``as_of``; a member's standing for another date; a birth
+    date after ``as_of``; duplicate members; more than one head of household.
+    """
+    version = catalogues.version_on(as_of)
+    h = version.rating_rules().household
+    members = list(members)
+    if isinstance(household_points, bool) or not isinstance(household_points, int):
+        raise RuleError("RULES_HOUSEHOLD", "本户积分应为整数（0.1分为单位）",
+                        "household_points must be an integer number of tenths", {"household_id": household_id})
+    _check_members(household_id, members, as_of)
+
+    adults = [m for m in members if is_adult(m.birth_date, as_of, h.adult_age)]
+    if not members:
+        counted, basis = [], "no_members"
+    elif h.member_aggregate == "mean_all":
+        counted, basis = members, "all_members"
+    elif adults:
+        counted, basis = adults, "adults"
+    else:
+        counted, basis = members, "all_members_no_adult"
+    counted_ids = {m.person_id for m in counted}
+    adult_ids = {m.person_id for m in adults}
+
+    def delta(m: MemberInput) -> int:
+        return m.standing.score - m.standing.base - m.family_charge
+
+    mean = Fraction(sum(delta(m) for m in counted), len(counted)) if counted else Fraction(0)
+    weight = Fraction(h.member_weight)
+    member_part = weight * mean
+    charge_total = sum(m.family_charge for m in members)
+    exact = h.base + member_part + charge_total + household_points
+    rounded = _round_half_up(exact)
+    score = min(max(rounded, 0), h.max_score)
+    score_grade = h.grade_for(score)
+
+    disqualified: list[dict[str, Any]] = []
+    for m in members:
+        if m.standing.grade in h.disqualifying_member_grades:
+            disqualified.append({"person_id": m.person_id, "reason": "member_grade", "grade": m.standing.grade})
+        if h.direct_downgrade_disqualifies and m.standing.grade_override is not None:
+            disqualified.append({"person_id": m.person_id, "reason": "direct_downgrade",
+                                 "grade": m.standing.grade_override,
+                                 "until": None if m.standing.override_until is None
+                                 else m.standing.override_until.isoformat()})
+        if h.serious_dishonesty_disqualifies and m.serious_dishonesty:
+            disqualified.append({"person_id": m.person_id, "reason": "serious_dishonesty"})
+    grade = h.non_credit_grade if disqualified else score_grade
+    is_credit = not disqualified and score_grade in h.credit_grades
+    serious = any(m.serious_dishonesty for m in members)
+    head = next((m for m in members if m.is_head), None)
+
+    facts: dict[str, Any] = {
+        "rule": "household_rating",
+        "household_id": household_id,
+        "as_of": as_of.isoformat(),
+        "catalogue_version": version.version,
+        "unit": "0.1户分 (tenths of a household point, 0..100 scale)",
+        "thresholds": _household_thresholds(h),
+        "head_person_id": head.person_id if head else None,
+        "members": [
+            {"person_id": m.person_id, "is_head": m.is_head, "age": age_on(m.birth_date, as_of),
+             "adult": m.person_id in adult_ids, "counted": m.person_id in counted_ids,
+             "personal_score": m.standing.score, "personal_base": m.standing.base,
+             "personal_grade": m.standing.grade, "grade_override": m.standing.grade_override,
+             "override_until": None if m.standing.override_until is None else m.standing.override_until.isoformat(),
+             "family_charge": m.family_charge, "delta": delta(m), "serious_dishonesty": m.serious_dishonesty,
+             "standing_catalogue_version": m.standing.catalogue_version}
+            for m in members
+        ],
+        "counted_basis": basis,
+        "member_mean_delta": _exact(mean),
+        "member_part": _exact(member_part),
+        "family_charge_total": charge_total,
+        "household_points": household_points,
+        "exact_score": _exact(exact),
+        "rounded_score": rounded,
+        "score": score,
+        "clamped": score != rounded,
+        "score_grade": score_grade,
+        "grade": grade,
+        "disqualified_by": disqualified,
+        "is_credit_household": is_credit,
+        "serious_dishonesty": serious,
+    }
+    text = _household_zh(version, h, as_of, members, adults, counted, basis, mean, member_part,
+                         charge_total, household_points, exact, rounded, score, score_grade, grade, is_credit,
+                         disqualified, head)
+    return HouseholdRating(household_id, as_of, version.version, score, grade, is_credit, serious, text, facts)
+
+
+def _check_members(household_id: int, members: Sequence[MemberInput], as_of: date) -> None:
+    _check_duplicates([m.person_id for m in members], "成员", "member")
+    heads = [m.person_id for m in members if m.is_head]
+    if len(heads) > 1:
+        raise RuleError("RULES_HOUSEHOLD", f"一户只能有一名户主（第{household_id}户登记了{len(heads)}名）",
+                        f"a household has one head at most (household {household_id} has {len(heads)})",
+                        {"household_id": household_id, "heads": heads})
+    for m in members:
+        if m.standing.as_of != as_of:
+            raise RuleError("RULES_DATE", f"成员（编号{m.person_id}）的个人积分不是按评定日{as_of.isoformat()}计算的",
+                            f"member {m.person_id}'s standing is as of {m.standing.as_of.isoformat()}, "
+                            f"not the rating date {as_of.isoformat()}",
+                            {"person_id": m.person_id, "standing_as_of": m.standing.as_of.isoformat(),
+                             "as_of": as_of.isoformat()})
+        if m.birth_date > as_of:
+            raise RuleError("RULES_DATE", f"成员（编号{m.person_id}）的出生日期晚于评定日",
+                            f"member {m.person_id} is born after the rating date", {"person_id": m.person_id})
+
+
+def _household_thresholds(h: HouseholdRules) -> dict[str, Any]:
+    return {
+        "base": h.base, "max_score": h.max_score, "member_aggregate": h.member_aggregate,
+        "adult_age": h.adult_age, "member_weight": _exact(Fraction(h.member_weight)),
+        "family_charge_items": list(h.family_charge_items),
+        "grades": [{"grade": b.grade, "min": b.min} for b in h.grades],
+        "credit_grades": list(h.credit_grades),
+        "disqualifying_member_grades": list(h.disqualifying_member_grades),
+        "direct_downgrade_disqualifies": h.direct_downgrade_disqualifies,
+        "serious_dishonesty_disqualifies": h.serious_dishonesty_disqualifies,
+    }
+
+
+def _household_zh(version: CatalogueVersion, h: HouseholdRules, as_of: date, members: list[MemberInput],
+                  adults: list[MemberInput], counted: list[MemberInput], basis: str, mean: Fraction,
+                  member_part: Fraction, charge_total: int, household_points: int, exact: Fraction, rounded: int,
+                  score: int, score_grade: str, grade: str, is_credit: bool, disqualified: list[dict[str, Any]],
+                  head: MemberInput | None) -> str:
+    weight = _exact(Fraction(h.member_weight))
+    out = [f"截至{date_zh(as_of)}（适用{version.version}版积分目录的信用户评定规则）："]
+    if basis == "no_members":
+        out.append("本户未登记成员，成员部分按0分计。")
+    else:
+        who = {"adults": f"按年满{h.adult_age}周岁的{len(counted)}名成年人计算",
+               "all_members_no_adult": f"本户没有年满{h.adult_age}周岁的成员，按全体{len(counted)}人计算",
+               "all_members": f"按全体{len(counted)}人计算"}[basis]
+        out.append(f"本户共{len(members)}人，其中成年人{len(adults)}人，{who}。")
+        parts = []
+        for m in counted:
+            d = m.standing.score - m.standing.base - m.family_charge
+            note = "（不含家庭责任扣分）" if m.family_charge else ""
+            parts.append(f"{_member_label(m)}{format_points(d)}分{note}")
+        out.append(f"各人个人积分较个人基础分（{format_points(counted[0].standing.base, signed=False)}分）的增减为："
+                   f"{'、'.join(parts)}，平均{_points_zh(mean)}分，按权重{weight}计入户得分{_points_zh(member_part)}分。")
+    if charge_total:
+        holder = "户主" if head is not None else "户主（本户未登记户主，仍计入本户）"
+        names = "、".join(version.item(code).name_zh if version.has_item(code) else code
+                         for code in h.family_charge_items)
+        out.append(f"家庭责任扣分（{names}等与家庭相关的失信行为）合计"
+                   f"{format_points(charge_total)}分，不参与平均，按全额计入本户，由{holder}承担。")
+    if household_points:
+        out.append(f"本户自身的有效记录合计{format_points(household_points)}分，直接计入。")
+    formula = f"户基础分{format_points(h.base, signed=False)}"
+    formula += f" {_signed_part(member_part)}"
+    if charge_total:
+        formula += f" {_signed_part(Fraction(charge_total))}"
+    if household_points:
+        formula += f" {_signed_part(Fraction(household_points))}"
+    out.append(f"户得分 = {formula} = {_points_zh(exact, signed=False)}分")
+    if Fraction(rounded) != exact:
+        out.append(f"，保留一位小数为{format_points(rounded, signed=False)}分")
+    if score != rounded:
+        out.append(f"，限定在0至{format_points(h.max_score, signed=False)}分之间，计为{format_points(score, signed=False)}分")
+    out.append("。")
+    out.append(f"评定标准：{_bands_zh(h.grades, h.credit_grades)}。")
+    if disqualified:
+        reasons = []
+        for m in members:
+            mine = []
+            for d in (d for d in disqualified if d["person_id"] == m.person_id):
+                if d["reason"] == "member_grade":
+                    mine.append(f"个人信用等级为{d['grade']}级")
+                elif d["reason"] == "direct_downgrade":
+                    until = f"，至{date_zh(date.fromisoformat(d['until']) - timedelta(days=1))}" if d["until"] else ""
+                    mine.append(f"处于直接判级期间（{d['grade']}级{until}）")
+                else:
+                    mine.append("有尚在有效期内的严重失信记录")
+            if mine:
+                reasons.append(_member_label(m) + "、".join(mine))
+        out.append(f"得分对应{score_grade}级，但{'；'.join(reasons)}，按规则本户不评为信用户，等级记为{grade}。")
+    elif is_credit:
+        out.append(f"得分{format_points(score, signed=False)}分，对应{grade}级，评为{grade}级信用户。")
+    else:
+        out.append(f"得分{format_points(score, signed=False)}分，未达到信用户标准，等级为{grade}，不是信用户。")
+    return "".join(out)
+
+
+def _signed_part(value: Fraction) -> str:
+    """``+ 3``, ``− 3.75``, ``− 约3.33`` for the formula line."""
+    if value == 0:
+        return "+ 0"
+    text = _points_zh(abs(value), signed=False)
+    return ("+ " if value > 0 else "− ") + text
+
+
+# --- villages -----------------------------------------------------------------------------------------------
+
+
+def rate_village(catalogues: CatalogueSet, village_id: int, households: Sequence[HouseholdRating],
+                 as_of: date) -> VillageRating:
+    """信用村 — qualifies when credit households / households ≥ ``credit_household_share`` % (exact) and the
+    households with a serious-dishonesty member number at most ``max_serious_dishonesty``; stars by share.
+    A village without households is not a credit village. Household ratings may be from an earlier date
+    (the cycle closes households before villages) but not a later one."""
+    version = catalogues.version_on(as_of)
+    rules = version.rating_rules()
+    v = rules.village
+    households = list(households)
+    _check_duplicates([x.household_id for x in households], "户", "household")
+    for x in households:
+        if x.as_of > as_of:
+            raise RuleError("RULES_DATE", f"第{x.household_id}户的评定日期晚于信用村评定日",
+                            f"household {x.household_id} is rated after the village rating date",
+                            {"household_id": x.household_id, "household_as_of": x.as_of.isoformat()})
+    total = len(households)
+    credit = sum(1 for x in households if x.is_credit_household)
+    serious = sum(1 for x in households if x.serious_dishonesty)
+    share_ok = _reaches(credit, total, v.credit_household_share)
+    serious_ok = serious <= v.max_serious_dishonesty
+    qualifies = total > 0 and share_ok and serious_ok
+    band: StarBand | None = None
+    if qualifies:
+        band = next((b for b in v.stars if _reaches(credit, total, b.min_share)), None)
+    stars = band.stars if band else 0
+    counts = {g: 0 for g in rules.household.grade_names}
+    for x in households:
+        counts[x.grade] = counts.get(x.grade, 0) + 1
+    permille = _permille(credit, total)
+    share = _share(credit, total)
+    reasons = []
+    if total == 0:
+        reasons.append("no_households")
+    else:
+        if not share_ok:
+            reasons.append("credit_household_share")
+        if not serious_ok:
+            reasons.append("serious_dishonesty")
+    facts = {
+        "rule": "village_rating", "village_id": village_id, "as_of": as_of.isoformat(),
+        "catalogue_version": version.version,
+        "thresholds": {"credit_household_share_percent": _exact(Fraction(v.credit_household_share)),
+                       "max_serious_dishonesty": v.max_serious_dishonesty,
+                       "serious_dishonesty_items": list(v.serious_dishonesty_items),
+                       "stars": [{"stars": b.stars, "min_share_percent": _exact(Fraction(b.min_share))}
+                                 for b in v.stars]},
+        "households": total, "credit_households": credit, "serious_dishonesty_households": serious,
+        "share": None if share is None else _exact(share), "share_permille": permille,
+        "is_credit_village": qualifies, "stars": stars, "not_qualified_because": reasons,
+        "grade_counts": counts,
+        "household_ids": sorted(x.household_id for x in households),
+        "credit_household_ids": sorted(x.household_id for x in households if x.is_credit_household),
+        "serious_dishonesty_household_ids": sorted(x.household_id for x in households if x.serious_dishonesty),
+        "household_rating_dates": sorted({x.as_of.isoformat() for x in households}),
+    }
+    head = f"截至{date_zh(as_of)}（适用{version.version}版积分目录的信用村评定规则）："
+    if total == 0:
+        text = head + "本村没有参评农户，无法计算信用户占比，不评为信用村。"
+    else:
+        text = (head + f"本村参评{total}户，其中信用户{credit}户，占{_permille_zh(permille)}"
+                f"（{credit}/{total}，标准：不低于{_percent_zh(v.credit_household_share)}）；"
+                f"有严重失信成员的{serious}户（上限{v.max_serious_dishonesty}户）。")
+        if qualifies:
+            text += "评为信用村"
+            text += (f"，{'★' * stars}（{stars}星，信用户占比不低于{_percent_zh(band.min_share)}）。" if band else "。")
+        else:
+            why = []
+            if not share_ok:
+                why.append(f"信用户占比低于{_percent_zh(v.credit_household_share)}")
+            if not serious_ok:
+                why.append(f"有严重失信成员的户数超过{v.max_serious_dishonesty}户")
+            text += f"因{'，且'.join(why)}，不评为信用村。"
+    return VillageRating(village_id, as_of, version.version, total, credit, serious, permille, qualifies, stars,
+                         counts, text, facts)
+
+
+# --- townships ----------------------------------------------------------------------------------------------
+
+
+def rate_township(catalogues: CatalogueSet, township_id: int, villages: Sequence[VillageRating],
+                  as_of: date) -> TownshipRating:
+    """信用乡镇 — qualifies when credit villages / villages ≥ ``credit_village_share`` % (exact).
+    A township without rated villages is not a credit township."""
+    version = catalogues.version_on(as_of)
+    t = version.rating_rules().township
+    villages = list(villages)
+    _check_duplicates([x.village_id for x in villages], "村", "village")
+    for x in villages:
+        if x.as_of > as_of:
+            raise RuleError("RULES_DATE", f"第{x.village_id}村的评定日期晚于信用乡镇评定日",
+                            f"village {x.village_id} is rated after the township rating date",
+                            {"village_id": x.village_id, "village_as_of": x.as_of.isoformat()})
+    total = len(villages)
+    credit = sum(1 for x in villages if x.is_credit_village)
+    qualifies = _reaches(credit, total, t.credit_village_share)
+    permille = _permille(credit, total)
+    share = _share(credit, total)
+    facts = {
+        "rule": "township_rating", "township_id": township_id, "as_of": as_of.isoformat(),
+        "catalogue_version": version.version,
+        "thresholds": {"credit_village_share_percent": _exact(Fraction(t.credit_village_share))},
+        "villages": total, "credit_villages": credit,
+        "share": None if share is None else _exact(share), "share_permille": permille,
+        "is_credit_township": qualifies,
+        "not_qualified_because": [] if qualifies else ["no_villages" if total == 0 else "credit_village_share"],
+        "village_ids": sorted(x.village_id for x in villages),
+        "credit_village_ids": sorted(x.village_id for x in villages if x.is_credit_village),
+    }
+    head = f"截至{date_zh(as_of)}（适用{version.version}版积分目录的信用乡镇评定规则）："
+    if total == 0:
+        text = head + "本乡镇没有参评的村，无法计算信用村占比，不评为信用乡镇。"
+    else:
+        text = (head + f"参评{total}个村，其中信用村{credit}个，占{_permille_zh(permille)}"
+                f"（{credit}/{total}，标准：不低于{_percent_zh(t.credit_village_share)}）。"
+                + ("评为信用乡镇。" if qualifies else f"信用村占比低于{_percent_zh(t.credit_village_share)}，不评为信用乡镇。"))
+    return TownshipRating(township_id, as_of, version.version, total, credit, permille, qualifies, text, facts)

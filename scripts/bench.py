@@ -1,0 +1,291 @@
+"""Ingest benchmark: POST /api/v1/events:batch end to end over real HTTP, as a ratio of a raw
+COPY of the very same rows measured in the same run (so the figure means something on any machine).
+
+Steps: create a throw-away database ``cunxin_bench_<hex>`` on the server in DATABASE_URL, migrate
+and seed the demo county with the real CLI, start the real app with uvicorn on a free 127.0.0.1
+port, log N events in batches of 200 as the demo grid worker, then COPY the credit_event and
+ledger_entry rows it produced into scratch tables with the same columns and indexes (no
+triggers, no application), and print both rates and their ratio. Everything created is removed
+at the end: the database, the server process, the temporary var dir, and the jobs this run queued.
+
+The item is COMMITMENT-KEPT (信用承诺履约): the catalogue's only item that is scored at once (no
+review) and whose photo is optional. Volunteer and grid items require one photo *per event*
+(a photo attaches to one event only), which would benchmark photo uploads, not the batch path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+from redis.asyncio import Redis
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_PASSWORD = "Cunxin@2026"
+ITEM = "COMMITMENT-KEPT"
+BATCH = 200
+ARQ_QUEUE = "arq:queue"
+console = Console()
+
+
+# --- set-up ------------------------------------------------------------------------------------------
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+async def admin_sql(server_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(with_database(server_url, "postgres"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli(env: dict, *args: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "backend.cli", *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"cunxin {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+def start_server(env: dict, port: int, log: Path) -> subprocess.Popen:
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "backend.asgi:app", "--host", "127.0.0.1", "--port", str(port),
+             "--no-access-log", "--log-level", "warning"],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+async def wait_ready(base_url: str, server: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise RuntimeError(f"the server exited ({server.returncode}):\n{log.read_text()[-3000:]}")
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"the server was not ready within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+# --- the HTTP run --------------------------------------------------------------------------------------
+
+async def login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
+    response = await client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def worker_subjects(client: httpx.AsyncClient, headers: dict, database_url: str) -> list[tuple[str, int]]:
+    """Every person and household in the grid worker's grids."""
+    grids = sorted((await client.get("/api/v1/auth/me", headers=headers)).json()["grid_ids"])
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            """SELECT m.person, h.id AS household FROM household h
+               JOIN household_membership m ON m.household = h.id AND m.valid_to IS NULL
+               WHERE h.grid = ANY($1::int[]) ORDER BY h.id, m.person""", grids)
+    finally:
+        await conn.close()
+    persons = sorted({r["person"] for r in rows})
+    households = sorted({r["household"] for r in rows})
+    return [("person", p) for p in persons] + [("household", h) for h in households]
+
+
+def make_events(n: int, subjects: list[tuple[str, int]]) -> list[dict]:
+    run = uuid.uuid4().hex[:8]
+    today = date.today()
+    return [
+        {"idempotency_key": f"bench-{run}-{i}", "item_code": ITEM, "subject_kind": kind, "subject_id": subject_id,
+         "occurred_on": (today - timedelta(days=i % 28)).isoformat(), "note": "bench"}
+        for i, (kind, subject_id) in ((i, subjects[i % len(subjects)]) for i in range(n))
+    ]
+
+
+async def ingest(base_url: str, events: list[dict], concurrency: int, progress: Progress) -> float:
+    """Send every batch (``concurrency`` phones at once); returns seconds from first send to last answer."""
+    batches = [events[i:i + BATCH] for i in range(0, len(events), BATCH)]
+    task = progress.add_task(f"HTTP {len(batches)} batches × ≤{BATCH}", total=len(events))
+    queue: asyncio.Queue = asyncio.Queue()
+    for batch in batches:
+        queue.put_nowait(batch)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=600, limits=limits) as client:
+        headers = await login(client, "grid_worker")
+
+        async def phone() -> None:
+            while not queue.empty():
+                batch = queue.get_nowait()
+                response = await client.post("/api/v1/events:batch", json={"events": batch}, headers=headers)
+                if response.status_code != 200:
+                    raise RuntimeError(f"batch refused: {response.status_code} {response.text[:500]}")
+                out = response.json()
+                if out["created"] != len(batch):
+                    errors = [r["error"] for r in out["results"] if r["error"]][:3]
+                    raise RuntimeError(f"only {out['created']} of {len(batch)} created: {errors}")
+                progress.advance(task, len(batch))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(phone() for _ in range(concurrency)))
+        return time.perf_counter() - started
+
+
+# --- the COPY baseline -----------------------------------------------------------------------------------
+
+async def copy_baseline(database_url: str, rounds: int, progress: Progress) -> tuple[int, int, float]:
+    """COPY the run's credit_event and ledger_entry rows into look-alike scratch tables; best of
+    ``rounds`` (the floor the database itself sets). Returns (events, entries, seconds)."""
+    conn = await asyncpg.connect(database_url)
+    task = progress.add_task(f"COPY baseline ({rounds} rounds)", total=rounds)
+    try:
+        tables = {}
+        for table in ("credit_event", "ledger_entry"):
+            scratch = f"bench_copy_{table}"
+            await conn.execute(f"CREATE TABLE {scratch} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+                               "INCLUDING INDEXES)")
+            rows = await conn.fetch(f"SELECT * FROM {table} ORDER BY id")
+            tables[scratch] = (list(rows[0].keys()), [tuple(r) for r in rows])
+        timings = []
+        for _ in range(rounds):
+            for scratch in tables:
+                await conn.execute(f"TRUNCATE {scratch}")
+            started = time.perf_counter()
+            for scratch, (columns, records) in tables.items():
+                await conn.copy_records_to_table(scratch, records=records, columns=columns)
+            timings.append(time.perf_counter() - started)
+            progress.advance(task)
+        events = len(tables["bench_copy_credit_event"][1])
+        entries = len(tables["bench_copy_ledger_entry"][1])
+        return events, entries, min(timings)
+    finally:
+        await conn.close()
+
+
+# --- jobs this run queued --------------------------------------------------------------------------------
+
+async def queued_jobs(redis_url: str) -> set[bytes]:
+    redis = Redis.from_url(redis_url)
+    try:
+        return set(await redis.zrange(ARQ_QUEUE, 0, -1))
+    finally:
+        await redis.aclose()
+
+
+async def drop_jobs(redis_url: str, job_ids: set[bytes]) -> None:
+    """Nobody will run them (no worker; their database is gone)."""
+    if not job_ids:
+        return
+    redis = Redis.from_url(redis_url)
+    try:
+        await redis.zrem(ARQ_QUEUE, *job_ids)
+        await redis.delete(*(b"arq:job:" + j for j in job_ids))
+    finally:
+        await redis.aclose()
+
+
+# --- main ------------------------------------------------------------------------------------------------
+
+async def bench(args: argparse.Namespace) -> None:
+    name = f"cunxin_bench_{secrets.token_hex(4)}"
+    database_url = with_database(args.database_url, name)
+    var_dir = Path(tempfile.mkdtemp(prefix="cunxin-bench-"))
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": args.redis_url, "CUNXIN_VAR_DIR": str(var_dir)}
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = None
+    jobs_before = await queued_jobs(args.redis_url)
+    await admin_sql(args.database_url, f'CREATE DATABASE "{name}"')
+    try:
+        columns = (SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress:
+            setup = progress.add_task(f"set-up: {name}", total=3)
+            await asyncio.to_thread(cli, env, "migrate")
+            progress.advance(setup)
+            await asyncio.to_thread(cli, env, "seed-demo")
+            progress.advance(setup)
+            server = start_server(env, port, var_dir / "server.log")
+            await wait_ready(base_url, server, var_dir / "server.log")
+            progress.advance(setup)
+
+            async with httpx.AsyncClient(base_url=base_url) as client:
+                subjects = await worker_subjects(client, await login(client, "grid_worker"), database_url)
+            events = make_events(args.events, subjects)
+            http_seconds = await ingest(base_url, events, args.concurrency, progress)
+            copied_events, copied_entries, copy_seconds = await copy_baseline(database_url, args.copy_rounds,
+                                                                               progress)
+        if copied_events != len(events):
+            raise RuntimeError(f"expected {len(events)} events in the database, found {copied_events}")
+
+        http_rate = len(events) / http_seconds
+        copy_rate = copied_events / copy_seconds
+        console.print(f"{len(events):,} {ITEM} events for {len(subjects)} subjects, {args.concurrency} concurrent "
+                      f"clients, batches of {BATCH}; {copied_entries:,} ledger entries")
+        console.print(f"HTTP: {http_seconds:.2f} s · COPY (best of {args.copy_rounds}, events + entries): "
+                      f"{copy_seconds:.3f} s")
+        console.print(f"[bold]ingest: {http_rate:,.0f} events/s over HTTP; COPY baseline: {copy_rate:,.0f} rows/s; "
+                      f"ratio: {http_rate / copy_rate:.4f}[/bold] (1 : {copy_rate / http_rate:,.0f})")
+    finally:
+        if server is not None:
+            stop_server(server)
+        await admin_sql(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_jobs(args.redis_url, await queued_jobs(args.redis_url) - jobs_before)
+        shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=5000, help="events to log (default 5000)")
+    parser.add_argument("--concurrency", type=int, default=4, help="batches in flight at once (default 4)")
+    parser.add_argument("--copy-rounds", type=int, default=3, help="COPY repetitions, best kept (default 3)")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL",
+                                                                 "postgresql://postgres@127.0.0.1:5432/postgres"),
+                        help="server to create the bench database on (its database name is ignored)")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"))
+    args = parser.parse_args()
+    if args.events < 1 or args.concurrency < 1 or args.copy_rounds < 1:
+        parser.error("--events, --concurrency and --copy-rounds must be positive")
+    asyncio.run(bench(args))
+
+
+if __name__ == "__main__":
+    main()

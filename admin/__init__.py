@@ -20,6 +20,7 @@ from backend.audit.tables import AccessLog, SecurityEvent
 from backend.auth.tables import Account, BankClient, GridAssignment
 from backend.evidence.tables import Evidence
 from backend.ledger.tables import CreditEvent, LedgerEntry
+from backend.ratings import tables as rt
 from backend.registry import tables as reg
 from backend.settings import get_settings
 
@@ -61,6 +62,7 @@ def build_admin():
     access = "账户 Accounts"
     audit = "审计 Audit"
     ledger = "积分账本 Ledger"
+    ratings = "信用评定 Ratings"
     tables = [
         TableConfig(reg.County, menu_group=structure),
         TableConfig(reg.Township, menu_group=structure),
@@ -83,6 +85,15 @@ def build_admin():
         TableConfig(CreditEvent, menu_group=ledger, validators=LOGGED_READ_ONLY),
         TableConfig(LedgerEntry, menu_group=ledger, validators=LOGGED_READ_ONLY),
         TableConfig(Evidence, menu_group=ledger, validators=LOGGED_READ_ONLY),
+        # Ratings: approval happens through the scoped API; here county staff look, and enter holidays.
+        TableConfig(rt.RatingPeriod, menu_group=ratings, validators=READ_ONLY),
+        TableConfig(rt.RatingProposal, menu_group=ratings, validators=LOGGED_READ_ONLY),
+        TableConfig(rt.RatingDecision, menu_group=ratings, validators=READ_ONLY),
+        TableConfig(rt.RatingObjection, menu_group=ratings, validators=LOGGED_READ_ONLY),
+        TableConfig(rt.StandingHousehold, menu_group=ratings, validators=LOGGED_READ_ONLY),
+        TableConfig(rt.StandingVillage, menu_group=ratings, validators=READ_ONLY),
+        TableConfig(rt.StandingTownship, menu_group=ratings, validators=READ_ONLY),
+        TableConfig(rt.CalendarOverride, menu_group=ratings),
         TableConfig(AccessLog, menu_group=audit, validators=READ_ONLY),
         TableConfig(SecurityEvent, menu_group=audit, validators=READ_ONLY),
     ]

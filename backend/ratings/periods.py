@@ -8,6 +8,7 @@ admin.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from datetime import date, datetime, timezone
 
@@ -120,8 +121,6 @@ async def close_period(actor: Actor, period_id: int) -> PeriodOut:
 
 
 def _json(value: dict) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
@@ -140,6 +139,7 @@ def _proposal_out(r: dict) -> ProposalOut:
         computed_score=points_text(r["computed_score"], signed=False) if r["computed_score"] is not None else None,
         grade=r["grade"], is_credit=r["is_credit"], change_reason=r["change_reason"], status=r["status"],
         explanation_zh=r["explanation_zh"], catalogue_version=r["catalogue_version"],
+        explanation=json.loads(r["explanation"]) if isinstance(r["explanation"], str) else (r["explanation"] or {}),
         publicity_starts_on=r["publicity_starts_on"], publicity_ends_on=r["publicity_ends_on"],
         effective_on=r["effective_on"],
     )

@@ -45,6 +45,7 @@ class ProposalOut(BaseModel):
     change_reason: str
     status: str
     explanation_zh: str
+    explanation: dict = Field(default_factory=dict, description="every input, threshold and rule version")
     catalogue_version: str
     publicity_starts_on: date | None
     publicity_ends_on: date | None

@@ -150,7 +150,7 @@ NON_REVIEW_CHANGES = {
     "note": "note = '改过'",
     "payload_hash": "payload_hash = md5('x')",
     "idempotency_key": "idempotency_key = 'replaced-key'",
-    "recorded_by": "recorded_by = recorded_by",  # placeholder, replaced below (must be a real change)
+    "recorded_by": "recorded_by = (SELECT id FROM account WHERE username = 'county_admin')",
     "created_at": "created_at = created_at - interval '1 day'",
     "catalogue_version": "catalogue_version = '2026.1'",
     "evidence_ids": "evidence_ids = '[424242]'::jsonb",
@@ -160,14 +160,11 @@ NON_REVIEW_CHANGES = {
     "township_id": "township_id = township_id + 1",
     "grid_id": "grid_id = grid_id + 1",
 }
-NON_REVIEW_CHANGES["recorded_by"] = "recorded_by = (SELECT id FROM account WHERE username = 'county_admin')"
 
 
 async def _pending_event(app_client, tokens) -> dict:
-    household = (await fetch(
-        """SELECT h.id FROM household h JOIN grid g ON g.id = h.grid
-           WHERE h.grid = ANY({}) ORDER BY h.id DESC LIMIT 1""",
-        sorted((await app_client.get("/api/v1/auth/me", headers=await tokens(WORKER))).json()["grid_ids"])))[0]["id"]
+    grids = sorted((await app_client.get("/api/v1/auth/me", headers=await tokens(WORKER))).json()["grid_ids"])
+    household = (await fetch("SELECT max(id) AS id FROM household WHERE grid = ANY({})", grids))[0]["id"]
     body = {"idempotency_key": uuid.uuid4().hex, "item_code": "CUSTOMS-REFORM", "subject_kind": "household",
             "subject_id": household, "occurred_on": (TODAY - timedelta(days=2)).isoformat()}
     response = await app_client.post("/api/v1/events", json=body, headers=await tokens(WORKER))

@@ -81,14 +81,15 @@ async def _migrate() -> None:
 
 
 async def _seed(quiet: bool = False):
-    from backend.ratings.recompute import full_recompute
+    from backend.demo_history import PLANS, seed_history
     from backend.registry.seed import seed_demo
 
     with Progress(console=console, disable=quiet, transient=True) as bar:
         task = bar.add_task("生成示范区县 seeding demo county", total=12)
         result = await seed_demo(progress=lambda stage, n: bar.advance(task, n))
-    if result.created:
-        await full_recompute()  # so standing, rankings and charts have something to show at once
+        if result.created:
+            events = bar.add_task("生成示范信用记录 recording demo events", total=sum(p.count for p in PLANS))
+            await seed_history(date.today(), progress=lambda n: bar.advance(events, n))
     return result
 
 
@@ -107,8 +108,9 @@ def migrate() -> None:
 
 @main.command("seed-demo")
 def seed_demo_command() -> None:
-    """Create the demo county (甘州区) and demo accounts, unless already there."""
+    """Create the demo county (甘州区), accounts and a year of history, unless already there (migrates first)."""
     with servers():
+        _run(_migrate())
         result = _run(_seed())
         if result.created:
             console.print(f"[green]demo county created[/green]: {result.townships} townships, {result.villages} villages, "

@@ -6,6 +6,8 @@ Enqueueing never makes a request fail: if Redis is down the work stays recorded 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 
 from arq import ArqRedis, create_pool
@@ -15,6 +17,17 @@ from backend.settings import get_settings
 
 logger = logging.getLogger("cunxin.jobs")
 _pool: ArqRedis | None = None
+_suppressed: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("suppressed_jobs", default=frozenset())
+
+
+@contextlib.contextmanager
+def suppressed(*functions: str):
+    """Bulk work (seeding, imports) that will run the job's work itself once at the end."""
+    token = _suppressed.set(_suppressed.get() | frozenset(functions))
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
 
 
 async def _get_pool() -> ArqRedis:
@@ -30,6 +43,8 @@ async def _get_pool() -> ArqRedis:
 async def enqueue(function: str, *args, job_id: str | None = None) -> bool:
     """Queue a job; ``job_id`` makes repeated enqueues of the same work collapse into one."""
     global _pool
+    if function in _suppressed.get():
+        return False
     try:
         pool = await _get_pool()
         await pool.enqueue_job(function, *args, _job_id=job_id)

@@ -2,11 +2,12 @@
 COPY of the very same rows measured in the same run (so the figure means something on any machine).
 
 Steps: create a throw-away database ``cunxin_bench_<hex>`` on the server in DATABASE_URL, migrate
-and seed the demo county with the real CLI, start the real app with uvicorn on a free 127.0.0.1
-port, log N events in batches of 200 as the demo grid worker, then COPY the credit_event and
-ledger_entry rows it produced into scratch tables with the same columns and indexes (no
-triggers, no application), and print both rates and their ratio. Everything created is removed
-at the end: the database, the server process, the temporary var dir, and the jobs this run queued.
+and seed the demo county (and its demo history) with the real CLI, start the real app with uvicorn
+on a free 127.0.0.1 port, log N events in batches of 200 as the demo grid worker, then COPY the
+credit_event and ledger_entry rows the run produced into scratch tables with the same columns and
+indexes (no triggers, no application), and print both rates and their ratio. Everything created
+is removed at the end: the database, the server process, the temporary var dir, and the jobs this
+run queued.
 
 The item is COMMITMENT-KEPT (信用承诺履约): the catalogue's only item that is scored at once (no
 review) and whose photo is optional. Volunteer and grid items require one photo *per event*
@@ -171,9 +172,21 @@ async def ingest(base_url: str, events: list[dict], concurrency: int, progress: 
 
 # --- the COPY baseline -----------------------------------------------------------------------------------
 
-async def copy_baseline(database_url: str, rounds: int, progress: Progress) -> tuple[int, int, float]:
-    """COPY the run's credit_event and ledger_entry rows into look-alike scratch tables; best of
-    ``rounds`` (the floor the database itself sets). Returns (events, entries, seconds)."""
+async def last_ids(database_url: str) -> dict[str, int]:
+    """The highest id in each ledger table (the demo history's rows are not the run's)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return {table: await conn.fetchval(f"SELECT coalesce(max(id), 0) FROM {table}")
+                for table in ("credit_event", "ledger_entry")}
+    finally:
+        await conn.close()
+
+
+async def copy_baseline(database_url: str, after: dict[str, int], rounds: int,
+                        progress: Progress) -> tuple[int, int, float]:
+    """COPY the credit_event and ledger_entry rows the run wrote (ids above ``after``) into
+    look-alike scratch tables; best of ``rounds`` (the floor the database itself sets).
+    Returns (events, entries, seconds)."""
     conn = await asyncpg.connect(database_url)
     task = progress.add_task(f"COPY baseline ({rounds} rounds)", total=rounds)
     try:
@@ -182,7 +195,7 @@ async def copy_baseline(database_url: str, rounds: int, progress: Progress) -> t
             scratch = f"bench_copy_{table}"
             await conn.execute(f"CREATE TABLE {scratch} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
                                "INCLUDING INDEXES)")
-            rows = await conn.fetch(f"SELECT * FROM {table} ORDER BY id")
+            rows = await conn.fetch(f"SELECT * FROM {table} WHERE id > $1 ORDER BY id", after[table])
             tables[scratch] = (list(rows[0].keys()), [tuple(r) for r in rows])
         timings = []
         for _ in range(rounds):
@@ -250,9 +263,10 @@ async def bench(args: argparse.Namespace) -> None:
             async with httpx.AsyncClient(base_url=base_url) as client:
                 subjects = await worker_subjects(client, await login(client, "grid_worker"), database_url)
             events = make_events(args.events, subjects)
+            before = await last_ids(database_url)
             http_seconds = await ingest(base_url, events, args.concurrency, progress)
-            copied_events, copied_entries, copy_seconds = await copy_baseline(database_url, args.copy_rounds,
-                                                                               progress)
+            copied_events, copied_entries, copy_seconds = await copy_baseline(database_url, before,
+                                                                               args.copy_rounds, progress)
         if copied_events != len(events):
             raise RuntimeError(f"expected {len(events)} events in the database, found {copied_events}")
 

@@ -188,7 +188,6 @@ async def load_actor(claims: tokens.AccessClaims, *, today: date | None = None) 
     session = await AuthSession.objects().where(AuthSession.sid == sid).first()
     if session is None or session.revoked_at is not None:
         raise invalid
-    today = today or date.today()
     if kind == "bank":
         client = await BankClient.objects().where(BankClient.id == subject_id).first()
         if client is None or not client.active or session.bank_client != subject_id:
@@ -197,9 +196,18 @@ async def load_actor(claims: tokens.AccessClaims, *, today: date | None = None) 
                      sid=claims.sid, county_id=client.county)
     if kind != "account" or session.account != subject_id:
         raise invalid
-    account = await Account.objects().where(Account.id == subject_id).first()
-    if account is None or not account.active:
+    actor = await account_actor(subject_id, sid=claims.sid, today=today)
+    if actor is None:
         raise invalid
+    return actor
+
+
+async def account_actor(account_id: int, *, sid: str = "", today: date | None = None) -> Actor | None:
+    """The Actor for an active account (its role and current jurisdiction); ``None`` if inactive."""
+    today = today or date.today()
+    account = await Account.objects().where(Account.id == account_id).first()
+    if account is None or not account.active:
+        return None
     role = Role(account.role)
     grid_ids: frozenset[int] = frozenset()
     household_id = None
@@ -223,7 +231,7 @@ async def load_actor(claims: tokens.AccessClaims, *, today: date | None = None) 
         id=account.id,
         role=role,
         label=account.username,
-        sid=claims.sid,
+        sid=sid,
         county_id=account.county,
         township_id=account.township,
         person_id=account.person,

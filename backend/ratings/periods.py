@@ -191,7 +191,7 @@ async def _decide(proposal_id: int, action: str, actor: Actor, from_status: str,
                                                    reason=reason))
 
 
-async def approve(actor: Actor, period_id: int, data: ApprovalIn) -> ApprovalOut:
+async def approve(actor: Actor, period_id: int, data: ApprovalIn, *, today: date | None = None) -> ApprovalOut:
     """Bulk approval with exceptions. Approvals land in publicity at once, or wait for a second
     approver when the catalogue asks for one at this level."""
     if data.level == t.TOWNSHIP:
@@ -205,7 +205,7 @@ async def approve(actor: Actor, period_id: int, data: ApprovalIn) -> ApprovalOut
     if data.village_id is not None:
         clauses.append("p.village_id = {}")
         args.append(data.village_id)
-    today = date.today()
+    today = today or date.today()
     rules = _approval_rules(period["ends_on"])
     needs_second = data.level in rules.second_approver_for
     publicity_ends = (await work_calendar()).add_working_days(today, rules.publicity_working_days)

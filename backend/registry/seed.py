@@ -128,6 +128,8 @@ async def _seed_accounts(county_id: int, county: demo_data.DemoCounty) -> None:
     villager_id_number = first_village.grids[0].households[0].members[0].id_number
     await accounts.create_account("county_admin", DEMO_PASSWORD, Role.COUNTY_ADMIN, county_code=county.code,
                                   display_name="区信用办管理员", admin_ui=True)
+    await accounts.create_account("county_admin2", DEMO_PASSWORD, Role.COUNTY_ADMIN, county_code=county.code,
+                                  display_name="区信用办复核员")
     await accounts.create_account("auditor", DEMO_PASSWORD, Role.AUDITOR, county_code=county.code,
                                   display_name="审计员")
     await accounts.create_account("township_admin", DEMO_PASSWORD, Role.TOWNSHIP_ADMIN,

@@ -335,7 +335,7 @@ async def main():
     from backend.db import fetch
     from backend.ledger import services
     from backend.ledger.schemas import EventIn
-    from backend.registry.seed import DEMO_PASSWORD
+    from backend.registry.seed import DEMO_PASSWORD, seed_demo
     from backend.settings import get_settings
 
     async def actor(name):
@@ -345,6 +345,7 @@ async def main():
     engine = engine_finder()
     await engine.start_connection_pool(min_size=1, max_size=2)
     try:
+        await seed_demo()  # the county and its accounts (the CLI's seed-demo also records a demo history)
         worker = await actor("grid_worker")
         persons = await fetch("SELECT m.person FROM household h JOIN household_membership m ON m.household = h.id "
                               "AND m.valid_to IS NULL WHERE h.grid = ANY({}) ORDER BY m.person LIMIT 3",
@@ -403,7 +404,7 @@ def _verify(env: dict) -> dict:
 
 @pytest.fixture
 def tamper_database():
-    """A fresh, migrated, seeded database of its own; dropped afterwards."""
+    """A fresh, migrated database of its own; dropped afterwards."""
     server = os.environ["DATABASE_URL"]
     name = f"cunxin_tamper_{secrets.token_hex(4)}"
 
@@ -425,12 +426,19 @@ def tamper_database():
     url = _with_database(server, name)
     env = {**os.environ, "DATABASE_URL": url}
     try:
-        for command in (("migrate",), ("seed-demo",)):
-            done = _cli(env, *command)
-            assert done.returncode == 0, (command, done.stdout, done.stderr)
+        done = _cli(env, "migrate")
+        assert done.returncode == 0, (done.stdout, done.stderr)
         yield env, url
     finally:
         run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _sql(url: str, sql: str):
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
 
 
 async def _tamper(url: str, sql: str) -> None:
@@ -457,15 +465,19 @@ async def test_verify_finds_a_changed_and_a_missing_row(tamper_database):
     entries = json.loads(recorded.stdout.strip().splitlines()[-1])["entries"]
     assert len(entries) == 7
 
-    assert _verify(env) == {"ok": True, "checked": 7, "first_broken_id": None, "reason": ""}
+    total = await _sql(url, "SELECT count(*) FROM ledger_entry")
+    assert total >= 7 and await _sql(url, f"SELECT count(*) FROM ledger_entry WHERE id = ANY(ARRAY{entries})") == 7
+
+    assert _verify(env) == {"ok": True, "checked": total, "first_broken_id": None, "reason": ""}
     intact = _cli(env, "ledger", "verify")
-    assert intact.returncode == 0 and "7 entries verified" in intact.stdout, intact.stdout + intact.stderr
+    assert intact.returncode == 0 and f"{total} entries verified" in intact.stdout, intact.stdout + intact.stderr
 
     # One byte of one row: its points.
     target = entries[3]
     await _tamper(url, f"UPDATE ledger_entry SET points = points + 10 WHERE id = {target}")
     result = _verify(env)
-    assert (result["ok"], result["first_broken_id"], result["checked"]) == (False, target, 3)
+    before_target = await _sql(url, f"SELECT count(*) FROM ledger_entry WHERE id < {target}")
+    assert (result["ok"], result["first_broken_id"], result["checked"]) == (False, target, before_target)
     assert "changed" in result["reason"]
     broken = _cli(env, "ledger", "verify")
     assert broken.returncode == 1, broken.stdout + broken.stderr

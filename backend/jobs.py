@@ -51,7 +51,10 @@ async def enqueue(function: str, *args, job_id: str | None = None) -> bool:
         return True
     except Exception as exc:  # noqa: BLE001 - any Redis failure: fall back to the sweep
         logger.warning("could not enqueue %s%r: %r (the sweep will retry)", function, args, exc)
-        _pool = None
+        broken, _pool = _pool, None
+        if broken is not None:
+            with contextlib.suppress(Exception):
+                await broken.aclose()
         return False
 
 

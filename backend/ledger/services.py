@@ -38,6 +38,8 @@ async def ledger_changed(subject_kind: str, subject_id: int) -> None:
 
 def payload_hash(event: EventIn) -> str:
     body = event.model_dump(mode="json", exclude={"idempotency_key"})
+    if event.quantity is not None:  # "12", "12.0" and "12.00" are one quantity
+        body["quantity"] = format(event.quantity.normalize(), "f")
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 

@@ -401,6 +401,16 @@ def grade_for(version: CatalogueVersion, score_tenths: int) -> str:
     return version.scoring.grades[-1].grade
 
 
+def apply_overrides(scoring, score_grade: str, overrides: Sequence[tuple[str, date]]) -> tuple[str, str | None, date | None]:
+    """(grade, worst override, its last valid_until): an in-force direct grade caps the score's grade."""
+    if not overrides:
+        return score_grade, None, None
+    worst = max((g for g, _ in overrides), key=scoring.severity)
+    until = max(u for g, u in overrides if g == worst)
+    grade = worst if scoring.severity(worst) > scoring.severity(score_grade) else score_grade
+    return grade, worst, until
+
+
 def standing(catalogues: CatalogueSet, entries: Sequence[EntryView], as_of: date) -> Standing:
     """Score and grade on ``as_of``: base + the points of entries in force (valid_from ≤ as_of < valid_until,
     counting), graded under the version in force on ``as_of``; an in-force direct grade caps the grade."""
@@ -412,13 +422,9 @@ def standing(catalogues: CatalogueSet, entries: Sequence[EntryView], as_of: date
     score = scoring.base + total
     score_grade = grade_for(version, score)
 
-    overrides = [e for e in in_force if e.grade_override is not None and e.entry_id not in reversed_ids]
-    worst: str | None = None
-    until: date | None = None
-    if overrides:
-        worst = max((e.grade_override for e in overrides), key=scoring.severity)
-        until = max(e.valid_until for e in overrides if e.grade_override == worst)
-    grade = worst if worst is not None and scoring.severity(worst) > scoring.severity(score_grade) else score_grade
+    overrides = [(e.grade_override, e.valid_until) for e in in_force
+                 if e.grade_override is not None and e.entry_id not in reversed_ids]
+    grade, worst, until = apply_overrides(scoring, score_grade, overrides)
 
     # Next expiry: the earliest date on which the score changes because entries lapse (a reversal pair
     # lapses together and changes nothing, so such dates are skipped).

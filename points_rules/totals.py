@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from points_rules.engine import Standing, grade_for
+from points_rules.engine import Standing, apply_overrides, grade_for
 from points_rules.model import CatalogueSet
 from points_rules.units import format_points
 
@@ -24,11 +24,7 @@ def standing_from_totals(
     scoring = version.scoring
     score = scoring.base + in_force_points
     score_grade = grade_for(version, score)
-    worst = until = None
-    if overrides:
-        worst = max((g for g, _ in overrides), key=scoring.severity)
-        until = max(u for g, u in overrides if g == worst)
-    grade = worst if worst is not None and scoring.severity(worst) > scoring.severity(score_grade) else score_grade
+    grade, worst, until = apply_overrides(scoring, score_grade, overrides)
     return Standing(
         as_of=as_of,
         catalogue_version=version.version,

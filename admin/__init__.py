@@ -106,5 +106,5 @@ def build_admin():
         translations=[SIMPLIFIED_CHINESE, ENGLISH],
         auto_include_related=False,
         production=get_settings().is_production,
-        sidebar_links={"积分目录 Catalogue (API)": "/api/v1/catalogue/versions", "API 文档": "/schema"},
+        sidebar_links={"积分目录 Catalogue": "/catalogue", "API 文档": "/schema"},
     )

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from backend.audit.controllers import AccessLogController
 from backend.auth.controllers import AuthController
-from backend.catalogue.controllers import CatalogueController
+from backend.catalogue.controllers import CatalogueController, catalogue_page
 from backend.auth.middleware import PUBLIC_PATHS, BearerAuthMiddleware
 from backend.evidence.controllers import EvidenceController
 from backend.health import healthz, readyz
@@ -70,6 +70,7 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         PointsController,
         EvidenceController,
         CatalogueController,
+        catalogue_page,
         RatingPeriodController,
         ObjectionController,
         StandingController,

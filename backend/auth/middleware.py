@@ -19,6 +19,7 @@ PUBLIC_PATHS = [
     "^/api/v1/auth/token$",
     "^/favicon.ico$",
     "^/api/v1/catalogue",  # the rules are public information (art. 32)
+    "^/catalogue$",
 ]
 
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, get
+from litestar import Controller, MediaType, get
 from litestar.params import Parameter
 
-from backend.catalogue import services
+from backend.catalogue import page, services
 from backend.catalogue.schemas import VersionOut, VersionSummary
 
 
@@ -22,3 +22,9 @@ class CatalogueController(Controller):
     async def version(self, version: Annotated[str, Parameter(max_length=16)]) -> VersionOut:
         """One version: base score, grade bands, and every item with its art. 32 fields."""
         return services.get_version(version)
+
+
+@get("/catalogue", operation_id="cataloguePage", tags=["catalogue 目录"], media_type=MediaType.HTML)
+async def catalogue_page(version: Annotated[str | None, Parameter(max_length=16)] = None) -> str:
+    """The catalogue as a readable page (public)."""
+    return page.render(version)

@@ -71,3 +71,13 @@ async def test_every_operation_is_documented(app_client):
     assert missing == []
     ids = [op["operationId"] for _, _, op in operations]
     assert len(ids) == len(set(ids))
+
+
+async def test_catalogue_page_is_public_and_escaped(app_client):
+    response = await app_client.get("/catalogue")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert "VOL-HOURS" in response.text and "基础分" in response.text
+    older = await app_client.get("/catalogue?version=2026.1")
+    assert "2026.1" in older.text and "ENV-WASTE-SORTING" not in older.text
+    unknown = await app_client.get("/catalogue?version=1999.9")
+    assert unknown.status_code == 404 and unknown.json()["code"] == "CATALOGUE_VERSION_UNKNOWN"

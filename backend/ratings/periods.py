@@ -67,7 +67,11 @@ async def create_period(actor: Actor, data: PeriodIn) -> PeriodOut:
 
 
 async def list_periods(actor: Actor) -> list[PeriodOut]:
-    rows = await fetch("SELECT * FROM rating_period ORDER BY ends_on DESC")
+    if actor.role is Role.TOWNSHIP_ADMIN:
+        rows = await fetch("SELECT * FROM rating_period WHERE county = (SELECT county FROM township WHERE id = {}) "
+                           "ORDER BY ends_on DESC", actor.township_id)
+    else:
+        rows = await fetch("SELECT * FROM rating_period WHERE county = {} ORDER BY ends_on DESC", actor.county_id)
     counts = defaultdict(dict)
     township_filter = "AND township_id = {}" if actor.role is Role.TOWNSHIP_ADMIN else ""
     args = [actor.township_id] if actor.role is Role.TOWNSHIP_ADMIN else []
@@ -82,11 +86,17 @@ async def close_period(actor: Actor, period_id: int) -> PeriodOut:
     """Compute every household, village and township as of the period's end and propose it."""
     _require(actor, Role.COUNTY_ADMIN)
     period = await _period(period_id)
+    if period["county"] != actor.county_id:
+        raise NotFound()
     if period["status"] != "open":
         raise Conflict("该周期已结束", "Period already closed", code="RATINGS_PERIOD_CLOSED")
     as_of = period["ends_on"]
+    # The period's county only: the database may hold other counties (their own periods, their own admins).
+    in_county = {r["id"] for r in await fetch("SELECT id FROM township WHERE county = {}", period["county"])}
     computed = await compute_households(as_of)
-    townships = await village_townships()
+    computed.households = {h: r for h, r in computed.households.items()
+                           if computed.places[h].township_id in in_county}
+    townships = {v: tw for v, tw in (await village_townships()).items() if tw in in_county}
     by_village = defaultdict(list)
     for hid, rating in computed.households.items():
         by_village[computed.places[hid].village_id].append(rating)
@@ -232,7 +242,6 @@ async def approve(actor: Actor, period_id: int, data: ApprovalIn, *, today: date
                     raise InvalidInput("等级不在允许范围内", "Unknown grade", code="RATINGS_GRADE",
                                        details={"proposal_id": r["id"], "allowed": sorted(grades)})
                 grade, reason = exception.grade, exception.reason
-                out["changed"] += 1
             values = {t.RatingProposal.grade: grade, t.RatingProposal.change_reason: reason,
                       t.RatingProposal.is_credit: grade not in ("none",)}
             if r["status"] == t.PROPOSED and needs_second:
@@ -257,6 +266,7 @@ async def approve(actor: Actor, period_id: int, data: ApprovalIn, *, today: date
             await _decide(r["id"], "change" if exception else "approve", actor, r["status"], to_status, grade,
                           reason if exception else "")
             out["approved"] += 1
+            out["changed"] += exception is not None  # counted once applied (not for a refused self-check)
     return ApprovalOut(approved=out["approved"], awaiting_second=out["awaiting_second"], publicised=out["publicised"],
                        returned=out["returned"], changed=out["changed"], not_own_check=out["not_own_check"],
                        publicity_ends_on=publicity_ends if out["publicised"] else None)

@@ -20,6 +20,7 @@ from piccolo.engine import engine_finder
 from backend.auth import accounts
 from backend.auth.roles import Role
 from backend.db import fetch
+from backend.errors import NotFound
 from backend.ledger.catalogue import catalogues
 from backend.ratings import periods as rating_periods
 from backend.ratings.calendar import work_calendar
@@ -143,6 +144,46 @@ async def test_close_proposes_every_household_village_and_township(app_client, t
     assert page["total"] == 0  # township-level proposals are the county's to approve
 
 
+async def test_closing_a_period_rates_only_its_own_county(app_client, period):
+    """A second county in the same database (built, used and rolled back inside one transaction):
+    closing the demo county's period must not propose ratings for the other county's households."""
+    from backend.auth.roles import Actor
+    from backend.ratings.schemas import PeriodIn
+    from backend.registry.tables import County, Grid, Household, Township, Village
+
+    admin = (await fetch("SELECT id FROM account WHERE username = 'county_admin'"))[0]["id"]
+    actor = Actor(kind="account", id=admin, role=Role.COUNTY_ADMIN, label="county_admin", sid="",
+                  county_id=period.county_id)
+    tag = secrets.token_hex(4)
+    with pytest.raises(_Rollback):
+        async with engine_finder().transaction():
+            other_county = (await County.insert(County(code=f"X{tag}", name="另一区"))
+                            .returning(County.id))[0]["id"]
+            township = (await Township.insert(Township(code=f"X{tag}t", name="另一镇", county=other_county))
+                        .returning(Township.id))[0]["id"]
+            village = (await Village.insert(Village(code=f"X{tag}v", name="另一村", township=township))
+                       .returning(Village.id))[0]["id"]
+            grid = (await Grid.insert(Grid(code=f"X{tag}g", name="另一网格", village=village)).returning(Grid.id))[0]["id"]
+            await Household.insert(Household(code=f"X{tag}h", village=village, grid=grid))
+            created = await rating_periods.create_period(actor, PeriodIn(
+                code=f"X{tag}", name_zh="跨区检查", starts_on=date(TODAY.year, 1, 1), ends_on=TODAY))
+            outsider = Actor(kind="account", id=admin, role=Role.COUNTY_ADMIN, label="other", sid="",
+                             county_id=other_county)
+            with pytest.raises(NotFound):  # another county's admin may not close this county's period
+                await rating_periods.close_period(outsider, created.id)
+            await rating_periods.close_period(actor, created.id)
+            leaked = await fetch("""SELECT level, count(*) AS n FROM rating_proposal WHERE period = {}
+                                    AND township_id NOT IN (SELECT id FROM township WHERE county = {})
+                                    GROUP BY level ORDER BY level""", created.id, period.county_id)
+            assert leaked == [], f"another county's subjects were proposed: {leaked}"
+            households = (await fetch("""SELECT count(*) AS n FROM household h JOIN village v ON v.id = h.village
+                                         JOIN township t ON t.id = v.township WHERE t.county = {}""",
+                                      period.county_id))[0]["n"]
+            assert len(await _proposals(created.id, level="household")) == households
+            raise _Rollback
+    assert not await fetch("SELECT 1 FROM county WHERE code = {}", f"X{tag}")
+
+
 # --- approval --------------------------------------------------------------------------------------------
 
 
@@ -212,6 +253,16 @@ async def test_household_bulk_approval_with_exceptions(app_client, tokens, perio
     rest = await fetch("""SELECT DISTINCT status FROM rating_proposal WHERE period = {} AND level = 'household'
                           AND township_id = {} AND village_id <> {}""", period.id, period.township_id, period.village_id)
     assert [r["status"] for r in rest] == ["proposed"]
+    # the returned one goes back into the queue (a foreign admin cannot touch it)
+    repropose_url = f"/api/v1/ratings/proposals/{returned['id']}/repropose"
+    body = {"grade": returned["computed_grade"], "reason": "户籍信息已核实，按原等级重新提交"}
+    assert (await app_client.post(repropose_url, headers=await tokens("township_admin2"), json=body)).status_code == 404
+    reproposed = await app_client.post(repropose_url, headers=await tokens("township_admin"), json=body)
+    assert reproposed.status_code == 200, reproposed.text
+    assert (reproposed.json()["status"], reproposed.json()["grade"], reproposed.json()["change_reason"]) == \
+        ("proposed", returned["computed_grade"], "")
+    again = await app_client.post(repropose_url, headers=await tokens("township_admin"), json=body)
+    assert again.status_code == 409  # only a returned proposal can be re-proposed
     period.state.update(returned=returned["id"], changed=changed["id"])
 
 
@@ -226,10 +277,16 @@ async def test_village_level_needs_a_second_approver(app_client, tokens, period)
     first = (await app_client.post(url, headers=await tokens("township_admin"), json={"level": "village"})).json()
     assert (first["approved"], first["awaiting_second"], first["publicised"], first["publicity_ends_on"]) == \
         (n, n, 0, None)
-    own = (await app_client.post(url, headers=await tokens("township_admin"), json={"level": "village"})).json()
-    assert (own["approved"], own["not_own_check"], own["publicised"]) == (0, n, 0)
-    assert {p["status"] for p in await _proposals(period.id, level="village", township_id=period.township_id)} \
-        == {"awaiting_second"}
+    # checking one's own approval is refused — a change slipped in with it too, and reported as not done
+    target = villages[0]
+    other_grade = "none" if target["grade"] == "credit" else "credit"
+    own = (await app_client.post(url, headers=await tokens("township_admin"), json={
+        "level": "village", "exceptions": [{"proposal_id": target["id"], "action": "change", "grade": other_grade,
+                                            "reason": "自己复核自己"}]})).json()
+    assert (own["approved"], own["not_own_check"], own["publicised"], own["changed"]) == (0, n, 0, 0)
+    after_own = await _proposals(period.id, level="village", township_id=period.township_id)
+    assert {p["status"] for p in after_own} == {"awaiting_second"}
+    assert next(p for p in after_own if p["id"] == target["id"])["grade"] == target["grade"]
 
     township_code = (await fetch("SELECT code FROM township WHERE id = {}", period.township_id))[0]["code"]
     checker_name = "tadmin_chk_" + secrets.token_hex(4)
@@ -378,7 +435,7 @@ async def test_objection_holds_the_rating_back_until_resolved(app_client, tokens
             made_effective = await rating_periods.finalize(today=date(2100, 1, 1))
             assert made_effective > 0
             assert (await _proposal(proposal["id"]))["status"] == "disputed"
-            assert (await _proposal(returned_id))["status"] == "returned"
+            assert (await _proposal(returned_id))["status"] == "proposed"  # returned, re-proposed, not approved
             assert (await _proposal(unapproved["id"]))["status"] == "proposed"
             assert proposal["id"] not in [r["id"] for r in await rating_periods.official_ratings(
                 "household", period.villager_household)]
@@ -436,7 +493,7 @@ async def test_objection_holds_the_rating_back_until_resolved(app_client, tokens
     final = await _proposal(proposal["id"])
     assert (final["status"], final["effective_on"], final["grade"]) == ("effective", new_end + timedelta(days=1),
                                                                         corrected)
-    assert (await _proposal(returned_id))["status"] == "returned"
+    assert (await _proposal(returned_id))["status"] == "proposed"
     official = (await app_client.get(rating_url, headers=villager)).json()["official"]
     assert [(p["id"], p["grade"], p["status"]) for p in official if p["period_id"] == period.id] == \
         [(proposal["id"], corrected, "effective")]
@@ -466,15 +523,19 @@ async def test_decision_log_has_one_row_per_action_and_is_append_only(app_client
     ]
     assert objected[2]["reason"] == "经核实志愿服务记录属实，更正等级" and objected[2]["grade"] != ""
     assert all(r["actor"] is not None for r in objected[:5])
-    returned = await fetch("SELECT * FROM rating_decision WHERE proposal = {}", period.state["returned"])
-    assert [(r["action"], r["reason"]) for r in returned] == [("return", "户籍信息待核实，退回重评")]
+    returned = await fetch("SELECT * FROM rating_decision WHERE proposal = {} ORDER BY id", period.state["returned"])
+    assert [(r["action"], r["from_status"], r["to_status"], r["reason"]) for r in returned] == [
+        ("return", "proposed", "returned", "户籍信息待核实，退回重评"),
+        ("repropose", "returned", "proposed", "户籍信息已核实，按原等级重新提交")]
     changed = await fetch("SELECT * FROM rating_decision WHERE proposal = {}", period.state["changed"])
+    # the finalize after the objection made every rating whose publicity was over effective, this one too
     assert [(r["action"], r["to_status"], r["reason"]) for r in changed] == \
-        [("change", "publicised", "经村民代表会议评议调整")]
+        [("change", "publicised", "经村民代表会议评议调整"), ("effective", "effective", "")]
     village = await fetch("SELECT * FROM rating_decision WHERE proposal = {} ORDER BY id",
                           period.state["village_proposal"])
     # the refused self-check wrote nothing: two actions, two rows, by two different people
-    assert log(village) == [("approve", "proposed", "awaiting_second"), ("approve", "awaiting_second", "publicised")]
+    assert log(village) == [("approve", "proposed", "awaiting_second"), ("approve", "awaiting_second", "publicised"),
+                            ("effective", "publicised", "effective")]
     assert village[0]["actor"] != village[1]["actor"]
 
     row_id = objected[0]["id"]

@@ -22,6 +22,9 @@ Household rule (``ratings.household`` of the YAML)::
 Village: credit village when credit households ≥ 70 % and serious-dishonesty households ≤ 3;
 stars 3/2/1 at ≥ 90/80/70 %. Township: credit township when credit villages ≥ 50 %.
 
+Everything is built, computed and observed inside one transaction that is then rolled back (the
+new villages would change the demo county other tests count); the tests assert on what was observed.
+
 People are born in 1923-1926 (the demo county has nobody older than 95, i.e. born before
 1930-11) plus one child born in 2015; every ID number is checked against the registry before use.
 """
@@ -29,6 +32,7 @@ People are born in 1923-1926 (the demo county has nobody older than 95, i.e. bor
 from __future__ import annotations
 
 import io
+import json
 import os
 import secrets
 import uuid
@@ -38,6 +42,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from piccolo.engine import engine_finder
 
 import points_rules
 from backend.db import fetch
@@ -194,6 +199,10 @@ async def _post(client, headers, item: str, kind: str, subject_id: int, *, level
     return event
 
 
+class _Rollback(Exception):
+    """Ends the scenario's transaction: nothing it built stays in the shared database."""
+
+
 @dataclass
 class Scenario:
     township_id: int
@@ -205,13 +214,11 @@ class Scenario:
     codes: dict[str, str] = field(default_factory=dict)
     people: dict[str, int] = field(default_factory=dict)
     report: object = None
+    again: object = None
+    seen: dict = field(default_factory=dict)  # rows and API answers observed before the rollback
 
 
-@pytest.fixture(scope="module")
-async def scenario(app_client, tokens) -> Scenario:
-    county = await County.select(County.id).where(County.code == COUNTY_CODE).first()
-    townships = await Township.select(Township.id).where(Township.county == county["id"]).order_by(Township.code)
-    township_id = townships[2]["id"]  # the third township: no demo admin or grid worker works there
+async def _build(client, h: dict[str, str], township_id: int) -> Scenario:
     v1, v1_grid = await _new_village(township_id, "信用测试一村")
     v2, v2_grid = await _new_village(township_id, "信用测试二村")
     s = Scenario(township_id, v1, v2, v1_grid, v2_grid)
@@ -237,50 +244,97 @@ async def scenario(app_client, tokens) -> Scenario:
                                         ("K2", "庚配偶", date(1926, 3, 3), "F", "配偶")])
     await household("H8", v2, v2_grid, [("L1", "辛户主", date(1925, 1, 1), "M", "户主")])
 
-    h = await tokens("county_admin")
     p, hh = s.people, s.households
     # H1
-    await _post(app_client, h, "HONOUR", "person", p["A1"], level="provincial")           # A1 +20
-    await _post(app_client, h, "GRID-CLEANUP", "person", p["A1"], level="organised")      # A1 +6
-    await _post(app_client, h, "HONOUR", "person", p["A2"], level="national")             # A2 +30
-    await _post(app_client, h, "HONOUR", "person", p["C1"], level="city")                 # C1 +10 (a child)
-    await _post(app_client, h, "ENV-COURTYARD", "household", hh["H1"], level="model_courtyard")  # H1 +3
+    await _post(client, h, "HONOUR", "person", p["A1"], level="provincial")           # A1 +20
+    await _post(client, h, "GRID-CLEANUP", "person", p["A1"], level="organised")      # A1 +6
+    await _post(client, h, "HONOUR", "person", p["A2"], level="national")             # A2 +30
+    await _post(client, h, "HONOUR", "person", p["C1"], level="city")                 # C1 +10 (a child)
+    await _post(client, h, "ENV-COURTYARD", "household", hh["H1"], level="model_courtyard")  # H1 +3
     # H2
-    await _post(app_client, h, "VOL-HOURS", "person", p["B1"], quantity="20")             # B1 +5 (20 h tier)
-    await _post(app_client, h, "COMMITMENT-KEPT", "person", p["B2"])                      # B2 +2
-    await _post(app_client, h, "ENV-WASTE-SORTING", "household", hh["H2"])                # H2 +1.5
+    await _post(client, h, "VOL-HOURS", "person", p["B1"], quantity="20")             # B1 +5 (20 h tier)
+    await _post(client, h, "COMMITMENT-KEPT", "person", p["B2"])                      # B2 +2
+    await _post(client, h, "ENV-WASTE-SORTING", "household", hh["H2"])                # H2 +1.5
     # H3
-    await _post(app_client, h, "HONOUR", "person", p["D1"], level="national")             # D1 +30
-    await _post(app_client, h, "HONOUR", "person", p["D2"], level="city")                 # D2 +10
-    await _post(app_client, h, "FILIAL-NEGLECT", "person", p["D2"])                       # D2 -20 (family charge)
+    await _post(client, h, "HONOUR", "person", p["D1"], level="national")             # D1 +30
+    await _post(client, h, "HONOUR", "person", p["D2"], level="city")                 # D2 +10
+    await _post(client, h, "FILIAL-NEGLECT", "person", p["D2"])                       # D2 -20 (family charge)
     # H4: one act matching two items scores once, at the larger value; a wrong entry reversed
     act = "act-" + uuid.uuid4().hex[:12]
-    first = await _post(app_client, h, "HONOUR", "person", p["E1"], level="village", act_id=act)  # +1 …
-    larger = await _post(app_client, h, "GRID-MEDIATION", "person", p["E1"], level="major_settled", act_id=act)
+    first = await _post(client, h, "HONOUR", "person", p["E1"], level="village", act_id=act)  # +1 …
+    larger = await _post(client, h, "GRID-MEDIATION", "person", p["E1"], level="major_settled", act_id=act)
     assert [e["reverses_entry"] for e in larger["entries"]] == [first["entries"][0]["id"], None]  # … replaced by +5
-    await _post(app_client, h, "CHARITY-DONATION", "person", p["E1"], level="from_10000")  # E1 +10
-    wrong = await _post(app_client, h, "WAGE-ARREARS", "person", p["E1"], level="months_2_to_6")  # E1 -30 …
-    reversed_ = await app_client.post(f"/api/v1/review/entries/{wrong['entries'][0]['id']}/reverse",
-                                      json={"reason": "经核实系误录，予以冲正"}, headers=h)  # … reversed: +30
+    await _post(client, h, "CHARITY-DONATION", "person", p["E1"], level="from_10000")  # E1 +10
+    wrong = await _post(client, h, "WAGE-ARREARS", "person", p["E1"], level="months_2_to_6")  # E1 -30 …
+    reversed_ = await client.post(f"/api/v1/review/entries/{wrong['entries'][0]['id']}/reverse",
+                                  json={"reason": "经核实系误录，予以冲正"}, headers=h)  # … reversed: +30
     assert reversed_.status_code == 201, reversed_.text
     # H6: a judgment defaulter (direct grade D, serious dishonesty)
-    await _post(app_client, h, "JUDGMENT-DEFAULTER", "person", p["G1"])
-    await _post(app_client, h, "BLOOD-DONATION", "person", p["G2"])                       # G2 +3
+    await _post(client, h, "JUDGMENT-DEFAULTER", "person", p["G1"])
+    await _post(client, h, "BLOOD-DONATION", "person", p["G2"])                       # G2 +3
     # H7
-    await _post(app_client, h, "DOMESTIC-VIOLENCE", "person", p["K1"])                    # K1 -30 (family charge)
-    await _post(app_client, h, "WAGE-ARREARS", "person", p["K2"], level="over_6_months_or_malicious")  # K2 -50
-    await _post(app_client, h, "ENV-DUMPING", "person", p["K2"])                          # K2 -2
-    dumped_again = await _post(app_client, h, "ENV-DUMPING", "person", p["K2"])           # K2 -4 (repeat: doubled)
+    await _post(client, h, "DOMESTIC-VIOLENCE", "person", p["K1"])                    # K1 -30 (family charge)
+    await _post(client, h, "WAGE-ARREARS", "person", p["K2"], level="over_6_months_or_malicious")  # K2 -50
+    await _post(client, h, "ENV-DUMPING", "person", p["K2"])                          # K2 -2
+    dumped_again = await _post(client, h, "ENV-DUMPING", "person", p["K2"])           # K2 -4 (repeat: doubled)
     assert dumped_again["entries"][0]["points"] == "-4.0"
-
-    s.report = await full_recompute(township_id=township_id)
     return s
 
 
-async def _household_row(household_id: int) -> dict:
-    rows = await fetch("SELECT * FROM standing_household WHERE household_id = {}", household_id)
-    assert len(rows) == 1, f"no standing for household {household_id}"
-    return rows[0]
+async def _observe(client, county: dict[str, str], township: dict[str, str], s: Scenario) -> dict:
+    """Everything the tests below assert on, read while the scenario exists."""
+    seen: dict = {}
+    seen["households"] = {r["household_id"]: r for r in await fetch(
+        "SELECT * FROM standing_household WHERE household_id = ANY({})", list(s.households.values()))}
+    seen["persons"] = {r["person_id"]: r for r in await fetch(
+        "SELECT * FROM standing_person WHERE person_id = ANY({})", list(s.people.values()))}
+    seen["villages"] = {r["village_id"]: r for r in await fetch(
+        "SELECT * FROM standing_village WHERE village_id = ANY({})", [s.v1, s.v2])}
+    seen["township"] = (await fetch("SELECT * FROM standing_township WHERE township_id = {}", s.township_id))[0]
+    # The township's other villages are the demo ones: their status is read from the registry and
+    # standing at the time; ours are V1 and V2.
+    seen["other_villages"] = await fetch(
+        """SELECT v.id, coalesce(s.is_credit, false) AS is_credit FROM village v
+           LEFT JOIN standing_village s ON s.village_id = v.id WHERE v.township = {} AND v.id <> ALL({})""",
+        s.township_id, [s.v1, s.v2])
+
+    async def get(url: str, headers: dict[str, str]):
+        response = await client.get(url, headers=headers)
+        return response.status_code, response.json()
+
+    seen["rating"] = {key: await get(f"/api/v1/households/{s.households[key]}/rating", county)
+                      for key in ("H1", "H2", "H3", "H6")}
+    seen["rating_other_township"] = await get(f"/api/v1/households/{s.households['H1']}/rating", township)
+    seen["village"] = {v: await get(f"/api/v1/villages/{v}/standing", county) for v in (s.v1, s.v2)}
+    seen["village_other_township"] = await get(f"/api/v1/villages/{s.v1}/standing", township)
+    seen["rankings"] = {by: await get(f"/api/v1/townships/{s.township_id}/rankings?by={by}", county)
+                        for by in ("village", "grid")}
+    seen["points"] = {key: await get(f"/api/v1/persons/{s.people[key]}/points", county)
+                      for key in ("A2", "D2", "E1", "G1", "K2")}
+    return seen
+
+
+@pytest.fixture(scope="module")
+async def scenario(app_client, tokens) -> Scenario:
+    """Builds, computes and observes the scenario inside one transaction, then rolls it back: the
+    villages it adds would otherwise change the demo county other tests count (the API requests run
+    in the same task, so they use the same transaction)."""
+    county_headers = await tokens("county_admin")  # logged in (sessions committed) before the transaction
+    township_headers = await tokens("township_admin")
+    county = await County.select(County.id).where(County.code == COUNTY_CODE).first()
+    townships = await Township.select(Township.id).where(Township.county == county["id"]).order_by(Township.code)
+    township_id = townships[2]["id"]  # the third township: no demo admin or grid worker works there
+    try:
+        async with engine_finder().transaction():
+            s = await _build(app_client, county_headers, township_id)
+            s.report = await full_recompute(township_id=township_id)
+            s.seen = await _observe(app_client, county_headers, township_headers, s)
+            s.again = await full_recompute(township_id=township_id)
+            raise _Rollback
+    except _Rollback:
+        pass
+    assert not await Village.exists().where(Village.id.is_in([s.v1, s.v2])), "the scenario was not rolled back"
+    return s
 
 
 # --- households -------------------------------------------------------------------------------------------
@@ -313,17 +367,22 @@ EXPECTED_HOUSEHOLDS = [
 
 @pytest.mark.parametrize(("key", "score", "grade", "credit", "serious"), EXPECTED_HOUSEHOLDS,
                          ids=[e[0] for e in EXPECTED_HOUSEHOLDS])
-async def test_household_scores_and_grades(scenario, key, score, grade, credit, serious):
-    row = await _household_row(scenario.households[key])
+def test_household_scores_and_grades(scenario, key, score, grade, credit, serious):
+    row = scenario.seen["households"].get(scenario.households[key])
+    assert row is not None, f"no standing for {key}"
     assert (row["score"], row["grade"], row["is_credit"], row["serious_dishonesty"]) == (score, grade, credit, serious)
     assert row["village_id"] == (scenario.v1 if key <= "H5" else scenario.v2)
     assert row["township_id"] == scenario.township_id
     assert row["catalogue_version"] == "2026.2" and row["as_of"] == TODAY
 
 
-async def test_person_standings(scenario):
-    rows = {r["person_id"]: r for r in await fetch(
-        "SELECT * FROM standing_person WHERE person_id = ANY({})", list(scenario.people.values()))}
+def _household_of(person_key: str) -> str:
+    return {"A": "H1", "C": "H1", "B": "H2", "D": "H3", "E": "H4", "F": "H5", "G": "H6", "K": "H7",
+            "L": "H8"}[person_key[0]]
+
+
+def test_person_standings(scenario):
+    rows = scenario.seen["persons"]
     got = {key: (rows[pid]["score"], rows[pid]["grade"], rows[pid]["grade_override"], rows[pid]["serious_dishonesty"])
            for key, pid in scenario.people.items()}
     assert got == {
@@ -344,16 +403,25 @@ async def test_person_standings(scenario):
         {key: scenario.households[_household_of(key)] for key in scenario.people}
 
 
-def _household_of(person_key: str) -> str:
-    return {"A": "H1", "C": "H1", "B": "H2", "D": "H3", "E": "H4", "F": "H5", "G": "H6", "K": "H7",
-            "L": "H8"}[person_key[0]]
+def test_person_points_view_agrees_with_the_roll_up(scenario):
+    """The per-entry engine (points view) and the aggregate path (standing) give the same personal standing."""
+    for key, score, grade in (("A2", "1030.0", "AA"), ("D2", "990.0", "A"), ("E1", "1015.0", "A"),
+                              ("G1", "1000.0", "D"), ("K2", "944.0", "B")):
+        status, body = scenario.seen["points"][key]
+        assert status == 200, body
+        assert (body["standing"]["score"], body["standing"]["grade"]) == (score, grade), key
+    assert scenario.seen["points"]["G1"][1]["standing"]["grade_override"] == "D"
 
 
 # --- villages and the township ----------------------------------------------------------------------------
 
 
-async def test_credit_village_with_two_stars(scenario):
-    row = (await fetch("SELECT * FROM standing_village WHERE village_id = {}", scenario.v1))[0]
+def _as_dict(raw) -> dict:
+    return json.loads(raw) if isinstance(raw, str) else dict(raw)
+
+
+def test_credit_village_with_two_stars(scenario):
+    row = scenario.seen["villages"][scenario.v1]
     # 4 credit households (H1, H2, H4, H5) of 5 = 80 % ≥ 70 % → 信用村; 80 % reaches the 2-star band (≥ 80 %)
     # but not the 3-star one (≥ 90 %); no serious-dishonesty household (limit 3)
     assert (row["households"], row["credit_households"], row["serious_dishonesty_households"]) == (5, 4, 0)
@@ -362,8 +430,8 @@ async def test_credit_village_with_two_stars(scenario):
     assert "4/5" in row["explanation_zh"] and "70%" in row["explanation_zh"] and "2星" in row["explanation_zh"]
 
 
-async def test_village_below_the_share_is_not_a_credit_village(scenario):
-    row = (await fetch("SELECT * FROM standing_village WHERE village_id = {}", scenario.v2))[0]
+def test_village_below_the_share_is_not_a_credit_village(scenario):
+    row = scenario.seen["villages"][scenario.v2]
     # 1 credit household (H8) of 3 = 33.3 % < 70 % → not a credit village, no stars; H6 is a
     # serious-dishonesty household (1 ≤ 3, so that alone would not have disqualified it)
     assert (row["households"], row["credit_households"], row["serious_dishonesty_households"]) == (3, 1, 1)
@@ -372,22 +440,11 @@ async def test_village_below_the_share_is_not_a_credit_village(scenario):
     assert "1/3" in row["explanation_zh"] and "不评为信用村" in row["explanation_zh"]
 
 
-def _as_dict(raw) -> dict:
-    import json
-
-    return json.loads(raw) if isinstance(raw, str) else dict(raw)
-
-
-async def test_township_status(scenario):
-    # The township's other villages are the demo ones (and any another test added): their status
-    # is read from the registry + standing at the time; ours are V1 (credit) and V2 (not).
-    others = await fetch(
-        """SELECT v.id, coalesce(s.is_credit, false) AS is_credit FROM village v
-           LEFT JOIN standing_village s ON s.village_id = v.id WHERE v.township = {} AND v.id <> ALL({})""",
-        scenario.township_id, [scenario.v1, scenario.v2])
+def test_township_status(scenario):
+    others = scenario.seen["other_villages"]
     villages = len(others) + 2
-    credit = sum(r["is_credit"] for r in others) + 1
-    row = (await fetch("SELECT * FROM standing_township WHERE township_id = {}", scenario.township_id))[0]
+    credit = sum(r["is_credit"] for r in others) + 1  # V1 is a credit village, V2 is not
+    row = scenario.seen["township"]
     assert (row["villages"], row["credit_villages"]) == (villages, credit)
     assert row["share_permille"] == credit * 1000 // villages
     assert row["is_credit"] is (credit * 100 >= 50 * villages)  # ≥ 50 % of villages, exactly
@@ -397,8 +454,8 @@ async def test_township_status(scenario):
     assert report.households >= 8 and report.persons >= 15
 
 
-async def test_full_recompute_again_finds_no_drift(scenario):
-    again = await full_recompute(township_id=scenario.township_id)
+def test_full_recompute_again_finds_no_drift(scenario):
+    again = scenario.again
     assert again.clean, (again.drifted_households, again.drifted_villages, again.drifted_townships)
     assert again.missing_households == 0
 
@@ -406,11 +463,9 @@ async def test_full_recompute_again_finds_no_drift(scenario):
 # --- the API views ----------------------------------------------------------------------------------------
 
 
-async def test_household_rating_endpoint_explains_live_grade(app_client, tokens, scenario):
-    response = await app_client.get(f"/api/v1/households/{scenario.households['H1']}/rating",
-                                    headers=await tokens("county_admin"))
-    assert response.status_code == 200, response.text
-    body = response.json()
+def test_household_rating_endpoint_explains_live_grade(scenario):
+    status, body = scenario.seen["rating"]["H1"]
+    assert status == 200, body
     assert (body["live_grade"], body["live_score"], body["live_is_credit"]) == ("AAA", "82.0", True)
     assert body["live_as_of"] == TODAY.isoformat()
     text = body["live_explanation_zh"]
@@ -420,31 +475,25 @@ async def test_household_rating_endpoint_explains_live_grade(app_client, tokens,
     assert "82分" in text and "评为AAA级信用户" in text
     assert body["official"] == [] and body["in_progress"] == []
 
-    h2 = (await app_client.get(f"/api/v1/households/{scenario.households['H2']}/rating",
-                               headers=await tokens("county_admin"))).json()
+    status, h2 = scenario.seen["rating"]["H2"]
     assert (h2["live_grade"], h2["live_score"]) == ("A", "68.3")
     assert "68.25分" in h2["live_explanation_zh"] and "保留一位小数为68.3分" in h2["live_explanation_zh"]
 
-    h3 = (await app_client.get(f"/api/v1/households/{scenario.households['H3']}/rating",
-                               headers=await tokens("county_admin"))).json()
+    status, h3 = scenario.seen["rating"]["H3"]
     assert (h3["live_grade"], h3["live_score"], h3["live_is_credit"]) == ("none", "55.0", False)
     assert "家庭责任扣分" in h3["live_explanation_zh"] and "-20分" in h3["live_explanation_zh"]
 
-    h6 = (await app_client.get(f"/api/v1/households/{scenario.households['H6']}/rating",
-                               headers=await tokens("county_admin"))).json()
+    status, h6 = scenario.seen["rating"]["H6"]
     assert (h6["live_grade"], h6["live_score"], h6["live_is_credit"]) == ("none", "65.8", False)
     assert "处于直接判级期间（D级" in h6["live_explanation_zh"]
 
-    # outside the township admins' township: not found
-    other = await app_client.get(f"/api/v1/households/{scenario.households['H1']}/rating",
-                                 headers=await tokens("township_admin"))
-    assert other.status_code == 404
+    # outside the township admin's township: not found
+    assert scenario.seen["rating_other_township"][0] == 404
 
 
-async def test_village_standing_endpoint(app_client, tokens, scenario):
-    response = await app_client.get(f"/api/v1/villages/{scenario.v1}/standing", headers=await tokens("county_admin"))
-    assert response.status_code == 200, response.text
-    body = response.json()
+def test_village_standing_endpoint(scenario):
+    status, body = scenario.seen["village"][scenario.v1]
+    assert status == 200, body
     assert (body["households"], body["credit_households"], body["share_percent"]) == (5, 4, "80.0")
     assert (body["is_credit"], body["stars"]) == (True, 2)
     assert body["grade_counts"] == {"AAA": 1, "AA": 1, "A": 2, "none": 1}
@@ -455,18 +504,15 @@ async def test_village_standing_endpoint(app_client, tokens, scenario):
         (scenario.codes["H3"], "55.0", "none")]
     assert body["households_detail"][0]["head_name"] == "甲户主"
 
-    v2 = (await app_client.get(f"/api/v1/villages/{scenario.v2}/standing", headers=await tokens("county_admin"))).json()
+    status, v2 = scenario.seen["village"][scenario.v2]
     assert (v2["households"], v2["credit_households"], v2["share_percent"], v2["is_credit"], v2["stars"]) == \
         (3, 1, "33.3", False, 0)
-    denied = await app_client.get(f"/api/v1/villages/{scenario.v1}/standing", headers=await tokens("township_admin"))
-    assert denied.status_code == 404
+    assert scenario.seen["village_other_township"][0] == 404
 
 
-async def test_rankings(app_client, tokens, scenario):
-    h = await tokens("county_admin")
-    response = await app_client.get(f"/api/v1/townships/{scenario.township_id}/rankings?by=village", headers=h)
-    assert response.status_code == 200, response.text
-    ranked = response.json()
+def test_rankings(scenario):
+    status, ranked = scenario.seen["rankings"]["village"]
+    assert status == 200, ranked
     ours = {a["id"]: a for a in ranked if a["id"] in (scenario.v1, scenario.v2)}
     assert (ours[scenario.v1]["households"], ours[scenario.v1]["credit_households"],
             ours[scenario.v1]["share_percent"]) == (5, 4, "80.0")
@@ -477,7 +523,7 @@ async def test_rankings(app_client, tokens, scenario):
     shares = [a["credit_households"] * 1000 // a["households"] for a in ranked]
     assert shares == sorted(shares, reverse=True), "best share of credit households first"
 
-    grids = (await app_client.get(f"/api/v1/townships/{scenario.township_id}/rankings?by=grid", headers=h)).json()
+    status, grids = scenario.seen["rankings"]["grid"]
     by_grid = {a["id"]: a for a in grids}
     assert (by_grid[scenario.v1_grid]["households"], by_grid[scenario.v1_grid]["credit_households"]) == (5, 4)
     assert by_grid[scenario.v2_grid]["grade_counts"] == {"A": 1, "none": 2}

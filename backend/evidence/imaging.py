@@ -116,7 +116,24 @@ def sniff(data: bytes) -> ImageHeader:
     """Refuse what can be refused without decoding pixels, so the API never queues junk."""
     image, header = _open(data)
     image.close()
+    if not _looks_complete(header.format, data):
+        raise _corrupt()
     return header
+
+
+def _looks_complete(image_format: str, data: bytes) -> bool:
+    """Cheap truncation check from the container's own end markers (a cut-off upload from a
+    phone on a weak signal is the common case): JPEG needs an EOI after its last scan (bytes may
+    follow it: some phones append trailers), PNG an IEND chunk, WebP its declared RIFF length.
+    The full decode in the worker still catches everything else."""
+    if image_format == "JPEG":
+        last_scan = data.rfind(b"\xff\xda")
+        return last_scan != -1 and data.find(b"\xff\xd9", last_scan) != -1
+    if image_format == "PNG":
+        return b"IEND" in data[-64:]
+    if image_format == "WEBP":
+        return len(data) >= 8 and int.from_bytes(data[4:8], "little") + 8 <= len(data)
+    return True
 
 
 def process(data: bytes) -> ProcessedImage:

@@ -210,10 +210,20 @@ async def test_a_villager_cannot_upload(app_client, tokens):
     assert response.status_code == 403
 
 
-async def test_a_truncated_jpeg_is_accepted_then_rejected_by_the_job(app_client, tokens):
+async def test_a_truncated_jpeg_is_refused_at_upload(app_client, tokens):
     whole = _jpeg(_noise(103, (1200, 900)))
-    truncated = whole[: len(whole) * 6 // 10]
-    evidence_id = await _upload_ok(app_client, tokens, truncated)  # the header is fine
+    before = await _evidence_count()
+    response = await _upload(app_client, tokens, whole[: len(whole) * 6 // 10])
+    assert response.status_code == 422 and response.json()["code"] == "EVIDENCE_CORRUPT"
+    assert CHINESE.search(response.json()["message_zh"])
+    assert await _evidence_count() == before
+
+
+async def test_a_jpeg_with_corrupt_scan_data_is_accepted_then_rejected_by_the_job(app_client, tokens):
+    damaged = bytearray(_jpeg(_noise(103, (1200, 900))))
+    middle = len(damaged) // 2
+    damaged[middle : middle + 200] = bytes(0xFF if i % 2 else 0x00 for i in range(200))
+    evidence_id = await _upload_ok(app_client, tokens, bytes(damaged))  # header and end marker are fine
     assert await evidence.process_evidence(evidence_id) == "rejected"
     headers = await tokens(WORKER)
     status = (await app_client.get(f"/api/v1/evidence/{evidence_id}", headers=headers)).json()

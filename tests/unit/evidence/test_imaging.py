@@ -206,11 +206,25 @@ def test_multi_picture_jpeg_counts_as_jpeg() -> None:
 
 # --- process: corrupt data ----------------------------------------------------------------
 
-def test_truncated_jpeg_is_corrupt(jpeg_bytes: bytes) -> None:
-    truncated = jpeg_bytes[: len(jpeg_bytes) // 2]
-    assert sniff(truncated).format == "JPEG"  # header is intact
+def test_truncated_jpeg_is_refused_before_decoding(jpeg_bytes: bytes) -> None:
+    truncated = jpeg_bytes[: len(jpeg_bytes) // 2]  # the header is intact, the end marker is gone
+    for check in (sniff, process):
+        with pytest.raises(InvalidInput) as excinfo:
+            check(truncated)
+        assert code_of(excinfo) == "EVIDENCE_CORRUPT"
+
+
+def test_jpeg_with_trailer_after_its_end_marker_is_complete(jpeg_bytes: bytes) -> None:
+    assert sniff(jpeg_bytes + b"SAMSUNG-TRAILER" * 4).format == "JPEG"
+
+
+def test_corrupt_scan_data_passes_the_header_check_and_fails_the_decode(jpeg_bytes: bytes) -> None:
+    damaged = bytearray(jpeg_bytes)
+    middle = len(damaged) // 2
+    damaged[middle : middle + 200] = bytes(0xFF if i % 2 else 0x00 for i in range(200))
+    assert sniff(bytes(damaged)).format == "JPEG"
     with pytest.raises(InvalidInput) as excinfo:
-        process(truncated)
+        process(bytes(damaged))
     assert code_of(excinfo) == "EVIDENCE_CORRUPT"
 
 

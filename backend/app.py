@@ -55,7 +55,7 @@ async def _stop(app: Litestar) -> None:
 
 
 def create_app(*, with_admin: bool = True) -> Litestar:
-    settings = get_settings()
+    get_settings()  # fail fast on missing configuration, before anything is wired
     logging.basicConfig(level=logging.INFO)
     handlers = [
         healthz,

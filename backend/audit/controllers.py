@@ -2,18 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.params import Parameter
 
 from backend.audit import services
 from backend.audit.schemas import AccessLogOut
 from backend.auth.guards import AUDIT_READERS, require_roles
-from backend.auth.roles import Actor, Role
-from backend.schemas import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from backend.auth.roles import Role
+from backend.params import AuthRequest, Limit, Offset, OptionalIntId
+from backend.schemas import DEFAULT_PAGE_SIZE, Page
 
-AuthRequest = Request[Actor, object, object]
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)]
-Offset = Annotated[int, Parameter(ge=0, le=10_000_000)]
 
 
 class AccessLogController(Controller):
@@ -25,7 +23,7 @@ class AccessLogController(Controller):
         self,
         request: AuthRequest,
         subject_kind: Annotated[str | None, Parameter(pattern="^(person|household|organisation)$")] = None,
-        subject_id: Annotated[int | None, Parameter(ge=1, le=2**31 - 1)] = None,
+        subject_id: OptionalIntId = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
         offset: Offset = 0,
     ) -> Page[AccessLogOut]:

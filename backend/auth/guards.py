@@ -8,15 +8,18 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from backend.auth.roles import Actor, Role
-from backend.errors import PermissionDenied
+from backend.errors import NotAuthenticated, PermissionDenied
 
 
 def require_roles(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
     allowed = frozenset(roles)
 
     def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        actor = connection.user
-        if not isinstance(actor, Actor) or actor.role not in allowed:
+        # Read the scope directly: the auth middleware skips OPTIONS/HEAD, leaving no user at all.
+        actor = connection.scope.get("user")
+        if not isinstance(actor, Actor):
+            raise NotAuthenticated()
+        if actor.role not in allowed:
             raise PermissionDenied()
 
     guard.__name__ = "require_" + "_or_".join(sorted(r.value for r in allowed))

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, Parameter
+from litestar.params import Body
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from backend.auth.guards import require_roles
-from backend.auth.roles import Actor, Role
-from backend.errors import PayloadTooLarge
+from backend.auth.roles import Role
+from backend.errors import InvalidInput, PayloadTooLarge
 from backend.evidence import imaging, services
 from backend.evidence.schemas import EvidenceOut
+from backend.params import AuthRequest, BigId
 
-AuthRequest = Request[Actor, object, object]
-Id = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
+
+
+@dataclass
+class PhotoUpload:
+    data: UploadFile
 
 
 class EvidenceController(Controller):
@@ -28,27 +33,30 @@ class EvidenceController(Controller):
           guards=[require_roles(Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)],
           request_max_body_size=imaging.MAX_UPLOAD_BYTES + 64 * 1024)
     async def upload(
-        self, request: AuthRequest, data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)]
+        self, request: AuthRequest, data: Annotated[PhotoUpload, Body(media_type=RequestEncodingType.MULTI_PART)]
     ) -> EvidenceOut:
-        """Upload one photo (JPEG/PNG/WebP, ≤ 10 MB) as multipart field `data`; processed in the background."""
-        content = await data.read(imaging.MAX_UPLOAD_BYTES + 1)
+        """Upload one photo (JPEG/PNG/WebP/HEIC, ≤ 10 MB) as multipart field `data`; processed in the background."""
+        if not isinstance(data.data, UploadFile):
+            raise InvalidInput("请以 multipart 字段 data 上传照片文件", "Send the photo as the multipart file field `data`",
+                               code="EVIDENCE_FIELD_MISSING")
+        content = await data.data.read(imaging.MAX_UPLOAD_BYTES + 1)
         if len(content) > imaging.MAX_UPLOAD_BYTES:
             raise PayloadTooLarge("照片不能超过 10 MB", "Photo larger than 10 MB", code="EVIDENCE_TOO_LARGE")
         return await services.upload(request.user, content)
 
     @get("/{evidence_id:int}", operation_id="getEvidence")
-    async def status(self, request: AuthRequest, evidence_id: Id) -> EvidenceOut:
+    async def status(self, request: AuthRequest, evidence_id: BigId) -> EvidenceOut:
         """Processing status of a photo (pending / ready / rejected with a reason)."""
         return await services.get_evidence(request.user, evidence_id)
 
     @get("/{evidence_id:int}/image", operation_id="getEvidenceImage")
-    async def image(self, request: AuthRequest, evidence_id: Id) -> Response[bytes]:
+    async def image(self, request: AuthRequest, evidence_id: BigId) -> Response[bytes]:
         """The processed photo (all metadata removed)."""
         data, media = await services.evidence_bytes(request.user, evidence_id, thumbnail=False)
         return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=300"})
 
     @get("/{evidence_id:int}/thumbnail", operation_id="getEvidenceThumbnail")
-    async def thumbnail(self, request: AuthRequest, evidence_id: Id) -> Response[bytes]:
+    async def thumbnail(self, request: AuthRequest, evidence_id: BigId) -> Response[bytes]:
         """A small JPEG thumbnail of the photo."""
         data, media = await services.evidence_bytes(request.user, evidence_id, thumbnail=True)
         return Response(data, media_type=media, headers={"Cache-Control": "private, max-age=300"})

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth.guards import PEOPLE_READERS, require_roles
-from backend.auth.roles import Actor, Role
+from backend.auth.roles import Role
 from backend.errors import PermissionDenied
 from backend.ledger import review, services, views
 from backend.ledger.schemas import (
@@ -25,13 +25,10 @@ from backend.ledger.schemas import (
     ReverseIn,
     ReviewIn,
 )
+from backend.params import AuthRequest, BigId, IntId, Limit, Offset
 from backend.requests import request_id
-from backend.schemas import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from backend.schemas import DEFAULT_PAGE_SIZE, Page
 
-AuthRequest = Request[Actor, object, object]
-Id = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)]
-Offset = Annotated[int, Parameter(ge=0, le=10_000_000)]
 LOGGERS = require_roles(Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
 REVIEWERS = require_roles(Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
 
@@ -66,7 +63,7 @@ class EventController(Controller):
         return await services.my_events(request.user, status=status, limit=limit, offset=offset)
 
     @get("/events/{event_id:int}", operation_id="getEvent")
-    async def get_one(self, request: AuthRequest, event_id: Id) -> EventOut:
+    async def get_one(self, request: AuthRequest, event_id: BigId) -> EventOut:
         """One event with its entries (its recorder, or admins in scope)."""
         return await services.get_event(request.user, event_id)
 
@@ -83,17 +80,17 @@ class ReviewController(Controller):
         return await review.pending(request.user, limit=limit, offset=offset, request_id=request_id(request))
 
     @post("/events/{event_id:int}/approve", operation_id="approveEvent", status_code=HTTP_200_OK)
-    async def approve(self, request: AuthRequest, event_id: Id, data: JSONBody[ReviewIn]) -> EventOut:
+    async def approve(self, request: AuthRequest, event_id: BigId, data: JSONBody[ReviewIn]) -> EventOut:
         """Approve: the event is scored now and its entries appended."""
         return await services.decide(request.user, event_id, approve=True, reason=data.reason)
 
     @post("/events/{event_id:int}/reject", operation_id="rejectEvent", status_code=HTTP_200_OK)
-    async def reject(self, request: AuthRequest, event_id: Id, data: JSONBody[RejectIn]) -> EventOut:
+    async def reject(self, request: AuthRequest, event_id: BigId, data: JSONBody[RejectIn]) -> EventOut:
         """Reject with a written reason; nothing enters the ledger."""
         return await services.decide(request.user, event_id, approve=False, reason=data.reason)
 
     @post("/entries/{entry_id:int}/reverse", operation_id="reverseEntry", status_code=HTTP_201_CREATED)
-    async def reverse(self, request: AuthRequest, entry_id: Id, data: JSONBody[ReverseIn]) -> EntryOut:
+    async def reverse(self, request: AuthRequest, entry_id: BigId, data: JSONBody[ReverseIn]) -> EntryOut:
         """Correct the ledger: append an entry that cancels this one (the original stays)."""
         return await services.reverse_entry(request.user, entry_id, data.reason)
 
@@ -104,12 +101,12 @@ class PointsController(Controller):
     guards = [PEOPLE_READERS]
 
     @get("/persons/{person_id:int}/points", operation_id="getPersonPoints")
-    async def person(self, request: AuthRequest, person_id: Id) -> PersonPointsOut:
+    async def person(self, request: AuthRequest, person_id: IntId) -> PersonPointsOut:
         """Score, grade, and every entry with its Chinese explanation and validity."""
         return await views.person_points(request.user, person_id, request_id=request_id(request))
 
     @get("/households/{household_id:int}/points", operation_id="getHouseholdPoints")
-    async def household(self, request: AuthRequest, household_id: Id) -> HouseholdPointsOut:
+    async def household(self, request: AuthRequest, household_id: IntId) -> HouseholdPointsOut:
         """Every member's points plus the household's own entries."""
         return await views.household_points(request.user, household_id, request_id=request_id(request))
 

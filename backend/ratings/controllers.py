@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth.guards import PEOPLE_READERS, require_roles
-from backend.auth.roles import Actor, Role
+from backend.auth.roles import Role
 from backend.ratings import periods, views
 from backend.ratings.recompute import full_recompute
 from backend.ratings.schemas import (
@@ -27,13 +27,10 @@ from backend.ratings.schemas import (
     ReproposeIn,
     ResolveIn,
 )
+from backend.params import AuthRequest, BigId, IntId, Limit, Offset, OptionalIntId
 from backend.requests import request_id
-from backend.schemas import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from backend.schemas import DEFAULT_PAGE_SIZE, Page
 
-AuthRequest = Request[Actor, object, object]
-Id = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE)]
-Offset = Annotated[int, Parameter(ge=0, le=10_000_000)]
 ADMINS = require_roles(Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
 COUNTY = require_roles(Role.COUNTY_ADMIN)
 SVG = "image/svg+xml"
@@ -55,7 +52,7 @@ class RatingPeriodController(Controller):
         return await periods.create_period(request.user, data)
 
     @post("/periods/{period_id:int}/close", operation_id="closeRatingPeriod", guards=[COUNTY], status_code=HTTP_200_OK)
-    async def close(self, request: AuthRequest, period_id: Id) -> PeriodOut:
+    async def close(self, request: AuthRequest, period_id: IntId) -> PeriodOut:
         """Close a period: every household, village and township is rated as of its end and proposed."""
         return await periods.close_period(request.user, period_id)
 
@@ -63,9 +60,9 @@ class RatingPeriodController(Controller):
     async def proposals(
         self,
         request: AuthRequest,
-        period_id: Id,
+        period_id: IntId,
         level: Annotated[str | None, Parameter(pattern="^(household|village|township)$")] = None,
-        village_id: Annotated[int | None, Parameter(ge=1, le=2**31 - 1)] = None,
+        village_id: OptionalIntId = None,
         status: Annotated[str | None, Parameter(max_length=16)] = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
         offset: Offset = 0,
@@ -75,17 +72,17 @@ class RatingPeriodController(Controller):
                                             status=status, limit=limit, offset=offset, request_id=request_id(request))
 
     @post("/periods/{period_id:int}/approvals", operation_id="approveRatings", status_code=HTTP_200_OK)
-    async def approve(self, request: AuthRequest, period_id: Id, data: JSONBody[ApprovalIn]) -> ApprovalOut:
+    async def approve(self, request: AuthRequest, period_id: IntId, data: JSONBody[ApprovalIn]) -> ApprovalOut:
         """Approve all open proposals of a level in bulk, with exceptions (return, or change with a reason)."""
         return await periods.approve(request.user, period_id, data)
 
     @post("/proposals/{proposal_id:int}/repropose", operation_id="reproposeRating", status_code=HTTP_200_OK)
-    async def repropose(self, request: AuthRequest, proposal_id: Id, data: JSONBody[ReproposeIn]) -> ProposalOut:
+    async def repropose(self, request: AuthRequest, proposal_id: BigId, data: JSONBody[ReproposeIn]) -> ProposalOut:
         """Send a returned proposal back for approval, with a grade (a change needs a reason)."""
         return await periods.repropose(request.user, proposal_id, data)
 
     @post("/objections/{objection_id:int}/resolve", operation_id="resolveRatingObjection", status_code=HTTP_200_OK)
-    async def resolve(self, request: AuthRequest, objection_id: Id, data: JSONBody[ResolveIn]) -> ObjectionOut:
+    async def resolve(self, request: AuthRequest, objection_id: BigId, data: JSONBody[ResolveIn]) -> ObjectionOut:
         """Decide an objection with written reasons: uphold (grade corrected, publicised afresh) or dismiss."""
         return await periods.resolve_objection(request.user, objection_id, data)
 
@@ -96,7 +93,7 @@ class RatingPeriodController(Controller):
 
     @post("/recompute", operation_id="recomputeStanding", guards=[COUNTY], status_code=HTTP_200_OK)
     async def recompute(
-        self, township_id: Annotated[int | None, Parameter(ge=1, le=2**31 - 1)] = None
+        self, township_id: OptionalIntId = None
     ) -> RecomputeOut:
         """Recompute live standing from the ledger and report drift from the incremental results."""
         report = await full_recompute(township_id=township_id)
@@ -113,7 +110,7 @@ class ObjectionController(Controller):
     guards = [require_roles(Role.VILLAGER)]
 
     @post("/proposals/{proposal_id:int}/objections", operation_id="objectToRating", status_code=HTTP_201_CREATED)
-    async def object_to(self, request: AuthRequest, proposal_id: Id, data: JSONBody[ObjectionIn]) -> ObjectionOut:
+    async def object_to(self, request: AuthRequest, proposal_id: BigId, data: JSONBody[ObjectionIn]) -> ObjectionOut:
         """异议: object to my household's publicised rating; it is held back until decided (≤ 7 working days)."""
         return await periods.object_to(request.user, proposal_id, data)
 
@@ -123,35 +120,35 @@ class StandingController(Controller):
     tags = ["ratings 评定"]
 
     @get("/households/{household_id:int}/rating", operation_id="getHouseholdRating", guards=[PEOPLE_READERS])
-    async def household(self, request: AuthRequest, household_id: Id) -> HouseholdRatingOut:
+    async def household(self, request: AuthRequest, household_id: IntId) -> HouseholdRatingOut:
         """Live grade (now, from the ledger), official ratings, and any rating in progress — each explained."""
         return await views.household_rating(request.user, household_id, request_id=request_id(request))
 
     @get("/grids/{grid_id:int}/standing", operation_id="getGridStanding",
          guards=[require_roles(Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)])
-    async def grid(self, request: AuthRequest, grid_id: Id) -> AreaDetailOut:
+    async def grid(self, request: AuthRequest, grid_id: IntId) -> AreaDetailOut:
         """网格: the grid's households and grades."""
         return await views.grid_standing(request.user, grid_id, request_id=request_id(request))
 
     @get("/villages/{village_id:int}/standing", operation_id="getVillageStanding", guards=[ADMINS])
-    async def village(self, request: AuthRequest, village_id: Id) -> AreaDetailOut:
+    async def village(self, request: AuthRequest, village_id: IntId) -> AreaDetailOut:
         """A village's households and grades, 信用村 status and stars."""
         return await views.village_standing(request.user, village_id, request_id=request_id(request))
 
     @get("/party-branches/{branch_id:int}/standing", operation_id="getPartyBranchStanding", guards=[ADMINS])
-    async def branch(self, request: AuthRequest, branch_id: Id) -> AreaDetailOut:
+    async def branch(self, request: AuthRequest, branch_id: IntId) -> AreaDetailOut:
         """党建+网格: households looked after by the branch's party members."""
         return await views.party_branch_standing(request.user, branch_id, request_id=request_id(request))
 
     @get("/persons/{person_id:int}/linked-households/standing", operation_id="getLinkedHouseholdsStanding",
          guards=[require_roles(Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)])
-    async def linked(self, request: AuthRequest, person_id: Id) -> AreaDetailOut:
+    async def linked(self, request: AuthRequest, person_id: IntId) -> AreaDetailOut:
         """党员联户 at a glance: a party member's households and their grades."""
         return await views.linked_standing(request.user, person_id, request_id=request_id(request))
 
     @get("/townships/{township_id:int}/rankings", operation_id="getTownshipRankings", guards=[ADMINS])
     async def rankings(
-        self, request: AuthRequest, township_id: Id,
+        self, request: AuthRequest, township_id: IntId,
         by: Annotated[str, Parameter(pattern="^(village|grid)$")] = "village",
     ) -> list[AreaStandingOut]:
         """Villages or grids of a township ranked by share of credit households."""
@@ -159,13 +156,13 @@ class StandingController(Controller):
 
     @get("/townships/{township_id:int}/charts/grade-distribution.svg", operation_id="chartTownshipGrades",
          guards=[ADMINS], media_type=SVG)
-    async def distribution_chart(self, request: AuthRequest, township_id: Id) -> Response[str]:
+    async def distribution_chart(self, request: AuthRequest, township_id: IntId) -> Response[str]:
         """Chart: household grade distribution per village (SVG)."""
         return Response(await views.township_distribution_svg(request.user, township_id), media_type=SVG)
 
     @get("/townships/{township_id:int}/charts/trend.svg", operation_id="chartTownshipTrend",
          guards=[ADMINS], media_type=SVG)
-    async def trend_chart(self, request: AuthRequest, township_id: Id) -> Response[str]:
+    async def trend_chart(self, request: AuthRequest, township_id: IntId) -> Response[str]:
         """Chart: share of credit households per village over rating periods, and now (SVG)."""
         return Response(await views.township_trend_svg(request.user, township_id), media_type=SVG)
 

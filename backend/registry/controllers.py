@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import JSONBody
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from backend.auth.guards import PEOPLE_READERS, REGISTRY_WRITERS, STRUCTURE_READERS
-from backend.auth.roles import Actor
 from backend.registry import services
 from backend.registry.schemas import (
     GridOut,
@@ -28,13 +27,10 @@ from backend.registry.schemas import (
     TownshipOut,
     VillageOut,
 )
+from backend.params import AuthRequest, IntId, Limit, Offset, OptionalIntId
 from backend.requests import request_id
-from backend.schemas import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from backend.schemas import DEFAULT_PAGE_SIZE, Page
 
-AuthRequest = Request[Actor, object, object]
-Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="page size (≤ 200)")]
-Offset = Annotated[int, Parameter(ge=0, le=10_000_000)]
-Id = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
 
 
 class StructureController(Controller):
@@ -48,22 +44,22 @@ class StructureController(Controller):
         return await services.list_townships(request.user)
 
     @get("/townships/{township_id:int}/villages", operation_id="listVillages")
-    async def villages(self, request: AuthRequest, township_id: Id) -> list[VillageOut]:
+    async def villages(self, request: AuthRequest, township_id: IntId) -> list[VillageOut]:
         """Villages (村/社区) of a township."""
         return await services.list_villages(request.user, township_id)
 
     @get("/villages/{village_id:int}/grids", operation_id="listGrids")
-    async def grids(self, request: AuthRequest, village_id: Id) -> list[GridOut]:
+    async def grids(self, request: AuthRequest, village_id: IntId) -> list[GridOut]:
         """Grids (网格) of a village."""
         return await services.list_grids(request.user, village_id)
 
     @get("/villages/{village_id:int}/party-branches", operation_id="listPartyBranches")
-    async def party_branches(self, request: AuthRequest, village_id: Id) -> list[PartyBranchOut]:
+    async def party_branches(self, request: AuthRequest, village_id: IntId) -> list[PartyBranchOut]:
         """Party branches (党支部) of a village with member counts."""
         return await services.list_party_branches(request.user, village_id)
 
     @get("/organisations/{organisation_id:int}", operation_id="getOrganisation")
-    async def organisation(self, request: AuthRequest, organisation_id: Id) -> OrganisationOut:
+    async def organisation(self, request: AuthRequest, organisation_id: IntId) -> OrganisationOut:
         """An organisation (employer, cooperative) registered in the caller's jurisdiction."""
         return await services.get_organisation(request.user, organisation_id)
 
@@ -77,8 +73,8 @@ class PeopleController(Controller):
     async def households(
         self,
         request: AuthRequest,
-        village_id: Annotated[int | None, Parameter(ge=1, le=2**31 - 1)] = None,
-        grid_id: Annotated[int | None, Parameter(ge=1, le=2**31 - 1)] = None,
+        village_id: OptionalIntId = None,
+        grid_id: OptionalIntId = None,
         limit: Limit = DEFAULT_PAGE_SIZE,
         offset: Offset = 0,
     ) -> Page[HouseholdSummary]:
@@ -87,12 +83,12 @@ class PeopleController(Controller):
                                               offset=offset, request_id=request_id(request))
 
     @get("/households/{household_id:int}", operation_id="getHousehold")
-    async def household(self, request: AuthRequest, household_id: Id) -> HouseholdOut:
+    async def household(self, request: AuthRequest, household_id: IntId) -> HouseholdOut:
         """A household with its current members (ID numbers masked)."""
         return await services.get_household(request.user, household_id, request_id=request_id(request))
 
     @get("/households/{household_id:int}/residence-history", operation_id="getResidenceHistory")
-    async def residence_history(self, request: AuthRequest, household_id: Id) -> list[ResidenceOut]:
+    async def residence_history(self, request: AuthRequest, household_id: IntId) -> list[ResidenceOut]:
         """Where the household has lived, with effective dates."""
         return await services.residence_history(request.user, household_id, request_id=request_id(request))
 
@@ -100,7 +96,7 @@ class PeopleController(Controller):
     async def person(
         self,
         request: AuthRequest,
-        person_id: Id,
+        person_id: IntId,
         reveal: Annotated[bool, Parameter(description="ask for the full ID number and phone (admins; own record)")] = False,
     ) -> PersonOut:
         """A person; identifiers masked unless revealed by a role allowed to (and logged as such)."""
@@ -112,12 +108,12 @@ class PeopleController(Controller):
         return await services.lookup_person(request.user, data.id_number, request_id=request_id(request))
 
     @get("/persons/{person_id:int}/memberships", operation_id="getMembershipHistory")
-    async def memberships(self, request: AuthRequest, person_id: Id) -> list[MembershipOut]:
+    async def memberships(self, request: AuthRequest, person_id: IntId) -> list[MembershipOut]:
         """The person's household memberships over time."""
         return await services.membership_history(request.user, person_id, request_id=request_id(request))
 
     @get("/persons/{person_id:int}/linked-households", operation_id="getLinkedHouseholds")
-    async def linked(self, request: AuthRequest, person_id: Id) -> list[LinkedHouseholdOut]:
+    async def linked(self, request: AuthRequest, person_id: IntId) -> list[LinkedHouseholdOut]:
         """党员联户: households this party member looks after."""
         return await services.linked_households(request.user, person_id, request_id=request_id(request))
 
@@ -128,11 +124,11 @@ class RegistryChangeController(Controller):
     guards = [REGISTRY_WRITERS]
 
     @post("/{household_id:int}/members", operation_id="changeMembership", status_code=HTTP_200_OK)
-    async def add_member(self, request: AuthRequest, household_id: Id, data: JSONBody[MembershipChangeIn]) -> list[MembershipOut]:
+    async def add_member(self, request: AuthRequest, household_id: IntId, data: JSONBody[MembershipChangeIn]) -> list[MembershipOut]:
         """Move a person into this household from a date; the previous membership is closed, not erased."""
         return await services.change_membership(request.user, household_id, data, request_id=request_id(request))
 
     @post("/{household_id:int}/residence", operation_id="changeResidence", status_code=HTTP_200_OK)
-    async def move(self, request: AuthRequest, household_id: Id, data: JSONBody[ResidenceChangeIn]) -> list[ResidenceOut]:
+    async def move(self, request: AuthRequest, household_id: IntId, data: JSONBody[ResidenceChangeIn]) -> list[ResidenceOut]:
         """Record the household's move to another grid from a date (history kept)."""
         return await services.change_residence(request.user, household_id, data, request_id=request_id(request))

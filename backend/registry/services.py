@@ -37,8 +37,6 @@ from backend.registry.tables import (
     HouseholdMembership,
     HouseholdResidence,
     Organisation,
-    PartyBranch,
-    PartyMemberLink,
     Person,
     Township,
     Village,

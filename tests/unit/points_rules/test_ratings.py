@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest

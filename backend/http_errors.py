@@ -9,6 +9,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from backend.errors import CunxinError, ServiceUnavailable
+from points_rules import RuleError
 
 logger = logging.getLogger("cunxin.errors")
 
@@ -40,6 +41,11 @@ def cunxin_error_handler(request: Request, exc: CunxinError) -> Response:
     return _response(exc.status_code, exc.to_body(), request)
 
 
+def rule_error_handler(request: Request, exc: RuleError) -> Response:
+    """An input the catalogue cannot handle (e.g. a date before its first version): 422."""
+    return _response(exc.status_code, _body(exc.code, exc.message_zh, exc.message_en, exc.details), request)
+
+
 def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, ValidationException):
         details = exc.extra if isinstance(exc.extra, (list, dict)) else {}
@@ -67,6 +73,7 @@ def unexpected_error_handler(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS = {
     CunxinError: cunxin_error_handler,
+    RuleError: rule_error_handler,
     HTTPException: http_exception_handler,
     Exception: unexpected_error_handler,
 }

@@ -57,6 +57,7 @@ def _require(actor: Actor, *roles: Role) -> None:
 
 async def create_period(actor: Actor, data: PeriodIn) -> PeriodOut:
     _require(actor, Role.COUNTY_ADMIN)
+    catalogues().version_on(data.ends_on).rating_rules()  # RuleError (422) if no catalogue covers the period end
     if await t.RatingPeriod.exists().where(t.RatingPeriod.code == data.code):
         raise Conflict("评定周期代码已存在", "Period code already exists", code="RATINGS_PERIOD_EXISTS")
     row = (await t.RatingPeriod.insert(t.RatingPeriod(

@@ -20,3 +20,11 @@ async def test_full_recompute_then_views(app_client, tokens):
     other = await Township.select(Township.id).where(Township.id != me["township_id"]).first()
     denied = await app_client.get(f"/api/v1/townships/{other['id']}/rankings", headers=await tokens("township_admin"))
     assert denied.status_code == 404
+
+
+async def test_period_before_the_first_catalogue_is_a_clear_422(app_client, tokens):
+    response = await app_client.post("/api/v1/ratings/periods", headers=await tokens("county_admin"),
+                                     json={"code": "Y2000", "name_zh": "2000年度", "starts_on": "2000-01-01",
+                                           "ends_on": "2000-12-31"})
+    assert response.status_code == 422
+    assert response.json()["code"] == "RULES_NO_CATALOGUE" and response.json()["message_zh"]

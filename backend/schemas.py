@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
 T = TypeVar("T")
+
+# Ids in request bodies, bounded like their columns (an overflow is a 400, not a database error).
+IntIdField = Annotated[int, Field(ge=1, le=2**31 - 1)]
+BigIdField = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200

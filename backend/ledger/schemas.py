@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
-from backend.schemas import ErrorBody
+from backend.schemas import BigIdField, ErrorBody
 
 MAX_BATCH = 200
 
@@ -26,7 +26,7 @@ class EventIn(BaseModel):
     level: str | None = Field(None, max_length=48, description="severity/outcome level key for by-level items")
     act_id: str | None = Field(None, max_length=64, description="events sharing an act_id are one act (scored once)")
     note: str = Field("", max_length=500)
-    evidence_ids: list[int] = Field(default_factory=list, max_length=9)
+    evidence_ids: list[BigIdField] = Field(default_factory=list, max_length=9)
 
 
 class BatchIn(BaseModel):

@@ -6,6 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, model_validator
 
+from backend.schemas import BigIdField, IntIdField
+
 
 class PeriodIn(BaseModel):
     code: str = Field(min_length=2, max_length=16, pattern=r"^[A-Za-z0-9_-]+$", description="e.g. 2026")
@@ -53,7 +55,7 @@ class ProposalOut(BaseModel):
 
 
 class ProposalException(BaseModel):
-    proposal_id: int
+    proposal_id: BigIdField
     action: str = Field(pattern="^(return|change)$")
     grade: str | None = Field(None, max_length=8)
     reason: str = Field(min_length=2, max_length=500)
@@ -64,7 +66,7 @@ class ApprovalIn(BaseModel):
     except those listed: returned, or approved with a changed grade (each with a reason)."""
 
     level: str = Field(pattern="^(household|village|township)$")
-    village_id: int | None = None
+    village_id: IntIdField | None = None
     exceptions: list[ProposalException] = Field(default_factory=list, max_length=1000)
 
 

@@ -6,6 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from backend.schemas import IntIdField
+
 
 class Ref(BaseModel):
     id: int
@@ -87,7 +89,7 @@ class PersonLookupIn(BaseModel):
 class MembershipChangeIn(BaseModel):
     """Move a person into this household (迁入/分户); their open membership elsewhere is closed."""
 
-    person_id: int
+    person_id: IntIdField
     relation: str = Field(description="与户主关系: 户主/配偶/子女/父母/孙子女/兄弟姐妹/其他")
     valid_from: date
     reason: str = Field(min_length=1, max_length=200)
@@ -96,7 +98,7 @@ class MembershipChangeIn(BaseModel):
 class ResidenceChangeIn(BaseModel):
     """The household now lives in another grid (e.g. after grids are redrawn or a move)."""
 
-    grid_id: int
+    grid_id: IntIdField
     address: str = Field(max_length=200)
     valid_from: date
     reason: str = Field(min_length=1, max_length=200)

@@ -30,13 +30,21 @@ import time
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 from redis.asyncio import Redis
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from backend.dbadmin import server_sql, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "Cunxin@2026"
@@ -47,19 +55,6 @@ console = Console()
 
 
 # --- set-up ------------------------------------------------------------------------------------------
-
-def with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
-
-
-async def admin_sql(server_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(with_database(server_url, "postgres"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -245,7 +240,7 @@ async def bench(args: argparse.Namespace) -> None:
     base_url = f"http://127.0.0.1:{port}"
     server = None
     jobs_before = await queued_jobs(args.redis_url)
-    await admin_sql(args.database_url, f'CREATE DATABASE "{name}"')
+    await server_sql(args.database_url, f'CREATE DATABASE "{name}"')
     try:
         columns = (SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
                    MofNCompleteColumn(), TimeElapsedColumn())
@@ -280,7 +275,7 @@ async def bench(args: argparse.Namespace) -> None:
     finally:
         if server is not None:
             stop_server(server)
-        await admin_sql(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await server_sql(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await drop_jobs(args.redis_url, await queued_jobs(args.redis_url) - jobs_before)
         shutil.rmtree(var_dir, ignore_errors=True)
 

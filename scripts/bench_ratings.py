@@ -33,30 +33,25 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+
+from backend.dbadmin import server_sql, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 CHUNK = 250_000
 console = Console(width=None if sys.stdout.isatty() else 120)
-
-
-def with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
-
-
-async def admin_sql(server_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(with_database(server_url, "postgres"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def migrate(env: dict) -> None:
@@ -295,7 +290,7 @@ async def run(args: argparse.Namespace) -> int:
     name = f"cunxin_bench_{secrets.token_hex(4)}"
     database_url = with_database(server, name)
     today = date.today()
-    await admin_sql(server, f'CREATE DATABASE "{name}"')
+    await server_sql(server, f'CREATE DATABASE "{name}"')
     engine = None
     try:
         env = {**os.environ, "DATABASE_URL": database_url,
@@ -361,7 +356,7 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         if engine is not None:
             await engine.close_connection_pool()
-        await admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await server_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     sql_credit_households = sum(r["credit_households"] for r in baseline)
     sql_credit_villages = sum(r["credit_villages"] for r in baseline)

@@ -14,24 +14,10 @@ import secrets
 import shutil
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from backend.dbadmin import server_sql, with_database
 
 _state: dict = {}
-
-
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
-
-
-async def _admin_sql(url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(_with_database(url, "postgres"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def pytest_configure(config) -> None:
@@ -50,17 +36,17 @@ def pytest_configure(config) -> None:
         _state["embedded_dir"] = var_dir
         server_url = servers.database_url
         os.environ["REDIS_URL"] = servers.redis_url
-    asyncio.run(_admin_sql(server_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(server_sql(server_url, f'CREATE DATABASE "{name}"'))
     _state["server_url"] = server_url
     _state["database"] = name
-    os.environ["DATABASE_URL"] = _with_database(server_url, name)
+    os.environ["DATABASE_URL"] = with_database(server_url, name)
     os.environ["_CUNXIN_TEST_DB"] = name
 
 
 def pytest_unconfigure(config) -> None:
     if "database" in _state:
         try:
-            asyncio.run(_admin_sql(_state["server_url"], f'DROP DATABASE IF EXISTS "{_state["database"]}" WITH (FORCE)'))
+            asyncio.run(server_sql(_state["server_url"], f'DROP DATABASE IF EXISTS "{_state["database"]}" WITH (FORCE)'))
         except Exception as exc:  # noqa: BLE001 - leave a note, never mask the test result
             print(f"warning: could not drop test database {_state['database']}: {exc}")
     if "embedded" in _state:

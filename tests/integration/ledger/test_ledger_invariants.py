@@ -23,13 +23,13 @@ import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 from PIL import Image
 
 from backend.db import fetch
+from backend.dbadmin import server_sql, with_database
 from backend.ledger import chain
 
 TODAY = date.today()
@@ -382,11 +382,6 @@ asyncio.run(main())
 """
 
 
-def _with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
-
-
 def _run(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True,
                           timeout=300)
@@ -408,22 +403,15 @@ def tamper_database():
     server = os.environ["DATABASE_URL"]
     name = f"cunxin_tamper_{secrets.token_hex(4)}"
 
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(_with_database(server, "postgres"))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
     # A fresh loop of its own (in a thread): the session loop is busy running this test.
     def run(sql: str) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, admin(sql)).result()
+            pool.submit(asyncio.run, server_sql(server, sql)).result()
 
     run(f'CREATE DATABASE "{name}"')
-    url = _with_database(server, name)
+    url = with_database(server, name)
     env = {**os.environ, "DATABASE_URL": url}
     try:
         done = _cli(env, "migrate")

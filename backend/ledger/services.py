@@ -170,7 +170,14 @@ def entry_out(r: dict) -> EntryOut:
 
 async def record_event(actor: Actor, data: EventIn, *, today: date | None = None) -> tuple[EventOut, bool]:
     """Record one event exactly once per idempotency key; returns (event, created)."""
-    today = today or date.today()
+    event_id, created = await _record(actor, data, today or date.today())
+    if created:
+        await ledger_changed(data.subject_kind, data.subject_id)
+    return await _event_out(event_id), created
+
+
+async def _record(actor: Actor, data: EventIn, today: date) -> tuple[int, bool]:
+    """The once-per-key write: (event id, whether this call created it)."""
     if data.occurred_on > today:
         raise InvalidInput("事件日期不能晚于今天", "occurred_on may not be in the future", code="LEDGER_FUTURE_EVENT")
     _require_logger(actor, data.item_code)
@@ -184,19 +191,13 @@ async def record_event(actor: Actor, data: EventIn, *, today: date | None = None
                 actor.id, data.idempotency_key,
             )
             if existing:
-                replay_id = _check_replay(existing[0], digest)
-            else:
-                replay_id = None
-                event_id = await _insert_event(actor, data, digest, where, today)
+                return _check_replay(existing[0], digest), False
+            return await _insert_event(actor, data, digest, where, today), True
     except UniqueViolationError:
         # A concurrent request with the same key (but another subject, so another lock) won.
         existing = await fetch("SELECT id, payload_hash FROM credit_event WHERE recorded_by = {} AND idempotency_key = {}",
                                actor.id, data.idempotency_key)
-        return await _event_out(_check_replay(existing[0], digest)), False
-    if replay_id is not None:
-        return await _event_out(replay_id), False
-    await ledger_changed(data.subject_kind, data.subject_id)
-    return await _event_out(event_id), True
+        return _check_replay(existing[0], digest), False
 
 
 def _check_replay(existing: dict, digest: str) -> int:
@@ -241,16 +242,27 @@ async def _insert_event(actor: Actor, data: EventIn, digest: str, where: scope.L
 
 
 async def record_batch(actor: Actor, events: list[EventIn], *, today: date | None = None) -> BatchOut:
-    """A phone's offline backlog: each event on its own, one result per event, in order."""
-    results: list[BatchItemResult] = []
+    """A phone's offline backlog: each event on its own (one failing item never blocks the rest),
+    one result per event, in order; recomputes are queued once per subject and the answers rendered
+    in one go."""
+    today = today or date.today()
+    outcomes: list[tuple[EventIn, int | None, str, CunxinError | None]] = []
     for data in events:
         try:
-            event, created = await record_event(actor, data, today=today)
-            results.append(BatchItemResult(idempotency_key=data.idempotency_key,
-                                           outcome="created" if created else "replayed", event=event))
+            event_id, created = await _record(actor, data, today)
+            outcomes.append((data, event_id, "created" if created else "replayed", None))
         except CunxinError as exc:
-            results.append(BatchItemResult(idempotency_key=data.idempotency_key, outcome="error",
-                                           error=ErrorBody(**exc.to_body())))
+            outcomes.append((data, None, "error", exc))
+    for kind, subject_id in dict.fromkeys((d.subject_kind, d.subject_id) for d, _, o, _ in outcomes if o == "created"):
+        await ledger_changed(kind, subject_id)
+    rendered = dict(zip((i for _, i, _, _ in outcomes if i is not None),
+                        await events_out([i for _, i, _, _ in outcomes if i is not None])))
+    results = [
+        BatchItemResult(idempotency_key=data.idempotency_key, outcome=outcome,
+                        event=rendered.get(event_id) if event_id is not None else None,
+                        error=ErrorBody(**exc.to_body()) if exc is not None else None)
+        for data, event_id, outcome, exc in outcomes
+    ]
     counts = {k: sum(r.outcome == k for r in results) for k in ("created", "replayed", "error")}
     return BatchOut(results=results, created=counts["created"], replayed=counts["replayed"], errors=counts["error"])
 

@@ -149,11 +149,16 @@ def combine(as_of: date, members: list[dict], empty_households: list[dict], tota
     return result
 
 
-def rate_villages(computed: Computed, household_ratings_by_village: dict[int, list[HouseholdRating]],
-                  village_townships: dict[int, int]) -> None:
-    """Village and township ratings from complete per-village household lists (pure)."""
+def roll_up(computed: Computed, village_townships: dict[int, int]) -> None:
+    """Village and township ratings (pure) from the computed households of the given villages;
+    a village without households is rated too (and is not a credit village)."""
     cats = catalogues()
-    for village_id, ratings in household_ratings_by_village.items():
+    by_village: dict[int, list[HouseholdRating]] = {village_id: [] for village_id in village_townships}
+    for household_id, rating in computed.households.items():
+        village_id = computed.places[household_id].village_id
+        if village_id in by_village:
+            by_village[village_id].append(rating)
+    for village_id, ratings in by_village.items():
         computed.villages[village_id] = rate_village(cats, village_id, ratings, computed.as_of)
     by_township: dict[int, list[VillageRating]] = defaultdict(list)
     for village_id, rating in computed.villages.items():

@@ -21,7 +21,7 @@ from backend.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.ledger.catalogue import catalogues, points_text
 from backend.ratings import tables as t
 from backend.ratings.calendar import work_calendar
-from backend.ratings.compute import compute_households, rate_villages, village_townships
+from backend.ratings.compute import compute_households, roll_up, village_townships
 from backend.ratings.schemas import (
     ApprovalIn,
     ApprovalOut,
@@ -98,12 +98,7 @@ async def close_period(actor: Actor, period_id: int) -> PeriodOut:
     computed.households = {h: r for h, r in computed.households.items()
                            if computed.places[h].township_id in in_county}
     townships = {v: tw for v, tw in (await village_townships()).items() if tw in in_county}
-    by_village = defaultdict(list)
-    for hid, rating in computed.households.items():
-        by_village[computed.places[hid].village_id].append(rating)
-    for village_id in townships:
-        by_village.setdefault(village_id, [])
-    rate_villages(computed, by_village, townships)
+    roll_up(computed, townships)
     records = []
     for hid, r in computed.households.items():
         place = computed.places[hid]

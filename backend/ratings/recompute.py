@@ -8,7 +8,6 @@ lock and read the household rows committed so far, so the last one to run sees e
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -16,7 +15,7 @@ from datetime import date, datetime, timezone
 from piccolo.engine import engine_finder
 
 from backend.db import fetch, transaction_connection, upsert
-from backend.ratings.compute import Computed, compute_households, rate_villages, village_townships
+from backend.ratings.compute import Computed, compute_households, roll_up, village_townships
 from backend.ledger.catalogue import catalogues
 from points_rules.ratings import HouseholdRating, VillageRating, rate_township, rate_village
 
@@ -146,12 +145,7 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
     computed = await compute_households(as_of, township_id=township_id)
     step("households")
     townships = await village_townships(township_id)
-    by_village: dict[int, list[HouseholdRating]] = defaultdict(list)
-    for hid, rating in computed.households.items():
-        by_village[computed.places[hid].village_id].append(rating)
-    for village_id in townships:
-        by_village.setdefault(village_id, [])
-    rate_villages(computed, by_village, townships)
+    roll_up(computed, townships)
     step("villages")
     report = DriftReport(as_of=as_of, persons=len(computed.persons), households=len(computed.households),
                          villages=len(computed.villages), townships=len(computed.townships))
@@ -170,9 +164,8 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
         vid for vid, r in computed.villages.items()
         if vid in stored_v and (stored_v[vid]["credit_households"], stored_v[vid]["is_credit"])
         != (r.credit_households, r.is_credit_village))
-    t_where, t_args = ("township_id = {}", [township_id]) if township_id is not None else ("true", [])
     stored_t = {r["township_id"]: r for r in await fetch(
-        f"SELECT township_id, credit_villages, is_credit FROM standing_township WHERE {t_where}", *t_args)}
+        f"SELECT township_id, credit_villages, is_credit FROM standing_township WHERE {where}", *args)}
     report.drifted_townships = sorted(
         tid for tid, r in computed.townships.items()
         if tid in stored_t and (stored_t[tid]["credit_villages"], stored_t[tid]["is_credit"])

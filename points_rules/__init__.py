@@ -8,6 +8,7 @@ from points_rules.diff import ChangeLine, diff_versions
 from points_rules.engine import (
     EntryDraft, EntryView, Event, PriorEntry, ScoreResult, Standing, grade_for, score_event, standing,
 )
+from points_rules.history import ActiveEntry, Append, Change, Plan, Scored, canonical_key, reconcile, score_history
 from points_rules.loader import DEFAULT_CATALOGUE_DIR, check_catalogue_dir, load_catalogue_dir, load_version_file
 from points_rules.model import (
     CatalogueError, CatalogueProblem, CatalogueSet, CatalogueVersion, Item, RuleError, tier_points,
@@ -29,6 +30,7 @@ __all__ = [
     "ChangeLine", "diff_versions",
     "Event", "PriorEntry", "EntryDraft", "ScoreResult", "EntryView", "Standing",
     "score_event", "standing", "grade_for",
+    "Scored", "score_history", "canonical_key", "ActiveEntry", "Change", "Append", "Plan", "reconcile",
     "RatingRules", "HouseholdRules", "VillageRules", "TownshipRules", "ApprovalRules", "StarBand",
     "MemberInput", "HouseholdRating", "VillageRating", "TownshipRating",
     "rate_household", "rate_village", "rate_township",

@@ -7,7 +7,7 @@ set of entries adds up to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Sequence
@@ -31,6 +31,7 @@ class Event:
     quantity: Decimal | None = None   # e.g. volunteer hours in this event (tiered items)
     level: str | None = None          # level key for by-level items
     act_id: str | None = None         # events sharing an act_id are ONE act (score once, largest only)
+    order_key: str = ""               # arrival-independent tie-break between events of the same day
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class EntryDraft:
     valid_until: date                  # exclusive
     grade_override: str | None
     quantity: Decimal | None
-    reverses_entry_id: int | None      # set when this draft cancels a prior entry (largest-only rule)
+    reverses_entry_id: int | None      # set when this draft cancels an entry (see points_rules.history)
     explanation_zh: str
     explanation: dict[str, Any]
 
@@ -70,7 +71,6 @@ class EntryDraft:
 class ScoreResult:
     entries: list[EntryDraft]
     late: bool                         # recorded outside the recording window
-    skipped_reason_zh: str | None = None   # why nothing is appended (a larger item of the same act exists)
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,11 @@ class Standing:
 def score_event(catalogues: CatalogueSet, event: Event, history: Sequence[PriorEntry]) -> ScoreResult:
     """Score ``event`` under the catalogue version in force on ``event.occurred_on``.
 
-    ``history`` is the subject's ledger so far. Order of the rules: base points (fixed, level, tier
-    increment or direct grade) → doubling for a repeat within validity → the item's yearly cap →
-    one act, largest item only.
+    ``history`` is what the subject's ledger holds for the events that come *before* this one in
+    the canonical order (see :mod:`points_rules.history`, which is how the ledger calls this).
+    Order of the rules: base points (fixed, level, tier increment or direct grade) → doubling for a
+    repeat within validity → the item's yearly cap. One act matching several items is resolved by
+    :func:`points_rules.history.score_history` before any event is scored.
     """
     if event.recorded_on < event.occurred_on:
         raise RuleError("RULES_DATE", "录入日期不能早于事件发生日期",
@@ -120,7 +122,7 @@ def score_event(catalogues: CatalogueSet, event: Event, history: Sequence[PriorE
     version = catalogues.version_on(event.occurred_on)
     item = version.item(event.item_code)
     _check_subject_kind(version, item, event)
-    # Reversed entries and reversals cancel out: neither counts for repeats, tiers, caps or acts.
+    # Reversed entries and reversals cancel out: neither counts for repeats, tiers or caps.
     live = [h for h in history if not h.reversed and not h.is_reversal]
     same_item = [h for h in live if h.item_code == item.code]
     late = event.recorded_on > version.scoring.recording_window.deadline(event.occurred_on)
@@ -129,13 +131,7 @@ def score_event(catalogues: CatalogueSet, event: Event, history: Sequence[PriorE
     calc.base(same_item)
     calc.double_if_repeat(same_item)
     calc.apply_cap(same_item)
-    draft = calc.draft(late)
-
-    if event.act_id is not None:
-        same_act = [h for h in live if h.act_id == event.act_id]
-        if same_act:
-            return _largest_only(version, item, event, draft, same_act, late)
-    return ScoreResult([draft], late)
+    return ScoreResult([calc.draft(late)], late)
 
 
 def _check_subject_kind(version: CatalogueVersion, item: Item, event: Event) -> None:
@@ -225,30 +221,34 @@ class _Calc:
         q = Decimal(q)
         if q <= 0:
             raise self._error("RULES_QUANTITY", "数量应大于0", "quantity must be greater than zero")
-        # All-time cumulative: 累计时长 counts every non-reversed entry of the item, however old, as
-        # star-volunteer levels do; expiry applies to the points, not to the hours.
-        before = sum((h.quantity for h in same_item if h.quantity is not None), Decimal(0))
+        # Cumulative within validity: the quantities of this item whose entries are still in force
+        # on the event date. Points that expired can be earned again; the increment tops the points
+        # in force up to the tier those quantities reach (never below zero).
+        d = self.event.occurred_on
+        in_force = [h for h in same_item if h.valid_from <= d < h.valid_until]
+        before = sum((h.quantity for h in in_force if h.quantity is not None), Decimal(0))
+        held = sum(h.points for h in in_force)
         after = before + q
-        tier_before, tier_after = rule.tier_at(before), rule.tier_at(after)
-        total_before, total_after = rule.points_at(before), rule.points_at(after)
+        tier_after = rule.tier_at(after)
+        total_after = rule.points_at(after)
         self.quantity = q
-        self.points = total_after - total_before
+        self.points = max(total_after - held, 0)
         u = rule.unit_zh
         self.facts["tier"] = {
-            "quantity": str(q), "cumulative_before": str(before), "cumulative_after": str(after),
-            "tier_before": None if tier_before is None else str(tier_before.at),
+            "quantity": str(q), "in_force_before": str(before), "in_force_after": str(after),
             "tier_after": None if tier_after is None else str(tier_after.at),
-            "total_before": total_before, "total_after": total_after,
+            "total_after": total_after, "points_in_force_before": held,
         }
-        text = (f"本次{format_quantity(q)}{u}，累计由{format_quantity(before)}{u}增至{format_quantity(after)}{u}。")
+        text = (f"本次{format_quantity(q)}{u}；截至{date_zh(d)}仍在有效期内的累计由{format_quantity(before)}{u}"
+                f"增至{format_quantity(after)}{u}。")
         if tier_after is None:
-            text += f"累计尚未达到最低档（{format_quantity(rule.tiers[0].at)}{u}），本次记0分，仅登记{u}数。"
+            text += f"尚未达到最低档（累计{format_quantity(rule.tiers[0].at)}{u}），本次记0分，仅登记{u}数。"
         elif self.points == 0:
-            text += (f"仍在“累计{format_quantity(tier_after.at)}{u}”档（共{format_points(total_after)}分），"
-                     f"未达到新的档次，本次记0分，仅登记{u}数。")
+            text += (f"对应“累计{format_quantity(tier_after.at)}{u}”档（共{format_points(total_after)}分），"
+                     f"有效期内已得{format_points(held, signed=False)}分，未超过已得分数，本次记0分，仅登记{u}数。")
         else:
             text += (f"达到“累计{format_quantity(tier_after.at)}{u}”档，该档共{format_points(total_after)}分，"
-                     f"此前已得{format_points(total_before, signed=False)}分，差额为{format_points(self.points)}分。")
+                     f"有效期内已得{format_points(held, signed=False)}分，本次记差额{format_points(self.points)}分。")
         self.zh.append(text)
 
     def _direct_grade(self, rule: DirectGrade) -> None:
@@ -285,9 +285,9 @@ class _Calc:
         prior = min(earlier, key=lambda h: (h.valid_from, h.entry_id))
         self.points *= 2
         self.facts["doubled"] = True
-        self.facts["doubled_because_entry_id"] = prior.entry_id
-        self.zh.append(f"因在此前同类记录（第{prior.entry_id}号，有效期至{date_zh(prior.valid_until - timedelta(days=1))}）"
-                       f"有效期内再次发生，加倍计分：{format_points(self.base_points)}×2={format_points(self.points)}分。")
+        self.facts["doubled_because_event_id"] = prior.event_id
+        self.zh.append(f"因在{date_zh(prior.valid_from)}的同类记录有效期内（至{date_zh(prior.valid_until - timedelta(days=1))}）"
+                       f"再次发生，加倍计分：{format_points(self.base_points)}×2={format_points(self.points)}分。")
 
     def apply_cap(self, same_item: list[PriorEntry]) -> None:
         cap = self.item.cap_per_year
@@ -314,7 +314,7 @@ class _Calc:
         self.facts["points"] = self.points
         self.facts["late"] = late
         self.facts["validity"].update(valid_from=valid_from.isoformat(), valid_until=valid_until.isoformat())
-        head = f"按{self.version.version}版积分目录“{self.item.name_zh}”（{self.item.code}）计分。"
+        head = f"按{self.version.version}版积分目录“{self.item.name_zh}”计分。"
         if self.override is None:
             tail = (f"本次记{format_points(self.points)}分，自{date_zh(valid_from)}起计入，"
                     f"有效期{self.years}年，至{date_zh(valid_until - timedelta(days=1))}止。")
@@ -342,52 +342,10 @@ class _Calc:
                           "event_id": self.event.event_id})
 
 
-# --- one act, several items: the largest only ---------------------------------------------------------
-
-
-def _rank(version: CatalogueVersion, override: str | None, points: int) -> tuple[int, int]:
+def rank(version: CatalogueVersion, override: str | None, points: int) -> tuple[int, int]:
     """A direct grade outranks any points (a worse grade more); then the larger |points| wins."""
     severity = 0 if override is None else 1 + version.scoring.severity(override)
     return severity, abs(points)
-
-
-def _largest_only(version: CatalogueVersion, item: Item, event: Event, draft: EntryDraft,
-                  same_act: list[PriorEntry], late: bool) -> ScoreResult:
-    new_rank = _rank(version, draft.grade_override, draft.points)
-    strongest = max(same_act, key=lambda h: (_rank(version, h.grade_override, h.points), -h.entry_id))
-    if _rank(version, strongest.grade_override, strongest.points) >= new_rank:
-        reason = (f"同一行为（{event.act_id}）已按第{strongest.entry_id}号记录（{strongest.item_code}，"
-                  f"{format_points(strongest.points)}分）计分，不低于本项的{format_points(draft.points)}分；"
-                  "一个行为同时符合多项的只按分值最大的一项计分，本次不再记分。")
-        return ScoreResult([], late, skipped_reason_zh=reason)
-    reversals = [
-        EntryDraft(
-            item_code=old.item_code,
-            catalogue_version=version.version,
-            points=-old.points,
-            valid_from=old.valid_from,
-            valid_until=old.valid_until,
-            grade_override=None,
-            quantity=None,
-            reverses_entry_id=old.entry_id,
-            explanation_zh=(f"同一行为（{event.act_id}）同时符合多项，只按分值最大的一项计分："
-                            f"按“{item.name_zh}”（{item.code}）记{format_points(draft.points)}分，"
-                            f"因此撤销第{old.entry_id}号记录（{old.item_code}）的{format_points(old.points)}分"
-                            f"（本条记{format_points(-old.points)}分，有效期与原记录相同）。"),
-            explanation={"rule": "largest_only", "catalogue_version": version.version, "act_id": event.act_id,
-                         "reverses_entry_id": old.entry_id, "reversed_item": old.item_code,
-                         "reversed_points": old.points, "points": -old.points,
-                         "replaced_by_item": item.code, "replaced_by_points": draft.points,
-                         "unit": "0.1分 (tenths of a point)"},
-        )
-        for old in sorted(same_act, key=lambda h: h.entry_id)
-    ]
-    replaced = [old.entry_id for old in sorted(same_act, key=lambda h: h.entry_id)]
-    note = (f"同一行为（{event.act_id}）同时符合多项，本项分值最大，撤销此前第"
-            f"{'、'.join(str(i) for i in replaced)}号记录，只按本项计分。")
-    facts = dict(draft.explanation, replaces_entry_ids=replaced)
-    main = replace(draft, explanation_zh=draft.explanation_zh + note, explanation=facts)
-    return ScoreResult(reversals + [main], late)
 
 
 # --- standing on a date --------------------------------------------------------------------------------

@@ -1,20 +1,25 @@
 """Recording credit events (idempotently), reviewing them, and appending their ledger entries.
 
-Order of locks, always: the subject's advisory lock (serialises scoring of one subject, so
-cumulative tiers and repeat-doubling see a consistent history), then the chain lock (inside
-``chain.append``). Both are transaction-scoped.
+A subject's entries are a function of the *set* of its counted events (``COUNTED_STATUSES``),
+never of the order in which they arrived: every change to that set — an event recorded without
+review, an approval, a reversal — re-scores the subject's whole history in one canonical order
+(``points_rules.reconcile``) and appends only the difference: compensating pairs (a reversal of
+the old entry plus the re-scored one, explained in Chinese) for the entries that changed.
+
+Order of locks, always: the subject's advisory lock (serialises changes to one subject's set),
+then the chain lock (inside ``chain.append``). Both are transaction-scoped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime, timezone
+from datetime import date
 
 from asyncpg.exceptions import UniqueViolationError
 from piccolo.engine import engine_finder
 
-from backend import jobs
+from backend import clock, jobs
 from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.db import fetch, transaction_connection
@@ -22,9 +27,9 @@ from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, Permis
 from backend.ledger import chain
 from backend.ledger.catalogue import catalogues, points_text
 from backend.ledger.schemas import BatchItemResult, BatchOut, EntryOut, EventIn, EventOut
-from backend.ledger.tables import COUNTED, PENDING_REVIEW, REJECTED, SKIPPED, CreditEvent
+from backend.ledger.tables import COUNTED, PENDING_REVIEW, REJECTED, REVERSED, SKIPPED, CreditEvent
 from backend.schemas import ErrorBody
-from points_rules import Event, PriorEntry, RuleError, score_event
+from points_rules import ActiveEntry, Change, Event, RuleError, reconcile, score_event, score_history
 
 LOGGING_ROLES = (Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
 REVIEW_ROLES = (Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
@@ -56,73 +61,119 @@ async def _lock_subject(kind: str, subject_id: int) -> None:
                                            _subject_lock_key(kind, subject_id))
 
 
-async def subject_history(kind: str, subject_id: int) -> list[PriorEntry]:
+COUNTED_STATUSES = (COUNTED, SKIPPED)
+"""Events in the subject's counted set: approved (or not needing review), not rejected, not reversed."""
+
+
+def engine_event(row: dict) -> Event:
+    """A ``credit_event`` row as the engine sees it. The order key is made of what the recorder
+    sent (who, and the phone's idempotency key), so it is the same whenever the event arrives."""
+    return Event(event_id=row["id"], item_code=row["item_code"], subject_kind=row["subject_kind"],
+                 occurred_on=row["occurred_on"], recorded_on=row["recorded_on"], quantity=row["quantity"],
+                 level=row["level"], act_id=row["act_id"], order_key=f"{row['recorded_by']}:{row['idempotency_key']}")
+
+
+async def counted_events(kind: str, subject_id: int) -> list[dict]:
+    return await fetch(
+        "SELECT * FROM credit_event WHERE subject_kind = {} AND subject_id = {} AND status = ANY({})",
+        kind, subject_id, list(COUNTED_STATUSES))
+
+
+async def active_entries(kind: str, subject_id: int) -> list[ActiveEntry]:
+    """The subject's entries that count now: originals tied to an event that no reversal cancels."""
     rows = await fetch(
-        """SELECT e.id, e.event, e.item_code, e.act_id, e.points, e.valid_from, e.valid_until, e.quantity,
-                  e.grade_override, e.reverses_entry,
-                  EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id) AS reversed
-           FROM ledger_entry e WHERE e.subject_kind = {} AND e.subject_id = {} ORDER BY e.id""",
+        """SELECT e.id, e.event, e.item_code, e.catalogue_version, e.points, e.valid_from, e.valid_until,
+                  e.grade_override, e.quantity
+           FROM ledger_entry e
+           WHERE e.subject_kind = {} AND e.subject_id = {} AND e.reverses_entry IS NULL AND e.event IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id)
+           ORDER BY e.id""",
         kind, subject_id,
     )
-    return [
-        PriorEntry(entry_id=r["id"], event_id=r["event"] or 0, item_code=r["item_code"], act_id=r["act_id"],
-                   points=r["points"], valid_from=r["valid_from"], valid_until=r["valid_until"],
-                   quantity=r["quantity"], grade_override=r["grade_override"], reversed=r["reversed"],
-                   is_reversal=r["reverses_entry"] is not None)
-        for r in rows
-    ]
+    return [ActiveEntry(entry_id=r["id"], event_id=r["event"], item_code=r["item_code"],
+                        catalogue_version=r["catalogue_version"], points=r["points"], valid_from=r["valid_from"],
+                        valid_until=r["valid_until"], grade_override=r["grade_override"], quantity=r["quantity"])
+            for r in rows]
 
 
-def _engine_event(event_id: int, data: EventIn | dict, recorded_on: date) -> Event:
-    get = data.get if isinstance(data, dict) else lambda k: getattr(data, k)
-    return Event(event_id=event_id, item_code=get("item_code"), subject_kind=get("subject_kind"),
-                 occurred_on=get("occurred_on"), recorded_on=recorded_on, quantity=get("quantity"),
-                 level=get("level"), act_id=get("act_id"))
-
-
-def _score(event_row: dict, history: list[PriorEntry]):
+def _validate(data: dict, today: date) -> None:
+    """Score the event alone (pure): a level, quantity or item the catalogue refuses is a 422 now,
+    before anything is written."""
     try:
-        return score_event(catalogues(), _engine_event(event_row["id"], event_row, event_row["recorded_on"]), history)
+        score_event(catalogues(), engine_event({**data, "id": 0, "recorded_on": today, "recorded_by": 0,
+                                                "idempotency_key": ""}), [])
     except RuleError as exc:
         raise _rule_error(exc) from exc
 
 
-async def _append_drafts(event_row: dict, drafts, actor_id: int) -> str:
-    """Append an event's scored entries to the chain; returns the event's resulting status."""
-    now = datetime.now(timezone.utc)
-    rows = [
-        {
-            "event": event_row["id"],
-            "subject_kind": event_row["subject_kind"],
-            "subject_id": event_row["subject_id"],
-            "person_id": event_row["person_id"],
-            "household_id": event_row["household_id"],
-            "item_code": d.item_code,
-            "catalogue_version": d.catalogue_version,
-            "points": d.points,
-            "valid_from": d.valid_from,
-            "valid_until": d.valid_until,
-            "grade_override": d.grade_override,
-            "quantity": d.quantity,
-            "act_id": event_row["act_id"],
-            "reverses_entry": d.reverses_entry_id,
-            "reason": "同一行为按最高分项计分" if d.reverses_entry_id else "",
-            "explanation_zh": d.explanation_zh,
-            "explanation": d.explanation,
-            "created_by": actor_id,
-            "created_at": now,
-        }
-        for d in drafts
-    ]
-    await chain.append(rows)
-    return COUNTED if rows else SKIPPED
+async def rescore_subject(kind: str, subject_id: int, change: Change, actor_id: int) -> None:
+    """Bring the subject's active entries to what its counted set scores to (caller holds the
+    subject lock, inside its transaction): append the compensations, update event statuses."""
+    events = await counted_events(kind, subject_id)
+    try:
+        plan = reconcile(catalogues(), [engine_event(e) for e in events], await active_entries(kind, subject_id), change)
+    except RuleError as exc:
+        raise _rule_error(exc) from exc
+    by_id = {e["id"]: e for e in events}
+    if plan.appends:
+        missing = [a.event_id for a in plan.appends if a.event_id not in by_id]
+        if missing:  # events that just left the set (reversed): their row still says where the subject was
+            for r in await fetch("SELECT * FROM credit_event WHERE id = ANY({})", missing):
+                by_id[r["id"]] = r
+        now = clock.now()
+        rows = []
+        for a in plan.appends:
+            e = by_id[a.event_id]
+            d = a.draft
+            rows.append({
+                "event": a.event_id, "subject_kind": kind, "subject_id": subject_id,
+                "person_id": e["person_id"], "household_id": e["household_id"],
+                "item_code": d.item_code, "catalogue_version": d.catalogue_version, "points": d.points,
+                "valid_from": d.valid_from, "valid_until": d.valid_until, "grade_override": d.grade_override,
+                "quantity": d.quantity, "act_id": e["act_id"], "reverses_entry": d.reverses_entry_id,
+                "reason": _reason(change, d.reverses_entry_id is not None, a.event_id),
+                "explanation_zh": d.explanation_zh, "explanation": d.explanation,
+                "created_by": actor_id, "created_at": now,
+            })
+        await chain.append(rows)
+    for event_id, status in plan.status.items():
+        if by_id[event_id]["status"] != status:
+            await CreditEvent.update({CreditEvent.status: status}).where(CreditEvent.id == event_id)
+
+
+def _reason(change: Change, is_reversal: bool, event_id: int) -> str:
+    if change.kind == "reversed" and event_id == change.event_id and is_reversal:
+        return change.reason_zh
+    if event_id == change.event_id and not is_reversal:
+        return ""
+    return "重新计分"
+
+
+async def preview_points(event_rows: list[dict]) -> dict[int, int | None]:
+    """For pending events: the points each would get if approved now (tenths; None if it would
+    score nothing), computed against its subject's counted set — nothing is written."""
+    out: dict[int, int | None] = {}
+    subjects: dict[tuple[str, int], list[dict]] = {}
+    for row in event_rows:
+        subjects.setdefault((row["subject_kind"], row["subject_id"]), []).append(row)
+    for (kind, subject_id), rows in subjects.items():
+        counted = [engine_event(e) for e in await counted_events(kind, subject_id)]
+        for row in rows:
+            try:
+                scored = score_history(catalogues(), counted + [engine_event(row)])
+            except RuleError:
+                out[row["id"]] = None
+                continue
+            own = next(s for s in scored if s.event.event_id == row["id"])
+            out[row["id"]] = own.draft.points if own.draft is not None else None
+    return out
 
 
 def _require_logger(actor: Actor, item_code: str) -> None:
     if actor.role not in LOGGING_ROLES:
         raise PermissionDenied("该角色不能登记信用事件", "This role may not record credit events")
     try:
-        item = catalogues().version_on(date.today()).item(item_code)
+        item = catalogues().version_on(clock.today()).item(item_code)
     except RuleError:
         return  # unknown today: scoring by the event date's version reports it precisely
     if actor.role.value not in item.logged_by:
@@ -170,7 +221,7 @@ def entry_out(r: dict) -> EntryOut:
 
 async def record_event(actor: Actor, data: EventIn, *, today: date | None = None) -> tuple[EventOut, bool]:
     """Record one event exactly once per idempotency key; returns (event, created)."""
-    event_id, created = await _record(actor, data, today or date.today())
+    event_id, created = await _record(actor, data, today or clock.today())
     if created:
         await ledger_changed(data.subject_kind, data.subject_id)
     return await _event_out(event_id), created
@@ -208,8 +259,8 @@ def _check_replay(existing: dict, digest: str) -> int:
 
 
 async def _insert_event(actor: Actor, data: EventIn, digest: str, where: scope.Location, today: date) -> int:
-    """Score the event once (this validates it against the catalogue), insert it, and append its
-    entries now unless its item needs review first."""
+    """Validate the event against the catalogue, insert it, and — unless its item needs review
+    first — add it to the subject's counted set (re-scoring whatever it changes)."""
     try:
         version = catalogues().version_on(data.occurred_on)
         item = version.item(data.item_code)
@@ -217,27 +268,25 @@ async def _insert_event(actor: Actor, data: EventIn, digest: str, where: scope.L
         raise _rule_error(exc) from exc
     if item.evidence == "required" and not data.evidence_ids:
         raise InvalidInput("该事项必须附证据照片", "This item requires photo evidence", code="LEDGER_EVIDENCE_REQUIRED")
-    event_id = (await fetch("SELECT nextval(pg_get_serial_sequence('credit_event', 'id')) AS id"))[0]["id"]
-    event_row = {"id": event_id, **data.model_dump(), "recorded_on": today, "person_id": where.person_id,
-                 "household_id": where.household_id}
-    result = _score(event_row, await subject_history(data.subject_kind, data.subject_id))
-    await CreditEvent.insert(CreditEvent(
-        id=event_id, idempotency_key=data.idempotency_key, recorded_by=actor.id, payload_hash=digest,
+    _validate(data.model_dump(), today)
+    late = today > version.scoring.recording_window.deadline(data.occurred_on)
+    row = (await CreditEvent.insert(CreditEvent(
+        idempotency_key=data.idempotency_key, recorded_by=actor.id, payload_hash=digest,
         item_code=data.item_code, subject_kind=data.subject_kind, subject_id=data.subject_id,
         person_id=where.person_id, household_id=where.household_id, township_id=where.township_id,
         grid_id=where.grid_id, occurred_on=data.occurred_on, recorded_on=today, quantity=data.quantity,
         level=data.level, act_id=data.act_id, note=data.note, evidence_ids=data.evidence_ids,
         catalogue_version=version.version,
-        status=PENDING_REVIEW if item.needs_review else COUNTED, late=result.late,
-    ))
+        status=PENDING_REVIEW if item.needs_review else COUNTED, late=late,
+    )).returning(CreditEvent.id))[0]
+    event_id = row["id"]
     if data.evidence_ids:
         from backend.evidence.services import link_evidence
 
         await link_evidence(actor, event_id, data.evidence_ids)
     if not item.needs_review:
-        status = await _append_drafts(event_row, result.entries, actor.id)
-        if status != COUNTED:
-            await CreditEvent.update({CreditEvent.status: status}).where(CreditEvent.id == event_id)
+        await rescore_subject(data.subject_kind, data.subject_id,
+                              Change("recorded", event_id, data.item_code, data.occurred_on), actor.id)
     return event_id
 
 
@@ -245,7 +294,7 @@ async def record_batch(actor: Actor, events: list[EventIn], *, today: date | Non
     """A phone's offline backlog: each event on its own (one failing item never blocks the rest),
     one result per event, in order; recomputes are queued once per subject and the answers rendered
     in one go."""
-    today = today or date.today()
+    today = today or clock.today()
     outcomes: list[tuple[EventIn, int | None, str, CunxinError | None]] = []
     for data in events:
         try:
@@ -307,22 +356,23 @@ async def decide(actor: Actor, event_id: int, *, approve: bool, reason: str) -> 
         if event_row["status"] != PENDING_REVIEW:
             raise Conflict("该事件已审核", "This event has already been decided", code="LEDGER_ALREADY_DECIDED",
                            details={"status": event_row["status"]})
-        if approve:
-            result = _score(event_row, await subject_history(event_row["subject_kind"], event_row["subject_id"]))
-            status = await _append_drafts(event_row, result.entries, actor.id)
-        else:
-            status = REJECTED
         await CreditEvent.update({
-            CreditEvent.status: status, CreditEvent.review_reason: reason, CreditEvent.reviewed_by: actor.id,
-            CreditEvent.reviewed_at: datetime.now(timezone.utc),
+            CreditEvent.status: COUNTED if approve else REJECTED, CreditEvent.review_reason: reason,
+            CreditEvent.reviewed_by: actor.id, CreditEvent.reviewed_at: clock.now(),
         }).where(CreditEvent.id == event_id)
+        if approve:  # joins the counted set; a rejected event never was in it, so nothing to re-score
+            await rescore_subject(event_row["subject_kind"], event_row["subject_id"],
+                                  Change("approved", event_id, event_row["item_code"], event_row["occurred_on"]),
+                                  actor.id)
     if approve:
         await ledger_changed(rows[0]["subject_kind"], rows[0]["subject_id"])
     return await _event_out(event_id)
 
 
 async def reverse_entry(actor: Actor, entry_id: int, reason: str) -> EntryOut:
-    """A correction: a new entry that cancels an old one (the old one stays, art. 35)."""
+    """A correction (更正): the entry's event leaves the counted set — its entry is cancelled by a
+    reversal carrying the reason, and every later entry it changed (repeats, tiers, caps, acts)
+    is re-scored. The old entries stay (art. 35)."""
     if actor.role not in REVIEW_ROLES:
         raise PermissionDenied()
     rows = await fetch("SELECT * FROM ledger_entry WHERE id = {}", entry_id)
@@ -333,22 +383,32 @@ async def reverse_entry(actor: Actor, entry_id: int, reason: str) -> EntryOut:
                                purpose="ledger_correction")
     if original["reverses_entry"] is not None:
         raise Conflict("冲正记录不能再被冲正", "A reversal cannot itself be reversed", code="LEDGER_REVERSAL_OF_REVERSAL")
+    kind, subject_id = original["subject_kind"], original["subject_id"]
     async with engine_finder().transaction():
-        await _lock_subject(original["subject_kind"], original["subject_id"])
+        await _lock_subject(kind, subject_id)
         if await fetch("SELECT 1 FROM ledger_entry WHERE reverses_entry = {}", entry_id):
             raise Conflict("该记录已被冲正", "This entry was already reversed", code="LEDGER_ALREADY_REVERSED")
-        row = {k: original[k] for k in chain.COLUMNS if k not in ("id",)}
-        row.update({
-            "points": -original["points"],
-            "quantity": None,  # the original is marked reversed; its hours leave the cumulative total with it
-            "grade_override": None,
-            "reverses_entry": entry_id,
-            "reason": reason,
-            "explanation_zh": f"冲正第 {entry_id} 号记录（{points_text(original['points'])} 分）：{reason}",
-            "explanation": {"reverses": entry_id, "reason": reason},
-            "created_by": actor.id,
-            "created_at": datetime.now(timezone.utc),
-        })
-        done = await chain.append([row])
-    await ledger_changed(original["subject_kind"], original["subject_id"])
-    return entry_out(done[0])
+        if original["event"] is None:  # an entry with no event behind it: cancelled on its own
+            done = await chain.append([_plain_reversal(original, reason, actor.id)])
+            reversal = done[0]
+        else:
+            event = (await fetch("SELECT * FROM credit_event WHERE id = {} FOR UPDATE", original["event"]))[0]
+            await CreditEvent.update({CreditEvent.status: REVERSED}).where(CreditEvent.id == event["id"])
+            await rescore_subject(kind, subject_id,
+                                  Change("reversed", event["id"], event["item_code"], event["occurred_on"], reason),
+                                  actor.id)
+            reversal = (await fetch("SELECT * FROM ledger_entry WHERE reverses_entry = {}", entry_id))[0]
+    await ledger_changed(kind, subject_id)
+    return entry_out(reversal)
+
+
+def _plain_reversal(original: dict, reason: str, actor_id: int) -> dict:
+    row = {k: original[k] for k in chain.COLUMNS if k != "id"}
+    row.update({
+        "points": -original["points"], "quantity": None, "grade_override": None, "reverses_entry": original["id"],
+        "reason": reason,
+        "explanation_zh": f"更正撤销{points_text(original['points'])}分的记录：{reason}",
+        "explanation": {"rule": "correction", "reverses_entry_id": original["id"], "reason": reason},
+        "created_by": actor_id, "created_at": clock.now(),
+    })
+    return row

@@ -15,7 +15,8 @@ from backend.auth.tables import Account
 PENDING_REVIEW = "pending_review"  # waits for a township admin before it counts
 COUNTED = "counted"  # scored; its entries are in the ledger
 REJECTED = "rejected"  # refused by a reviewer (reason kept)
-SKIPPED = "skipped"  # scored to nothing (e.g. a smaller item of an act already scored)
+SKIPPED = "skipped"  # counted, but scores nothing (a larger item of the same act won)
+REVERSED = "reversed"  # withdrawn by a correction: out of the counted set, its entries reversed
 
 
 class CreditEvent(Table, tablename="credit_event"):

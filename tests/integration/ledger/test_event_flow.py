@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 import uuid
 
+from backend import clock
 from backend.ledger import chain
 
 
@@ -31,7 +32,7 @@ async def _photo(app_client, tokens, colour=(200, 30, 30)) -> int:
 
 def _event(person_id, **overrides):
     body = {"idempotency_key": uuid.uuid4().hex, "item_code": "VOL-HOURS", "subject_kind": "person",
-            "subject_id": person_id, "occurred_on": (date.today() - timedelta(days=3)).isoformat(),
+            "subject_id": person_id, "occurred_on": (clock.today() - timedelta(days=3)).isoformat(),
             "quantity": "12"}
     body.update(overrides)
     return body

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 import pytest
 from PIL import Image
 
+from backend import clock
 from backend import jobs
 from backend.auth.accounts import create_account
 from backend.auth.roles import Role
@@ -28,7 +29,7 @@ from backend.registry.protection import reveal_id_number
 from backend.registry.seed import DEMO_PASSWORD
 from backend.settings import get_settings
 
-TODAY = date.today()
+TODAY = clock.today()
 WORKER = "grid_worker"
 GPS_IFD, MAKE, MODEL, ORIENTATION = 0x8825, 0x010F, 0x0110, 0x0112
 CHINESE = re.compile(r"[\u4e00-\u9fff]")

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from backend import clock
 from backend.auth import tokens as jwt_tokens
 from backend.auth.services import load_actor, login
 from backend.db import fetch
@@ -26,7 +27,7 @@ from backend.ledger.schemas import MAX_BATCH, EventIn
 from backend.registry.seed import DEMO_PASSWORD
 from backend.settings import get_settings
 
-TODAY = date.today()
+TODAY = clock.today()
 WORKER = "grid_worker"
 
 

@@ -28,11 +28,12 @@ import asyncpg
 import pytest
 from PIL import Image
 
+from backend import clock
 from backend.db import fetch
 from backend.dbadmin import server_sql, with_database
 from backend.ledger import chain
 
-TODAY = date.today()
+TODAY = clock.today()
 WORKER = "grid_worker"
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 
@@ -326,6 +327,7 @@ async def test_the_session_chain_verifies(app_client, tokens):
 
 RECORD_SCRIPT = """
 import asyncio, json, uuid
+from backend.clock import today
 from datetime import date, timedelta
 from piccolo.engine import engine_finder
 
@@ -354,7 +356,7 @@ async def main():
         for row in persons * 2:
             event, _ = await services.record_event(worker, EventIn(
                 idempotency_key=uuid.uuid4().hex, item_code="COMMITMENT-KEPT", subject_kind="person",
-                subject_id=row["person"], occurred_on=date.today() - timedelta(days=3)))
+                subject_id=row["person"], occurred_on=today() - timedelta(days=3)))
             entries += [e.id for e in event.entries]
         reversal = await services.reverse_entry(await actor("township_admin"), entries[0], "录入有误")
         print(json.dumps({"entries": entries + [reversal.id]}))

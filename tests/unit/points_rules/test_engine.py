@@ -37,12 +37,15 @@ def test_scenario_volunteer_wage_arrears_county_honour():
     r3 = led.record("WAGE-ARREARS", date(2026, 6, 15), date(2026, 6, 20), level="months_2_to_6")
     # 4. 2026-09-01 county honour (catalogue 2026.2 by then, unchanged): +5, county → 1 year, until 2027-09-01.
     r4 = led.record("HONOUR", date(2026, 9, 1), date(2026, 9, 3), level="county")
-    # 5. 2027-03-10 volunteer 40 h: 55 → 95 h reaches the 80 h tier (+15); +15 − 10 = +5. Until 2028-03-10.
+    # 5. 2027-03-10 volunteer 40 h. Hours count while their entries are in force: entry 1 (15 h) lapsed
+    #    on 2027-02-10, so the in-force hours go 40 → 80 h, the 80 h tier (+15); in force from the item
+    #    now: +8 (entry 2) → +15 − 8 = +7. Until 2028-03-10.
     r5 = led.record("VOL-HOURS", date(2027, 3, 10), date(2027, 3, 10), quantity=40)
-    # 6. 2027-11-05 volunteer 25 h: 95 → 120 h reaches the 100 h tier (+20); +20 − 15 = +5. Until 2028-11-05.
+    # 6. 2027-11-05 volunteer 25 h: entry 2 lapsed 2027-05-20; in force 40 h (entry 5) → 65 h, the 50 h
+    #    tier (+10); +7 in force → +10 − 7 = +3. Until 2028-11-05.
     r6 = led.record("VOL-HOURS", date(2027, 11, 5), date(2027, 11, 6), quantity=25)
 
-    assert [r.entries[0].points for r in (r1, r2, r3, r4, r5, r6)] == [20, 80, -300, 50, 50, 50]
+    assert [r.entries[0].points for r in (r1, r2, r3, r4, r5, r6)] == [20, 80, -300, 50, 70, 30]
     assert [r.entries[0].catalogue_version for r in (r1, r2, r3, r4, r5, r6)] == [
         "2026.1", "2026.1", "2026.1", "2026.2", "2026.2", "2026.2"]
     assert [r.entries[0].valid_until for r in (r1, r2, r3, r4, r5, r6)] == [
@@ -60,10 +63,10 @@ def test_scenario_volunteer_wage_arrears_county_honour():
         (date(2026, 10, 1), 9850, "A", "2026.2"),   # 980 + 5 = 985
         (date(2027, 2, 9), 9850, "A", "2026.2"),    # last day of entry 1: still 985
         (date(2027, 2, 10), 9830, "A", "2026.2"),   # entry 1 (+2) expired: 8 − 30 + 5 = −17 → 983
-        (date(2027, 4, 1), 9880, "A", "2026.2"),    # + entry 5 (+5): 988
-        (date(2027, 6, 15), 10100, "A", "2026.2"),  # entries 2 (+8) and 3 (−30) expired: 5 + 5 = +10 → 1010
-        (date(2027, 12, 1), 10100, "A", "2026.2"),  # honour expired 09-01; entries 5, 6: +10 → 1010
-        (date(2028, 6, 1), 10050, "A", "2026.2"),   # entry 5 expired 03-10: +5 → 1005
+        (date(2027, 4, 1), 9900, "A", "2026.2"),    # + entry 5 (+7): 8 − 30 + 5 + 7 = −10 → 990
+        (date(2027, 6, 15), 10120, "A", "2026.2"),  # entries 2 (+8) and 3 (−30) expired: 5 + 7 = +12 → 1012
+        (date(2027, 12, 1), 10100, "A", "2026.2"),  # honour expired 09-01; entries 5, 6: 7 + 3 → 1010
+        (date(2028, 6, 1), 10030, "A", "2026.2"),   # entry 5 expired 03-10: +3 → 1003
         (date(2028, 11, 5), 10000, "A", "2026.2"),  # all expired: 1000
     ]
     for d, score, grade, version in expected:
@@ -165,7 +168,8 @@ def test_repeat_within_validity_doubles():
     fourth = led.record("ENV-DUMPING", date(2028, 3, 2))                      # all lapsed → −2
     assert [r.entries[0].points for r in (first, second, third, fourth)] == [-20, -40, -40, -20]
     assert second.entries[0].explanation["doubled"] is True
-    assert second.entries[0].explanation["doubled_because_entry_id"] == 1
+    assert second.entries[0].explanation["doubled_because_event_id"] == 1
+    assert "2026年3月1日的同类记录有效期内" in second.entries[0].explanation_zh
     assert "加倍" in second.entries[0].explanation_zh and "-2×2=-4" in second.entries[0].explanation_zh
     assert fourth.entries[0].explanation["doubled"] is False
     # Another item in force does not double this one; a positive item never doubles.
@@ -249,7 +253,8 @@ def test_one_act_scores_once_at_the_largest_item():
     reversal, new = larger.entries
     assert (reversal.reverses_entry_id, reversal.points, reversal.item_code) == (1, -30, "GRID-MEDIATION")
     assert (reversal.valid_from, reversal.valid_until) == (date(2026, 5, 1), date(2027, 5, 1))
-    assert (new.points, new.reverses_entry_id, new.explanation["replaces_entry_ids"]) == (50, None, [1])
+    assert (new.points, new.reverses_entry_id) == (50, None)
+    assert "不再计入" in reversal.explanation_zh and "只按分值最大的一项计分" in reversal.explanation_zh
     smaller = led.record("GRID-CLEANUP", date(2026, 5, 1), level="organised", act_id="act-7")      # +5: equal
     assert smaller.entries == []
     assert at(led, date(2026, 5, 1)).score == 10050
@@ -299,4 +304,4 @@ def test_tiered_increment_can_be_zero_and_still_records_hours():
     second = led.record("VOL-HOURS", date(2026, 2, 2), quantity=Decimal("3.5")).entries[0]              # = 10 h
     assert (second.points, second.quantity) == (20, Decimal("3.5"))
     third = led.record("VOL-HOURS", date(2026, 2, 3), quantity=Decimal("5")).entries[0]                 # 15 h
-    assert third.points == 0 and "未达到新的档次" in third.explanation_zh and third.quantity == Decimal("5")
+    assert third.points == 0 and "未超过已得分数" in third.explanation_zh and third.quantity == Decimal("5")

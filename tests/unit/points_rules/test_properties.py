@@ -14,7 +14,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from points_rules import load_catalogue_dir, score_event, standing
+from points_rules import load_catalogue_dir, score_history, standing
 from points_rules.model import DirectGrade, LevelPoints, TieredPoints
 
 from .ledger_model import Ledger
@@ -80,20 +80,16 @@ def assert_no_float(value, where="draft"):
        excluded=st.sets(st.integers(1, 40), max_size=5), seed=st.integers(0, 2**32 - 1))
 def test_standing_is_base_plus_points_in_force_and_scoring_is_deterministic(specs, as_of, excluded, seed):
     ledger = Ledger(CAT)
-    shuffler = random.Random(seed)
     for spec in specs:
-        event = ledger.event(**spec)
-        history = list(ledger.entries)
-        result = score_event(CAT, event, history)
-        # (e) the same inputs give the same result, whatever the order of the history.
-        shuffled = history[:]
-        shuffler.shuffle(shuffled)
-        assert score_event(CAT, event, history) == result
-        assert score_event(CAT, event, shuffled) == result
+        result = ledger.record(**spec)
         # (d) never a float: points are int tenths, quantities Decimal, explanation JSON-ready.
         assert_no_float(result)
         assert all(isinstance(d.points, int) for d in result.entries)
-        ledger.apply(event, result)
+    # (e) the same set of events gives the same entries, whatever order it is handed over in.
+    events = list(ledger.counted.values())
+    shuffled = events[:]
+    random.Random(seed).shuffle(shuffled)
+    assert score_history(CAT, events) == score_history(CAT, shuffled)
 
     views = ledger.views(not_counting=frozenset(excluded))
     for d in as_of:
@@ -111,40 +107,58 @@ def test_standing_is_base_plus_points_in_force_and_scoring_is_deterministic(spec
         assert_no_float(s, "standing")
 
 
+within_a_year = st.dates(date(2026, 1, 1), date(2026, 12, 31))
+
+
+@SETTINGS
+@given(split=st.lists(st.tuples(hours, within_a_year), min_size=1, max_size=15))
+def test_tiered_points_sum_to_the_tier_of_the_total_whatever_the_split(split):
+    """Hours logged within one year (so all of them are in force at the last event) earn in all
+    exactly the tier of their total, however they are split and in whatever order they arrive."""
+    ledger = Ledger(CAT)
+    for quantity, day in split:
+        ledger.record("VOL-HOURS", day, quantity=quantity)
+    active = ledger.active()
+    assert all(e.points >= 0 for e in active)
+    total = sum(q for q, _ in split)
+    assert sum(e.points for e in active) == reference_volunteer_tenths(total)
+    assert sum(e.quantity for e in active) == total
+
+
 @SETTINGS
 @given(split=st.lists(st.tuples(hours, days), min_size=1, max_size=15))
-def test_tiered_points_sum_to_the_tier_of_the_total_whatever_the_split(split):
+def test_tiered_points_in_force_never_fall_short_of_the_tier_on_an_event_day(split):
+    """Across years: on each event's day the item's points in force reach at least the tier of the
+    hours in force that day (what lapsed can be earned again), and no increment is negative."""
     ledger = Ledger(CAT)
-    awarded = 0
     for quantity, day in split:
-        (draft,) = ledger.record("VOL-HOURS", day, quantity=quantity).entries
-        assert draft.points >= 0
-        awarded += draft.points
-    total = sum(q for q, _ in split)
-    assert awarded == reference_volunteer_tenths(total)
-    assert sum(e.quantity for e in ledger.entries) == total
+        ledger.record("VOL-HOURS", day, quantity=quantity)
+    active = ledger.active()
+    assert all(e.points >= 0 for e in active)
+    for _, day in split:
+        live = [e for e in active if e.valid_from <= day < e.valid_until]
+        assert sum(e.points for e in live) >= reference_volunteer_tenths(sum(e.quantity for e in live))
+
+
+def nominal_tenths(spec) -> int:
+    """The catalogue value of an event's item, read straight from the catalogue."""
+    rule = CAT.version_on(spec["occurred_on"]).item(spec["item_code"]).points
+    if isinstance(rule, LevelPoints):
+        return abs(rule.level(spec["level"]).points)
+    return abs(rule.points)
 
 
 @SETTINGS
 @given(act=st.lists(event_specs(codes=ACT_CODES, acts=st.just("act")), min_size=1, max_size=8), day=days,
        background=st.lists(event_specs(codes=ACT_CODES, acts=st.none()), max_size=5))
-def test_one_act_nets_to_its_largest_item(act, day, background):
+def test_one_act_keeps_only_its_largest_item(act, day, background):
     ledger = Ledger(CAT)
     for spec in background:   # other acts the subject already has (may double or cap this one's items)
         ledger.record(**spec)
-    before = {e.entry_id for e in ledger.entries}
-    scored = []
-    for spec in act:
-        event = ledger.event(**{**spec, "occurred_on": day, "recorded_on": day})
-        # What this item alone would score now (with doubling/cap from the other acts):
-        alone = score_event(CAT, event, [e for e in ledger.entries if e.act_id != "act"]).entries[0].points
-        scored.append(alone)
-        ledger.apply(event, score_event(CAT, event, ledger.entries))
-    expected = None
-    for points in scored:                       # the first of the largest |points| wins ties
-        if expected is None or abs(points) > abs(expected):
-            expected = points
-    act_entries = [e for e in ledger.entries if e.entry_id not in before]
-    # Net points of the act in force on its day = the largest item's points; one live entry remains.
-    assert sum(e.points for e in act_entries if e.valid_from <= day < e.valid_until) == expected
-    assert len([e for e in act_entries if not e.reversed and not e.is_reversal]) == 1
+    specs = [{**spec, "occurred_on": day, "recorded_on": day} for spec in act]
+    ids = [ledger.record(**spec) and ledger._next_event - 1 for spec in specs]
+    # The winner: the largest catalogue value; on a tie the canonically first (here: the first recorded).
+    winner = max(range(len(specs)), key=lambda i: (nominal_tenths(specs[i]), -i))
+    live = [e for e in ledger.active() if e.event_id in ids]
+    assert [e.event_id for e in live] == [ids[winner]]
+    assert live[0].item_code == specs[winner]["item_code"]

@@ -1,6 +1,6 @@
 """Property tests: random event sequences of one subject against an independent model.
 
-The expectations here are computed from first principles (the reference numbers of DOMAIN.md and
+The expectations here are computed from first principles (the reference numbers of docs/domain.md and
 the definition of "in force"), not by calling the engine's own helpers.
 """
 

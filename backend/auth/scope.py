@@ -176,6 +176,11 @@ def household_filter_sql(actor: Actor) -> tuple[str, list[Any]] | None:
     return None
 
 
+async def townships_of_county(county_id: int) -> list[int]:
+    """The townships of a county (structure, not personal data): what a county-wide job may touch."""
+    return [r["id"] for r in await fetch("SELECT id FROM township WHERE county = {} ORDER BY id", county_id)]
+
+
 async def authorize_write(actor: Actor, kind: str, subject_id: int) -> Location:
     """Scope check for recording something *about* a subject (no access-log row: nothing is read)."""
     where = await locate(kind, subject_id)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth.guards import PEOPLE_READERS, require_roles
 from backend.auth.roles import Role
 from backend.ratings import periods, views
-from backend.ratings.recompute import full_recompute
+from backend.ratings.recompute import county_recompute
 from backend.ratings.schemas import (
     ApprovalIn,
     ApprovalOut,
@@ -22,6 +23,7 @@ from backend.ratings.schemas import (
     ObjectionOut,
     PeriodIn,
     PeriodOut,
+    PeriodPreviewOut,
     ProposalOut,
     RecomputeOut,
     ReproposeIn,
@@ -29,11 +31,21 @@ from backend.ratings.schemas import (
 )
 from backend.params import AuthRequest, BigId, IntId, Limit, Offset, OptionalIntId
 from backend.requests import request_id
-from backend.schemas import DEFAULT_PAGE_SIZE, Page
+from backend.schemas import DEFAULT_PAGE_SIZE, ErrorBody, Page
 
 ADMINS = require_roles(Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
 COUNTY = require_roles(Role.COUNTY_ADMIN)
+OBJECTION_READERS = require_roles(Role.VILLAGER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
 SVG = "image/svg+xml"
+
+
+def _errors(**by_status: str) -> dict[int, ResponseSpec]:
+    """Document error responses (the body every error really has) with their codes."""
+    return {int(status.removeprefix("e")): ResponseSpec(data_container=ErrorBody, description=text)
+            for status, text in by_status.items()}
+
+
+NOT_YOURS = "NOT_FOUND: absent, or outside my jurisdiction (the two are indistinguishable)"
 
 
 class RatingPeriodController(Controller):
@@ -46,14 +58,26 @@ class RatingPeriodController(Controller):
         """Rating periods with proposal counts per status (in my jurisdiction)."""
         return await periods.list_periods(request.user)
 
-    @post("/periods", operation_id="createRatingPeriod", guards=[COUNTY], status_code=HTTP_201_CREATED)
+    @post("/periods", operation_id="createRatingPeriod", guards=[COUNTY], status_code=HTTP_201_CREATED,
+          responses=_errors(e409="RATINGS_PERIOD_EXISTS: my county already has a period with this code",
+                            e422="RULES_NO_CATALOGUE: no catalogue version covers the period's end"))
     async def create(self, request: AuthRequest, data: JSONBody[PeriodIn]) -> PeriodOut:
-        """Open a rating period (county admins)."""
+        """Open a rating period (county admins); its code is unique within my county."""
         return await periods.create_period(request.user, data)
 
-    @post("/periods/{period_id:int}/close", operation_id="closeRatingPeriod", guards=[COUNTY], status_code=HTTP_200_OK)
+    @post("/periods/{period_id:int}/preview", operation_id="previewRatingPeriod", guards=[COUNTY],
+          status_code=HTTP_200_OK,
+          responses=_errors(e404=NOT_YOURS, e409="RATINGS_PERIOD_CLOSED: already closed (see its proposals)"))
+    async def preview(self, request: AuthRequest, period_id: IntId) -> PeriodPreviewOut:
+        """Dry run of closing: counts and grade mix as of the period's end, per township; nothing is written."""
+        return await periods.preview_period(request.user, period_id)
+
+    @post("/periods/{period_id:int}/close", operation_id="closeRatingPeriod", guards=[COUNTY], status_code=HTTP_200_OK,
+          responses=_errors(e404=NOT_YOURS,
+                            e409="RATINGS_PERIOD_NOT_ENDED: the period ends today or later (preview it instead); "
+                                 "RATINGS_PERIOD_CLOSED: already closed"))
     async def close(self, request: AuthRequest, period_id: IntId) -> PeriodOut:
-        """Close a period: every household, village and township is rated as of its end and proposed."""
+        """Close an ended period: every household, village and township is rated as of its end and proposed."""
         return await periods.close_period(request.user, period_id)
 
     @get("/periods/{period_id:int}/proposals", operation_id="listRatingProposals")
@@ -81,22 +105,23 @@ class RatingPeriodController(Controller):
         """Send a returned proposal back for approval, with a grade (a change needs a reason)."""
         return await periods.repropose(request.user, proposal_id, data)
 
-    @post("/objections/{objection_id:int}/resolve", operation_id="resolveRatingObjection", status_code=HTTP_200_OK)
+    @post("/objections/{objection_id:int}/resolve", operation_id="resolveRatingObjection", status_code=HTTP_200_OK,
+          responses=_errors(e404=NOT_YOURS, e409="RATINGS_OBJECTION_RESOLVED: already decided",
+                            e422="RATINGS_GRADE: upholding needs a valid corrected grade"))
     async def resolve(self, request: AuthRequest, objection_id: BigId, data: JSONBody[ResolveIn]) -> ObjectionOut:
         """Decide an objection with written reasons: uphold (grade corrected, publicised afresh) or dismiss."""
-        return await periods.resolve_objection(request.user, objection_id, data)
+        return await periods.resolve_objection(request.user, objection_id, data, request_id=request_id(request))
 
     @post("/finalize", operation_id="finalizeRatings", guards=[COUNTY], status_code=HTTP_200_OK)
-    async def finalize(self) -> dict[str, int]:
-        """Make ratings whose publicity ended without objection effective (also run daily by the worker)."""
-        return {"effective": await periods.finalize()}
+    async def finalize(self, request: AuthRequest) -> dict[str, int]:
+        """Make my county's ratings effective whose publicity ended with no open objection (the worker does all daily)."""
+        return {"effective": await periods.finalize(actor=request.user)}
 
-    @post("/recompute", operation_id="recomputeStanding", guards=[COUNTY], status_code=HTTP_200_OK)
-    async def recompute(
-        self, township_id: OptionalIntId = None
-    ) -> RecomputeOut:
-        """Recompute live standing from the ledger and report drift from the incremental results."""
-        report = await full_recompute(township_id=township_id)
+    @post("/recompute", operation_id="recomputeStanding", guards=[COUNTY], status_code=HTTP_200_OK,
+          responses=_errors(e404="NOT_FOUND: the township is not in my county"))
+    async def recompute(self, request: AuthRequest, township_id: OptionalIntId = None) -> RecomputeOut:
+        """Recompute my county's (or one township's) live standing from the ledger and report drift."""
+        report = await county_recompute(request.user.county_id, township_id=township_id)
         return RecomputeOut(as_of=report.as_of, persons=report.persons, households=report.households,
                             villages=report.villages, townships=report.townships,
                             drifted_households=len(report.drifted_households),
@@ -107,12 +132,32 @@ class RatingPeriodController(Controller):
 class ObjectionController(Controller):
     path = "/api/v1/ratings"
     tags = ["ratings 评定"]
-    guards = [require_roles(Role.VILLAGER)]
 
-    @post("/proposals/{proposal_id:int}/objections", operation_id="objectToRating", status_code=HTTP_201_CREATED)
+    @post("/proposals/{proposal_id:int}/objections", operation_id="objectToRating", status_code=HTTP_201_CREATED,
+          guards=[require_roles(Role.VILLAGER)],
+          responses=_errors(e404=NOT_YOURS, e409="RATINGS_NOT_IN_PUBLICITY: the rating is not in its publicity period"))
     async def object_to(self, request: AuthRequest, proposal_id: BigId, data: JSONBody[ObjectionIn]) -> ObjectionOut:
         """异议: object to my household's publicised rating; it is held back until decided (≤ 7 working days)."""
-        return await periods.object_to(request.user, proposal_id, data)
+        return await periods.object_to(request.user, proposal_id, data, request_id=request_id(request))
+
+    @get("/objections", operation_id="listRatingObjections", guards=[OBJECTION_READERS])
+    async def list_objections(
+        self,
+        request: AuthRequest,
+        status: Annotated[str | None, Parameter(pattern="^(open|upheld|dismissed)$")] = None,
+        period_id: OptionalIntId = None,
+        limit: Limit = DEFAULT_PAGE_SIZE,
+        offset: Offset = 0,
+    ) -> Page[ObjectionOut]:
+        """Objections in my jurisdiction (villagers: my household's) with their deadlines, soonest due first."""
+        return await periods.list_objections(request.user, status=status, period_id=period_id, limit=limit,
+                                             offset=offset, request_id=request_id(request))
+
+    @get("/objections/{objection_id:int}", operation_id="getRatingObjection", guards=[OBJECTION_READERS],
+         responses=_errors(e404=NOT_YOURS))
+    async def get_objection(self, request: AuthRequest, objection_id: BigId) -> ObjectionOut:
+        """One objection with its deadlines, decision and written reasons."""
+        return await periods.get_objection(request.user, objection_id, request_id=request_id(request))
 
 
 class StandingController(Controller):

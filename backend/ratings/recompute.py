@@ -14,7 +14,10 @@ from datetime import date, datetime, timezone
 
 from piccolo.engine import engine_finder
 
+from backend import clock
+from backend.auth import scope
 from backend.db import fetch, transaction_connection, upsert
+from backend.errors import NotFound
 from backend.ratings.compute import Computed, compute_households, roll_up, village_townships
 from backend.ledger.catalogue import catalogues
 from points_rules.ratings import HouseholdRating, VillageRating, rate_township, rate_village
@@ -177,4 +180,23 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
         await upsert("standing_village", "village_id", VILLAGE_COLUMNS, _village_records(computed, townships, now))
         await upsert("standing_township", "township_id", TOWNSHIP_COLUMNS, _township_records(computed, now))
     step("stored")
+    return report
+
+
+async def county_recompute(county_id: int, *, township_id: int | None = None, as_of: date | None = None,
+                           progress: Callable[[str], None] | None = None) -> DriftReport:
+    """A county's full recompute (or one of its townships): nothing outside the county is read or
+    written; a township elsewhere is ``NotFound``. Standing rolls up within a township, so the
+    county is its townships one by one, all as of one date."""
+    in_county = await scope.townships_of_county(county_id)
+    if township_id is not None and township_id not in in_county:
+        raise NotFound()
+    as_of = as_of or clock.today()
+    report = DriftReport(as_of=as_of)
+    for tid in [township_id] if township_id is not None else in_county:
+        part = await full_recompute(as_of=as_of, township_id=tid, progress=progress)
+        for name in ("persons", "households", "villages", "townships", "missing_households"):
+            setattr(report, name, getattr(report, name) + getattr(part, name))
+        for name in ("drifted_households", "drifted_villages", "drifted_townships"):
+            getattr(report, name).extend(getattr(part, name))
     return report

@@ -32,6 +32,33 @@ class PeriodOut(BaseModel):
     proposals: dict[str, int] = Field(default_factory=dict, description="count per status")
 
 
+class TownshipPreviewOut(BaseModel):
+    township_id: int
+    households: int = 0
+    credit_households: int = 0
+    household_grades: dict[str, int] = Field(default_factory=dict, description="households per grade")
+    villages: int
+    credit_villages: int
+    is_credit: bool
+
+
+class PeriodPreviewOut(BaseModel):
+    """What closing the period would propose — computed, nothing written."""
+
+    period_id: int
+    as_of: date = Field(description="the period's end: every rating is computed as of this date")
+    computed_on: date = Field(description="today: the ledger as recorded up to now")
+    ended: bool = Field(description="whether the period is over (it may be closed from the day after its end)")
+    households: int
+    credit_households: int
+    household_grades: dict[str, int] = Field(description="households per grade")
+    villages: int
+    credit_villages: int
+    townships: int
+    credit_townships: int
+    by_township: list[TownshipPreviewOut]
+
+
 class ProposalOut(BaseModel):
     id: int
     period_id: int
@@ -77,6 +104,8 @@ class ApprovalOut(BaseModel):
     returned: int
     changed: int
     not_own_check: int = Field(description="left for another approver: one person may not check their own approval")
+    back_to_check: int = Field(0, description="changed by the checker: the new grade waits for another approver "
+                                              "(counted in awaiting_second, not publicised)")
     publicity_ends_on: date | None
 
 
@@ -90,14 +119,28 @@ class ObjectionIn(BaseModel):
 
 
 class ObjectionOut(BaseModel):
+    """异议 with its art. 46 deadlines (stored when raised) and whether they were met."""
+
     id: int
     proposal_id: int
-    status: str
+    period_id: int
+    household_id: int
+    grade: str = Field(description="the rating's grade now")
+    proposal_status: str = Field(description="the rating's status now (disputed while any objection is open)")
+    status: str = Field(description="open | upheld | dismissed")
     reason: str
-    resolution_reason: str
+    resolution_reason: str = Field(description="the written reasons of the decision")
+    resolution_grade: str | None = Field(None, description="the corrected grade, when upheld")
     raised_at: datetime
-    respond_by: date
+    raised_on: date = Field(description="local date raised: the deadlines count from here")
+    mark_by: date = Field(description="legal deadline to mark the record disputed (1 working day)")
+    disputed_marked_on: date = Field(description="when the record was marked disputed")
+    marked_on_time: bool
+    respond_by: date = Field(description="legal deadline for the decision (7 working days)")
     resolved_at: datetime | None
+    resolved_on: date | None
+    decided_on_time: bool | None = Field(description="null while undecided")
+    overdue: bool = Field(description="still open after respond_by")
 
 
 class ResolveIn(BaseModel):

@@ -5,6 +5,7 @@ from piccolo.columns import (
     JSONB, BigSerial, Boolean, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar,
 )
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.constraints import Unique
 from piccolo.table import Table
 
 from backend.registry.tables import County
@@ -80,11 +81,12 @@ class StandingTownship(Table, tablename="standing_township"):
 
 
 class RatingPeriod(Table, tablename="rating_period"):
-    """评定周期 — e.g. the 2026 annual rating, as of ``ends_on``."""
+    """评定周期 — e.g. the 2026 annual rating, as of ``ends_on``. Codes are the county's own
+    (two counties may both have a "2026")."""
 
     id = Serial(primary_key=True)
     county = ForeignKey(County, null=False)
-    code = Varchar(length=16, unique=True)
+    code = Varchar(length=16)
     name_zh = Varchar(length=64)
     starts_on = Date()
     ends_on = Date()
@@ -92,6 +94,8 @@ class RatingPeriod(Table, tablename="rating_period"):
     closed_at = Timestamptz(null=True, default=None)
     closed_by = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+
+    rating_period_county_code = Unique([county, code])
 
 
 class RatingProposal(Table, tablename="rating_proposal"):
@@ -136,7 +140,11 @@ class RatingDecision(Table, tablename="rating_decision"):
 
 
 class RatingObjection(Table, tablename="rating_objection"):
-    """异议 against a publicised rating; holds the rating back until resolved."""
+    """异议 against a publicised rating; holds the rating back until every objection on it is decided.
+
+    The art. 46 deadlines are stored when the objection is raised (1 working day to mark the record
+    disputed, 7 to decide), so a later change to the calendar overrides cannot move them.
+    """
 
     id = BigSerial(primary_key=True)
     proposal = ForeignKey(RatingProposal, null=False, index=True)
@@ -144,9 +152,15 @@ class RatingObjection(Table, tablename="rating_objection"):
     reason = Text()
     status = Varchar(length=16, default="open")  # open | upheld | dismissed
     resolution_reason = Text(default="")
+    resolution_grade = Varchar(length=8, default="")  # the corrected grade, when upheld
     resolved_by = Integer(null=True, default=None)
     raised_at = Timestamptz(default=TimestamptzNow())
+    raised_on = Date(null=True, default=None)  # local date of raised_at: the day the deadlines count from
+    mark_by = Date(null=True, default=None)  # legal deadline to mark the record disputed (1 working day)
+    disputed_marked_on = Date(null=True, default=None)  # when it was marked (at once, on raising)
+    respond_by = Date(null=True, default=None)  # legal deadline for the decision (7 working days)
     resolved_at = Timestamptz(null=True, default=None)
+    resolved_on = Date(null=True, default=None)  # local date of resolved_at
 
 
 class CalendarOverride(Table, tablename="calendar_override"):

@@ -2,9 +2,10 @@
 publicity over working days, objections (异议), the append-only decision log, and the charts.
 
 The tests of this module run in file order and share one period (its own unique code, ending
-today) closed by the ``period`` fixture: approvals first, then the objection flow on the demo
-villager's household. Checks that must not leave a mark on the shared database (``finalize`` with
-a far-future date, attempts to change the decision log) run inside a transaction that is rolled back.
+today) closed by the ``period`` fixture as if tomorrow (a period can be closed only once it is
+over): approvals first, then the objection flow on the demo villager's household. Checks that
+must not leave a mark on the shared database (``finalize`` with a far-future date, attempts to
+change the decision log) run inside a transaction that is rolled back.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from datetime import date, timedelta
 import pytest
 from piccolo.engine import engine_finder
 
+from backend import clock
 from backend.auth import accounts
+from backend.auth.services import account_actor
 from backend.auth.roles import Role
 from backend.db import fetch
 from backend.errors import NotFound
@@ -30,7 +33,7 @@ from backend.registry.seed import DEMO_PASSWORD
 from points_rules.ratings import publicity_end
 from points_rules.workdays import WorkCalendar
 
-TODAY = date.today()
+TODAY = clock.today()  # the platform's local date (the services use the same clock)
 
 
 class _Rollback(Exception):
@@ -95,9 +98,13 @@ async def period(app_client, tokens) -> Period:
     assert created.status_code == 201, created.text
     assert created.json()["status"] == "open"
     period_id = created.json()["id"]
-    closed = await app_client.post(f"/api/v1/ratings/periods/{period_id}/close", headers=await tokens("county_admin"))
-    assert closed.status_code == 200, closed.text
-    assert closed.json()["status"] == "closed"
+    not_yet = await app_client.post(f"/api/v1/ratings/periods/{period_id}/close", headers=await tokens("county_admin"))
+    assert not_yet.status_code == 409 and not_yet.json()["code"] == "RATINGS_PERIOD_NOT_ENDED", not_yet.text
+    # The period ends today: close it as the county admin would tomorrow (the service, under a moved clock).
+    admin = (await fetch("SELECT id FROM account WHERE username = 'county_admin'"))[0]["id"]
+    with clock.frozen(clock.now() + timedelta(days=1)):
+        closed = await rating_periods.close_period(await account_actor(admin), period_id)
+    assert closed.status == "closed"
     return Period(period_id, code, county[0]["id"], me["township_id"], me2["township_id"], village_id,
                   villager["household_id"], {})
 
@@ -166,7 +173,8 @@ async def test_closing_a_period_rates_only_its_own_county(app_client, period):
             grid = (await Grid.insert(Grid(code=f"X{tag}g", name="另一网格", village=village)).returning(Grid.id))[0]["id"]
             await Household.insert(Household(code=f"X{tag}h", village=village, grid=grid))
             created = await rating_periods.create_period(actor, PeriodIn(
-                code=f"X{tag}", name_zh="跨区检查", starts_on=date(TODAY.year, 1, 1), ends_on=TODAY))
+                code=f"X{tag}", name_zh="跨区检查", starts_on=date(TODAY.year, 1, 1),
+                ends_on=TODAY - timedelta(days=1)))  # closable only once ended
             outsider = Actor(kind="account", id=admin, role=Role.COUNTY_ADMIN, label="other", sid="",
                              county_id=other_county)
             with pytest.raises(NotFound):  # another county's admin may not close this county's period

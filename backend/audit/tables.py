@@ -11,6 +11,11 @@ class AccessLog(Table, tablename="access_log"):
     Plain ids rather than foreign keys: the log must outlive anything it mentions. ``person_id``
     is filled whenever the subject is, or belongs to, a person, so a villager can list who
     looked at them; ``household_id`` likewise for household-level reads.
+
+    ``actor_org_zh`` is the reader's organisation in words *as it was when they read*
+    (梁家墩镇人民政府, 清凉寺村村民委员会, a bank's name): a snapshot, so a later transfer or
+    renaming does not rewrite history. ``actor_person_id`` is the reader's own person (a
+    villager reading their own data), so those reads can be shown apart from other people's.
     """
 
     id = BigSerial(primary_key=True)
@@ -19,6 +24,8 @@ class AccessLog(Table, tablename="access_log"):
     actor_id = Integer()
     actor_role = Varchar(length=16)
     actor_label = Varchar(length=64)
+    actor_org_zh = Varchar(length=128, default="")
+    actor_person_id = Integer(null=True, default=None)
     subject_kind = Varchar(length=16)  # person | household | organisation
     subject_id = Integer()
     person_id = Integer(null=True, default=None, index=True)

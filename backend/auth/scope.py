@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from backend.audit import readers
 from backend.audit.tables import AccessLog
 from backend.auth.roles import Actor, Role
 from backend.db import fetch
@@ -139,14 +140,21 @@ async def authorize_read(
 async def log_reads(
     actor: Actor, locations: Iterable[Location], *, fields: Iterable[str], purpose: str, request_id: str = ""
 ) -> None:
-    """One access-log row per subject read, in one INSERT."""
+    """One access-log row per subject read, in one INSERT, with the reader's organisation in
+    words as it is now (a snapshot: see ``backend.audit.readers``)."""
+    locations = list(locations)
+    if not locations:
+        return
     field_list = sorted(set(fields))
+    organisation = await readers.organisation_of(actor)
     rows = [
         AccessLog(
             actor_kind=actor.kind,
             actor_id=actor.id,
             actor_role=actor.role.value,
             actor_label=actor.label,
+            actor_org_zh=organisation,
+            actor_person_id=actor.person_id if actor.role is Role.VILLAGER else None,
             subject_kind=where.kind,
             subject_id=where.id,
             person_id=where.person_id,
@@ -158,8 +166,7 @@ async def log_reads(
         )
         for where in locations
     ]
-    if rows:
-        await AccessLog.insert(*rows)
+    await AccessLog.insert(*rows)
 
 
 def household_filter_sql(actor: Actor) -> tuple[str, list[Any]] | None:

@@ -1,0 +1,46 @@
+"""Which organisation a reader acts for, in words, looked up when the access-log row is written.
+
+Snapshot, not resolved later: the log is append-only history, and a grid worker moved to
+another village, a township admin transferred, or a township renamed (区划调整) must not
+rewrite who read a villager's data back then. The vocabulary (role, fields, purpose) is
+translated at read time instead (:mod:`backend.audit.words`): those are fixed tokens, not facts.
+"""
+
+from __future__ import annotations
+
+from backend.audit import words
+from backend.auth.roles import Actor, Role
+from backend.db import fetch
+
+MAX_ORG_CHARS = 128  # the column's length
+
+
+async def organisation_of(actor: Actor) -> str:
+    """``梁家墩镇人民政府``, ``清凉寺村村民委员会``, ``甘州区发展和改革局（信用办）``, a bank's name;
+    ``""`` when the actor has no place to name (the view then says what kind of body it was)."""
+    text = await _organisation(actor)
+    return text[:MAX_ORG_CHARS]
+
+
+async def _organisation(actor: Actor) -> str:
+    if actor.role is Role.TOWNSHIP_ADMIN and actor.township_id is not None:
+        rows = await fetch("SELECT name, kind FROM township WHERE id = {}", actor.township_id)
+        return words.township_org(rows[0]["name"], rows[0]["kind"]) if rows else ""
+    if actor.role in (Role.COUNTY_ADMIN, Role.AUDITOR) and actor.county_id is not None:
+        rows = await fetch("SELECT name FROM county WHERE id = {}", actor.county_id)
+        return words.county_org(rows[0]["name"]) if rows else ""
+    if actor.role is Role.GRID_WORKER and actor.grid_ids:
+        rows = await fetch(
+            """SELECT DISTINCT v.id, v.name, v.kind FROM grid g JOIN village v ON v.id = g.village
+               WHERE g.id = ANY({}) ORDER BY v.id""",
+            sorted(actor.grid_ids),
+        )
+        return "、".join(words.village_org(r["name"], r["kind"]) for r in rows)
+    if actor.role is Role.VILLAGER and actor.household_id is not None:
+        rows = await fetch("SELECT v.name FROM household h JOIN village v ON v.id = h.village WHERE h.id = {}",
+                           actor.household_id)
+        return words.villager_org(rows[0]["name"]) if rows else ""
+    if actor.role is Role.BANK and actor.kind == "bank_client":
+        rows = await fetch("SELECT name FROM bank_client WHERE id = {}", actor.id)
+        return rows[0]["name"] if rows else ""
+    return ""

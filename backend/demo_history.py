@@ -5,6 +5,14 @@ catalogue says), each with a real (generated) photo where evidence is required; 
 recomputed and a half-year rating period is closed, approved (maker-checker where required),
 publicised and made effective — so every screen has something true to show.
 Deterministic for a given seed and date.
+
+Villages are not all alike, or the charts and queues would say nothing: the seeded random draw gives
+each village a temperament (``TEMPERAMENTS``) — a few model villages (示范村) where good deeds are more
+frequent, one lagging village where wrongs are (and a sixth of the households dumped rubbish twice:
+fewer stars), and one struggling village where almost half the households broke the village's
+environmental-sanitation commitment (门前三包/人居环境承诺, a COMMITMENT-BROKEN on the household) and
+which is therefore not a 信用村. A few households are
+文明家庭 (an honour, model courtyards, customs reform: AAA) or 美丽庭院示范户 (AA) (``CAMPAIGNS``).
 """
 
 from __future__ import annotations
@@ -38,31 +46,91 @@ DEMO_PERIOD_CODE = "2026H1"
 
 @dataclass(frozen=True)
 class Plan:
-    """(item code, subject kind, share of people/households, level choices, quantity range)."""
+    """(item code, subject kind, how many people/households, level choices, quantity range); ``lean``
+    "good" draws the subjects more often from model villages, "bad" from the lagging and struggling ones."""
 
     item: str
     kind: str
     count: int
     levels: tuple[str, ...] = ()
     quantity: tuple[int, int] | None = None
+    lean: str = "good"
 
 
+# Fewer of the everyday plans than the county's size would suggest, so that the campaigns below fit in
+# about the same seeding time (it runs on first start).
 PLANS = (
-    Plan("VOL-HOURS", "person", 420, quantity=(4, 36)),
-    Plan("GRID-CLEANUP", "person", 260, levels=("took_part", "took_part", "outstanding", "organised")),
+    Plan("VOL-HOURS", "person", 340, quantity=(4, 36)),
+    Plan("GRID-CLEANUP", "person", 200, levels=("took_part", "took_part", "outstanding", "organised")),
     Plan("GRID-MEDIATION", "person", 60, levels=("took_part", "settled", "major_settled")),
-    Plan("ENV-COURTYARD", "household", 220, levels=("clean_household", "clean_household", "model_courtyard")),
+    Plan("ENV-COURTYARD", "household", 150, levels=("clean_household", "clean_household", "model_courtyard")),
     Plan("HONOUR", "person", 50, levels=("village", "township", "county", "county", "city")),
     Plan("BLOOD-DONATION", "person", 40),
-    Plan("COMMITMENT-KEPT", "person", 80),
-    Plan("FILIAL-PIETY", "person", 70),
+    Plan("COMMITMENT-KEPT", "person", 60),
+    Plan("FILIAL-PIETY", "person", 55),
     Plan("CHARITY-DONATION", "person", 40, levels=("under_1000", "under_1000", "from_1000")),
-    Plan("ENV-DUMPING", "person", 45),
-    Plan("WAGE-ARREARS", "person", 18, levels=("up_to_2_months", "months_2_to_6", "over_6_months_or_malicious")),
-    Plan("COMMITMENT-BROKEN", "person", 12),
-    Plan("FILIAL-NEGLECT", "person", 6),
-    Plan("JUDGMENT-DEFAULTER", "person", 6),
+    Plan("ENV-DUMPING", "person", 45, lean="bad"),
+    Plan("WAGE-ARREARS", "person", 18, levels=("up_to_2_months", "months_2_to_6", "over_6_months_or_malicious"),
+         lean="bad"),
+    Plan("COMMITMENT-BROKEN", "person", 12, lean="bad"),
+    Plan("FILIAL-NEGLECT", "person", 6, lean="bad"),
+    Plan("JUDGMENT-DEFAULTER", "person", 6, lean="bad"),
 )
+
+# Village temperaments, drawn per seed: how many of each (the rest are "ordinary"), and how much more
+# often a village of that temperament is drawn for a plan of each lean.
+TEMPERAMENTS = {"model": 3, "lagging": 1, "struggling": 1}
+_LEAN_WEIGHTS = {
+    "good": {"model": 3.0, "ordinary": 1.0, "lagging": 0.5, "struggling": 0.4},
+    "bad": {"model": 0.3, "ordinary": 1.0, "lagging": 4.0, "struggling": 4.0},
+}
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """The same events for each of a set of households: ``count`` households drawn (leaning "good") from
+    the whole county, or ``share`` of the households of the villages of temperament ``where``."""
+
+    name_zh: str
+    events: tuple[tuple[str, str | None], ...]   # (item code, level), recorded in this order on different days
+    count: int = 0
+    share: float = 0.0
+    where: str = ""
+
+
+CAMPAIGNS = (
+    # 文明家庭: a city honour (+10), two model-courtyard inspections (+3 +3, the yearly cap) and a customs
+    # reform (+2): 65 + 18 = 83 for a family of A members → AAA.
+    Campaign("文明家庭", (("HONOUR", "city"), ("ENV-COURTYARD", "model_courtyard"),
+                         ("ENV-COURTYARD", "model_courtyard"), ("CUSTOMS-REFORM", None)), count=16),
+    # 美丽庭院示范户: two model-courtyard inspections (+6): 71 → AA.
+    Campaign("美丽庭院示范户", (("ENV-COURTYARD", "model_courtyard"), ("ENV-COURTYARD", "model_courtyard")), count=36),
+    # The struggling village: 45 % of its households broke the sanitation commitment (−20 on the household:
+    # 45, not a credit household), so fewer than 70 % are credit households even after review rejects some.
+    Campaign("违反人居环境承诺", (("COMMITMENT-BROKEN", None),), share=0.45, where="struggling"),
+    # The lagging village: a sixth of its households dumped rubbish twice (−2, then −4 as a repeat): 59, just
+    # below a credit household — the village stays a 信用村, with fewer stars.
+    Campaign("屡次乱倒垃圾", (("ENV-DUMPING", None), ("ENV-DUMPING", None)), share=0.16, where="lagging"),
+)
+
+
+def _temperaments(rng: random.Random, villages: list[int]) -> dict[int, str]:
+    drawn = rng.sample(villages, sum(TEMPERAMENTS.values()))
+    out = {v: "ordinary" for v in villages}
+    for kind, n in TEMPERAMENTS.items():
+        for v in drawn[:n]:
+            out[v] = kind
+        drawn = drawn[n:]
+    return out
+
+
+def _draw(rng: random.Random, subjects: list[int], village_of: dict[int, int], temper: dict[int, str],
+          lean: str, k: int) -> list[int]:
+    """``k`` distinct subjects, each drawn with the weight of its village's temperament for ``lean``
+    (weighted sampling without replacement: the k largest ``u ** (1 / w)``, Efraimidis–Spirakis)."""
+    weights = _LEAN_WEIGHTS[lean]
+    keyed = [(rng.random() ** (1.0 / weights[temper[village_of[s]]]), s) for s in subjects]
+    return [s for _, s in sorted(keyed, reverse=True)[:k]]
 
 
 async def _actor(username: str) -> Actor:
@@ -94,43 +162,65 @@ async def seed_history(today: date, *, seed: int = 2026, progress: Callable[[int
     county = await _actor("county_admin")
     people = [r["person"] for r in await fetch(
         "SELECT person FROM household_membership WHERE valid_to IS NULL ORDER BY person")]
-    households = [r["id"] for r in await fetch("SELECT id FROM household ORDER BY id")]
+    household_rows = await fetch("SELECT id, village FROM household ORDER BY id")
+    households = [r["id"] for r in household_rows]
+    household_village = {r["id"]: r["village"] for r in household_rows}
+    person_village = {r["person"]: r["village"] for r in await fetch(
+        """SELECT m.person, h.village FROM household_membership m JOIN household h ON h.id = m.household
+           WHERE m.valid_to IS NULL""")}
+    temper = _temperaments(rng, sorted(set(household_village.values())))
     start = date(today.year, 1, 5)
     span = (today - timedelta(days=3) - start).days
     counts = {"events": 0, "pending": 0, "rejected": 0}
     version = catalogues().version_on(today)
+
+    async def record(key: str, item_code: str, kind: str, subject: int, level: str | None,
+                     quantity: Decimal | None, occurred: date) -> None:
+        if not version.has_item(item_code):
+            return
+        item = version.item(item_code)
+        evidence = [await _photo(county, rng)] if item.evidence == "required" else []
+        data = EventIn(idempotency_key=key, item_code=item_code, subject_kind=kind, subject_id=subject,
+                       occurred_on=occurred, level=level, quantity=quantity, evidence_ids=evidence, note="示范数据")
+        try:
+            event, _ = await record_event(county, data, today=occurred + timedelta(days=rng.randint(0, 5)))
+        except CunxinError:
+            return  # e.g. a subject kind an older catalogue version lacks: skip, as a clerk would
+        counts["events"] += 1
+        if event.status == "pending_review":
+            roll = rng.random()
+            if roll < 0.08:
+                counts["pending"] += 1  # left for the township admin's review queue
+            elif roll < 0.12:
+                await decide(county, event.id, approve=False, reason="经核实证据不足，不予认定")
+                counts["rejected"] += 1
+            else:
+                await decide(county, event.id, approve=True, reason="经核实属实")
+
     with jobs.suppressed("recompute_standing"):
         for plan in PLANS:
-            item = version.item(plan.item)
-            subjects = rng.sample(people if plan.kind == "person" else households, plan.count)
-            for n, subject in enumerate(subjects):
+            pool, village_of = (people, person_village) if plan.kind == "person" else (households, household_village)
+            for n, subject in enumerate(_draw(rng, pool, village_of, temper, plan.lean, plan.count)):
                 occurred = start + timedelta(days=rng.randrange(span))
-                evidence = [await _photo(county, rng)] if item.evidence == "required" else []
-                data = EventIn(
-                    idempotency_key=f"demo-{plan.item}-{n}-{subject}", item_code=plan.item, subject_kind=plan.kind,
-                    subject_id=subject, occurred_on=occurred,
-                    level=rng.choice(plan.levels) if plan.levels else None,
-                    quantity=Decimal(rng.randint(*plan.quantity)) if plan.quantity else None,
-                    evidence_ids=evidence, note="示范数据",
-                )
-                try:
-                    event, _ = await record_event(county, data, today=occurred + timedelta(days=rng.randint(0, 5)))
-                except CunxinError:
-                    continue  # e.g. a subject kind an older catalogue version lacks: skip, as a clerk would
-                counts["events"] += 1
-                if event.status == "pending_review":
-                    roll = rng.random()
-                    if roll < 0.08:
-                        counts["pending"] += 1  # left for the township admin's review queue
-                    elif roll < 0.12:
-                        await decide(county, event.id, approve=False, reason="经核实证据不足，不予认定")
-                        counts["rejected"] += 1
-                    else:
-                        await decide(county, event.id, approve=True, reason="经核实属实")
+                await record(f"demo-{plan.item}-{n}-{subject}", plan.item, plan.kind, subject,
+                             rng.choice(plan.levels) if plan.levels else None,
+                             Decimal(rng.randint(*plan.quantity)) if plan.quantity else None, occurred)
                 if progress:
                     progress(1)
+        for c, campaign in enumerate(CAMPAIGNS):
+            if campaign.where:
+                pool = [h for h in households if temper[household_village[h]] == campaign.where]
+                chosen = rng.sample(pool, round(campaign.share * len(pool)))
+            else:
+                chosen = _draw(rng, households, household_village, temper, "good", campaign.count)
+            for subject in chosen:
+                days = sorted(rng.sample(range(span), len(campaign.events)))   # one event per day, in order
+                for n, ((item_code, level), day) in enumerate(zip(campaign.events, days)):
+                    await record(f"demo-c{c}-{n}-{subject}", item_code, "household", subject, level, None,
+                                 start + timedelta(days=day))
     await full_recompute(as_of=today)
     counts["period"] = await _demo_period(today)
+    counts["temperaments"] = {kind: sorted(v for v, t in temper.items() if t == kind) for kind in TEMPERAMENTS}
     return counts
 
 

@@ -21,7 +21,7 @@ _LABELS_ZH = {
     # ratings (三级联创)
     "household": "信用户", "village": "信用村", "township": "信用乡镇", "approval": "审批公示",
     "max_score": "满分", "member_aggregate": "成员合并方式", "adult_age": "成年年龄",
-    "member_weight": "成员权重", "family_charge_items": "计入户主的家庭责任事项", "credit_grades": "信用户等级",
+    "member_scale": "个人积分折算户分", "family_charge_items": "计入户主的家庭责任事项", "credit_grades": "信用户等级",
     "disqualifying_member_grades": "一票否决的成员等级", "direct_downgrade_disqualifies": "成员直接判级否决",
     "serious_dishonesty_disqualifies": "成员严重失信否决", "credit_household_share": "信用户占比下限",
     "max_serious_dishonesty": "严重失信户数上限", "serious_dishonesty_items": "严重失信事项", "stars": "星级",
@@ -75,13 +75,13 @@ def _ratings_fields(r: RatingRules | None) -> dict[str, str]:
         return {}
     h, v, t, a = r.household, r.village, r.township, r.approval
     out = {
-        "household.base": format_points(h.base, signed=False),
         "household.max_score": format_points(h.max_score, signed=False),
         "household.member_aggregate": h.member_aggregate,
         "household.adult_age": str(h.adult_age),
-        "household.member_weight": format(h.member_weight.normalize(), "f"),
-        "household.family_charge_items": ", ".join(h.family_charge_items) or "—",
     }
+    out.update({f"household.member_scale.{format_points(p.personal, signed=False)}":
+                format_points(p.household, signed=False) for p in h.member_scale})
+    out["household.family_charge_items"] = ", ".join(h.family_charge_items) or "—"
     for band in h.grades:
         out[f"household.grades.{band.grade}"] = ("最低档" if band.min is None
                                                  else f"≥{format_points(band.min, signed=False)}")

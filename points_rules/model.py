@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Union
 
 from points_rules.units import add_days_or_months
@@ -315,26 +316,37 @@ NOT_CREDIT_GRADE = "none"
 
 
 @dataclass(frozen=True)
+class ScalePoint:
+    """One point of the member scale: a personal score (tenths) and the household points (tenths) it is worth."""
+
+    personal: int
+    household: int
+
+
+@dataclass(frozen=True)
 class HouseholdRules:
     """信用户评定 — how members' personal standings and the household's own entries make a household score.
 
     Household scores are tenths of household points on a 0..``max_score`` scale (100 points → 1000)::
 
-        exact = base + member_weight × mean_{counted}(score − personal base − family_charge)
-                     + Σ_{all members} family_charge + household_points
+        exact = mean_{counted} scale(score − family_charge) + Σ_{all members} family_charge + household_points
         score = clamp(round_half_up(exact), 0, max_score)
 
-    ``counted`` = members aged ≥ ``adult_age`` on the rating date (``mean_adults``; all members when
-    there is no adult) or every member (``mean_all``). ``family_charge`` is a member's in-force points
-    from ``family_charge_items`` (wrongs tied to the family): taken out of the member average and charged
-    to the household at full weight, through the head of household (户主).
+    ``scale`` (``member_scale``, 个人积分折算户分) is a table of points best first, read as straight lines
+    between them and flat beyond the ends; the shipped table puts the start of each personal band on the
+    start of the household band of the same name (personal A 960 → household A 60, AA 1030 → 70,
+    AAA 1050 → 80) and the personal base on the household base (1000 → 65), so a household whose members
+    are all A or better is an A 信用户 or better. ``counted`` = members aged ≥ ``adult_age`` on the rating
+    date (``mean_adults``; all members when there is no adult) or every member (``mean_all``); a household
+    without members counts as one member at the personal base. ``family_charge`` is a member's in-force
+    points from ``family_charge_items`` (wrongs tied to the family): taken out of the member's personal
+    score before scaling and charged to the household at full weight, through the head of household (户主).
     """
 
-    base: int                                   # tenths of household points (65 → 650)
     max_score: int                              # tenths (100 → 1000); the minimum is 0
     member_aggregate: str                       # MEMBER_AGGREGATES
     adult_age: int                              # whole years on the rating date
-    member_weight: Decimal                      # household points per personal point, ≥ 0
+    member_scale: tuple[ScalePoint, ...]        # best first: personal strictly falling, household not rising
     family_charge_items: tuple[str, ...]        # item codes
     grades: tuple[GradeBand, ...]               # best first; min in tenths; the last has min=None
     credit_grades: tuple[str, ...]              # the best bands: these grades make a 信用户
@@ -351,11 +363,28 @@ class HouseholdRules:
         """The grade a disqualified household gets: the worst band."""
         return self.grades[-1].grade
 
+    @property
+    def lowest_credit_min(self) -> int:
+        """Tenths: the lowest score that makes a 信用户 (the ``min`` of the worst credit band)."""
+        return min(b.min for b in self.grades if b.grade in self.credit_grades and b.min is not None)
+
     def grade_for(self, score_tenths: int) -> str:
         for band in self.grades:
             if band.min is None or score_tenths >= band.min:
                 return band.grade
         return self.grades[-1].grade
+
+    def scale(self, personal_tenths: int | Fraction) -> Fraction:
+        """Household points (tenths, exact) a member with this personal score (tenths) is worth: straight
+        lines between the points of ``member_scale``, the first point's value above it, the last's below."""
+        points = self.member_scale
+        if personal_tenths >= points[0].personal:
+            return Fraction(points[0].household)
+        for upper, lower in zip(points, points[1:]):
+            if personal_tenths >= lower.personal:
+                slope = Fraction(upper.household - lower.household, upper.personal - lower.personal)
+                return lower.household + slope * (personal_tenths - lower.personal)
+        return Fraction(points[-1].household)
 
 
 @dataclass(frozen=True)

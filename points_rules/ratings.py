@@ -10,21 +10,30 @@ in ``Fraction`` form), never as floats.
 
 Household score (see ``HouseholdRules``)::
 
-    exact = base + member_weight × mean_{counted}(personal score − personal base − family_charge)
-                 + Σ_{all members} family_charge + household_points
+    exact = mean_{counted} scale(personal score − family_charge) + Σ_{all members} family_charge
+            + household_points
     score = clamp(round_half_up(exact), 0, max_score)
 
+- ``scale`` (``member_scale``, 个人积分折算户分): straight lines between the catalogue's points, flat beyond
+  the ends. The shipped points put each personal band's start on the household band of the same name
+  (960 → 60 A, 1030 → 70 AA, 1050 → 80 AAA) and the personal base on the household base (1000 → 65), so
+  the household rule agrees with the personal one: members all A or better, nothing charged to the
+  family, no deductions of the household's own and no disqualifier → at least an A 信用户. The loader
+  checks that property for any county's numbers (``validation._check_scale_agrees``).
 - ``counted``: members aged ≥ ``adult_age`` on the rating date (``mean_adults``), or every member when
   the household has no adult (or ``mean_all``). Children's scores do not dilute the adults' average.
+  A household without members counts as one member at the personal base.
 - ``family_charge`` (家庭责任, "wrongs tied to the family are charged to the head of household"): the
   member's in-force points from the catalogue's ``family_charge_items`` (拒不履行赡养义务, 家庭暴力). They
-  are taken *out* of that member's average contribution and charged to the household at full weight
-  (1 personal point = 1 household point), answered for by the head (户主) whoever in the family committed
-  the wrong. They are not averaged away in a large family, and not counted twice. The head's *personal*
-  score is not touched: a personal score only holds the person's own entries.
+  are taken *out* of that member's personal score before scaling and charged to the household at full
+  weight (1 personal point = 1 household point), answered for by the head (户主) whoever in the family
+  committed the wrong. They are not averaged away in a large family, and not counted twice. The head's
+  *personal* score is not touched: a personal score only holds the person's own entries.
 - Grade: the household bands; a member whose personal grade is disqualifying (D), who is under an
   in-force direct grade (直接判级), or who has an in-force serious-dishonesty entry makes the household
   not a credit household, and its grade is then the lowest band (``none``).
+- ``explanation_zh`` is for the villager: no internal ids (members are 户主 / 成员 with their age) and no
+  English tokens (a household below the credit bands "未达到信用户标准", never "none").
 """
 
 from __future__ import annotations
@@ -231,17 +240,24 @@ def _reaches(part: int, total: int, percent: Decimal) -> bool:
 
 
 def _bands_zh(bands: Sequence[GradeBand], credit: Sequence[str]) -> str:
-    parts = [f"{b.grade}≥{format_points(b.min, signed=False)}分" for b in bands if b.min is not None]
-    lowest = bands[-1]
-    better = next((b for b in reversed(bands[:-1]) if b.min is not None), None)
-    tail = f"低于{format_points(better.min, signed=False)}分为{lowest.grade}" if better else lowest.grade
-    if better and lowest.grade not in credit:
-        tail = f"低于{format_points(better.min, signed=False)}分不是信用户（{lowest.grade}）"
-    return "、".join(parts + [tail])
+    """``AAA≥80分、AA≥70分、A≥60分、低于60分不是信用户`` — the lowest band is never a credit grade (checked)."""
+    parts = [f"{b.grade}≥{format_points(b.min, signed=False)}分" for b in bands if b.min is not None and b.grade in credit]
+    lowest = min(b.min for b in bands if b.min is not None and b.grade in credit)
+    return "、".join(parts + [f"低于{format_points(lowest, signed=False)}分不是信用户"])
 
 
-def _member_label(m: MemberInput) -> str:
-    return f"户主（编号{m.person_id}）" if m.is_head else f"成员（编号{m.person_id}）"
+def _scale_zh(h: HouseholdRules) -> str:
+    points = "、".join(f"{format_points(p.personal, signed=False)}分→{format_points(p.household, signed=False)}分"
+                       for p in h.member_scale)
+    top, bottom = h.member_scale[0], h.member_scale[-1]
+    return (f"{points}，两点之间按比例折算；高于{format_points(top.personal, signed=False)}分按"
+            f"{format_points(top.household, signed=False)}分计，低于{format_points(bottom.personal, signed=False)}分按"
+            f"{format_points(bottom.household, signed=False)}分计")
+
+
+def _member_label(m: MemberInput, as_of: date) -> str:
+    """户主（56岁） / 成员（54岁）: how the family knows its members — never an internal id."""
+    return f"{'户主' if m.is_head else '成员'}（{age_on(m.birth_date, as_of)}岁）"
 
 
 def _check_duplicates(ids: Sequence[int], what_zh: str, what_en: str, code: str = "RULES_DUPLICATE") -> None:
@@ -283,14 +299,16 @@ def rate_household(catalogues: CatalogueSet, household_id: int, members: Sequenc
     counted_ids = {m.person_id for m in counted}
     adult_ids = {m.person_id for m in adults}
 
-    def delta(m: MemberInput) -> int:
-        return m.standing.score - m.standing.base - m.family_charge
+    def scaled_from(m: MemberInput) -> int:
+        return m.standing.score - m.family_charge     # the family charge is the household's, not the member's
 
-    mean = Fraction(sum(delta(m) for m in counted), len(counted)) if counted else Fraction(0)
-    weight = Fraction(h.member_weight)
-    member_part = weight * mean
+    worth = {m.person_id: h.scale(scaled_from(m)) for m in members}
+    if counted:
+        mean = sum((worth[m.person_id] for m in counted), Fraction(0)) / len(counted)
+    else:
+        mean = h.scale(version.scoring.base)          # no members: as one member at the personal base
     charge_total = sum(m.family_charge for m in members)
-    exact = h.base + member_part + charge_total + household_points
+    exact = mean + charge_total + household_points
     rounded = _round_half_up(exact)
     score = min(max(rounded, 0), h.max_score)
     score_grade = h.grade_for(score)
@@ -325,13 +343,12 @@ def rate_household(catalogues: CatalogueSet, household_id: int, members: Sequenc
              "personal_score": m.standing.score, "personal_base": m.standing.base,
              "personal_grade": m.standing.grade, "grade_override": m.standing.grade_override,
              "override_until": None if m.standing.override_until is None else m.standing.override_until.isoformat(),
-             "family_charge": m.family_charge, "delta": delta(m), "serious_dishonesty": m.serious_dishonesty,
-             "standing_catalogue_version": m.standing.catalogue_version}
+             "family_charge": m.family_charge, "scaled_from": scaled_from(m), "worth": _exact(worth[m.person_id]),
+             "serious_dishonesty": m.serious_dishonesty, "standing_catalogue_version": m.standing.catalogue_version}
             for m in members
         ],
         "counted_basis": basis,
-        "member_mean_delta": _exact(mean),
-        "member_part": _exact(member_part),
+        "member_mean": _exact(mean),
         "family_charge_total": charge_total,
         "household_points": household_points,
         "exact_score": _exact(exact),
@@ -344,9 +361,8 @@ def rate_household(catalogues: CatalogueSet, household_id: int, members: Sequenc
         "is_credit_household": is_credit,
         "serious_dishonesty": serious,
     }
-    text = _household_zh(version, h, as_of, members, adults, counted, basis, mean, member_part,
-                         charge_total, household_points, exact, rounded, score, score_grade, grade, is_credit,
-                         disqualified, head)
+    text = _household_zh(version, h, as_of, members, adults, counted, basis, worth, mean, charge_total,
+                         household_points, exact, rounded, score, score_grade, is_credit, disqualified, head)
     return HouseholdRating(household_id, as_of, version.version, score, grade, is_credit, serious, text, facts)
 
 
@@ -371,8 +387,8 @@ def _check_members(household_id: int, members: Sequence[MemberInput], as_of: dat
 
 def _household_thresholds(h: HouseholdRules) -> dict[str, Any]:
     return {
-        "base": h.base, "max_score": h.max_score, "member_aggregate": h.member_aggregate,
-        "adult_age": h.adult_age, "member_weight": _exact(Fraction(h.member_weight)),
+        "max_score": h.max_score, "member_aggregate": h.member_aggregate, "adult_age": h.adult_age,
+        "member_scale": [{"personal": p.personal, "household": p.household} for p in h.member_scale],
         "family_charge_items": list(h.family_charge_items),
         "grades": [{"grade": b.grade, "min": b.min} for b in h.grades],
         "credit_grades": list(h.credit_grades),
@@ -383,47 +399,56 @@ def _household_thresholds(h: HouseholdRules) -> dict[str, Any]:
 
 
 def _household_zh(version: CatalogueVersion, h: HouseholdRules, as_of: date, members: list[MemberInput],
-                  adults: list[MemberInput], counted: list[MemberInput], basis: str, mean: Fraction,
-                  member_part: Fraction, charge_total: int, household_points: int, exact: Fraction, rounded: int,
-                  score: int, score_grade: str, grade: str, is_credit: bool, disqualified: list[dict[str, Any]],
+                  adults: list[MemberInput], counted: list[MemberInput], basis: str, worth: dict[int, Fraction],
+                  mean: Fraction, charge_total: int, household_points: int, exact: Fraction, rounded: int,
+                  score: int, score_grade: str, is_credit: bool, disqualified: list[dict[str, Any]],
                   head: MemberInput | None) -> str:
-    weight = _exact(Fraction(h.member_weight))
+    """The villager's explanation (PIPL art. 24): inputs, rule version, thresholds, why this grade — in words
+    a villager reads: members by role and age, never an id; no English grade token for "not a credit household"."""
     out = [f"截至{date_zh(as_of)}（适用{version.version}版积分目录的信用户评定规则）："]
+    out.append(f"个人积分按对照表折算为户分（{_scale_zh(h)}）。")
     if basis == "no_members":
-        out.append("本户未登记成员，成员部分按0分计。")
+        base = version.scoring.base
+        out.append(f"本户未登记成员，成员部分按个人基础分{format_points(base, signed=False)}分折算为"
+                   f"{_points_zh(mean, signed=False)}分。")
     else:
         who = {"adults": f"按年满{h.adult_age}周岁的{len(counted)}名成年人计算",
                "all_members_no_adult": f"本户没有年满{h.adult_age}周岁的成员，按全体{len(counted)}人计算",
                "all_members": f"按全体{len(counted)}人计算"}[basis]
-        out.append(f"本户共{len(members)}人，其中成年人{len(adults)}人，{who}。")
+        out.append(f"本户共{len(members)}人，其中成年人{len(adults)}人，{who}：")
         parts = []
         for m in counted:
-            d = m.standing.score - m.standing.base - m.family_charge
-            note = "（不含家庭责任扣分）" if m.family_charge else ""
-            parts.append(f"{_member_label(m)}{format_points(d)}分{note}")
-        out.append(f"各人个人积分较个人基础分（{format_points(counted[0].standing.base, signed=False)}分）的增减为："
-                   f"{'、'.join(parts)}，平均{_points_zh(mean)}分，按权重{weight}计入户得分{_points_zh(member_part)}分。")
+            personal = f"个人积分{format_points(m.standing.score, signed=False)}分（{m.standing.grade}级）"
+            if m.family_charge:
+                personal += (f"，家庭责任扣分另计，按{format_points(m.standing.score - m.family_charge, signed=False)}"
+                             "分折算")
+            parts.append(f"{_member_label(m, as_of)}{personal}，折合{_points_zh(worth[m.person_id], signed=False)}分")
+        average = "" if len(counted) == 1 else f"；平均{_points_zh(mean, signed=False)}分"
+        out.append(f"{'；'.join(parts)}{average}。")
     if charge_total:
         holder = "户主" if head is not None else "户主（本户未登记户主，仍计入本户）"
-        names = "、".join(version.item(code).name_zh if version.has_item(code) else code
-                         for code in h.family_charge_items)
+        names = "、".join(version.item(code).name_zh for code in h.family_charge_items if version.has_item(code))
         out.append(f"家庭责任扣分（{names}等与家庭相关的失信行为）合计"
-                   f"{format_points(charge_total)}分，不参与平均，按全额计入本户，由{holder}承担。")
+                   f"{format_points(charge_total)}分，不参与折算和平均，按全额计入本户，由{holder}承担。")
     if household_points:
         out.append(f"本户自身的有效记录合计{format_points(household_points)}分，直接计入。")
-    formula = f"户基础分{format_points(h.base, signed=False)}"
-    formula += f" {_signed_part(member_part)}"
+    formula = f"成员折算{'部分' if basis == 'no_members' or len(counted) == 1 else '平均'}{_points_zh(mean, signed=False)}"
     if charge_total:
         formula += f" {_signed_part(Fraction(charge_total))}"
     if household_points:
         formula += f" {_signed_part(Fraction(household_points))}"
-    out.append(f"户得分 = {formula} = {_points_zh(exact, signed=False)}分")
+    if charge_total or household_points:
+        out.append(f"户得分 = {formula} = {_points_zh(exact, signed=False)}分")
+    else:
+        out.append(f"户得分即{formula}分")
     if Fraction(rounded) != exact:
         out.append(f"，保留一位小数为{format_points(rounded, signed=False)}分")
     if score != rounded:
         out.append(f"，限定在0至{format_points(h.max_score, signed=False)}分之间，计为{format_points(score, signed=False)}分")
     out.append("。")
     out.append(f"评定标准：{_bands_zh(h.grades, h.credit_grades)}。")
+    reached = score_grade in h.credit_grades
+    points = format_points(score, signed=False)
     if disqualified:
         reasons = []
         for m in members:
@@ -437,12 +462,13 @@ def _household_zh(version: CatalogueVersion, h: HouseholdRules, as_of: date, mem
                 else:
                     mine.append("有尚在有效期内的严重失信记录")
             if mine:
-                reasons.append(_member_label(m) + "、".join(mine))
-        out.append(f"得分对应{score_grade}级，但{'；'.join(reasons)}，按规则本户不评为信用户，等级记为{grade}。")
+                reasons.append(_member_label(m, as_of) + "、".join(mine))
+        standing_zh = f"得分{points}分，本可评为{score_grade}级信用户" if reached else f"得分{points}分，未达到信用户标准"
+        out.append(f"{standing_zh}；{'；'.join(reasons)}，按规则本户不评为信用户。")
     elif is_credit:
-        out.append(f"得分{format_points(score, signed=False)}分，对应{grade}级，评为{grade}级信用户。")
+        out.append(f"得分{points}分，对应{score_grade}级，评为{score_grade}级信用户。")
     else:
-        out.append(f"得分{format_points(score, signed=False)}分，未达到信用户标准，等级为{grade}，不是信用户。")
+        out.append(f"得分{points}分，低于{format_points(h.lowest_credit_min, signed=False)}分，未达到信用户标准，不是信用户。")
     return "".join(out)
 
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
+from math import floor
 from typing import Any, Callable, TypeVar
 
 from points_rules.model import (
     CATEGORIES, DIRECTIONS, EVIDENCE, MEMBER_AGGREGATES, NOT_CREDIT_GRADE, PUBLICITY, RATING_LEVELS,
     RATING_PERIODS, ROLES, SUBJECT_KINDS, UPDATE_FREQUENCIES, ApprovalRules, CatalogueProblem, CatalogueVersion,
     DeductionValidity, DirectGrade, Disclosure, FixedPoints, GradeBand, HouseholdRules, Item, Level, LevelPoints,
-    PointsRule, RatingRules, RecordingWindow, Scoring, StarBand, Tier, TieredPoints, TownshipRules, VillageRules,
+    PointsRule, RatingRules, RecordingWindow, ScalePoint, Scoring, StarBand, Tier, TieredPoints, TownshipRules, VillageRules,
 )
-from points_rules.units import POINT_UNIT, points_from_decimal
+from points_rules.units import POINT_UNIT, format_points, points_from_decimal
 from points_rules.yaml_source import Path_, YamlSource, format_path
 
 T = TypeVar("T")
@@ -507,8 +509,8 @@ def _read_points(c: Checker, value: Any, path: Path_, direction: str | None,
 _HOUSEHOLD_GRADE_RE = re.compile(rf"^([A-Z]{{1,4}}[+-]?|{NOT_CREDIT_GRADE})$")
 _MONTH_DAY_RE = re.compile(r"^(\d{2})-(\d{2})$")
 _RATINGS_KEYS = {"household": True, "village": True, "township": True, "approval": True}
-_HOUSEHOLD_KEYS = {"base": True, "max_score": True, "member_aggregate": True, "adult_age": True,
-                   "member_weight": True, "family_charge_items": True, "grades": True, "credit_grades": True,
+_HOUSEHOLD_KEYS = {"max_score": True, "member_aggregate": True, "adult_age": True,
+                   "member_scale": True, "family_charge_items": True, "grades": True, "credit_grades": True,
                    "disqualifying_member_grades": True, "direct_downgrade_disqualifies": True,
                    "serious_dishonesty_disqualifies": True}
 _VILLAGE_KEYS = {"credit_household_share": True, "max_serious_dishonesty": True,
@@ -582,17 +584,10 @@ def _read_household(c: Checker, value: Any, path: Path_, scoring: Scoring | None
                     raw_codes: set[Any]) -> HouseholdRules | None:
     data = c.mapping(value, path, _HOUSEHOLD_KEYS)
     before = len(c.problems)
-    base = c.field(data, "base", path, c.whole_points)
     max_score = c.field(data, "max_score", path, c.whole_points)
     aggregate = c.field(data, "member_aggregate", path, c.enum(MEMBER_AGGREGATES))
     adult_age = c.field(data, "adult_age", path, c.positive_int)
-
-    def weight(v: Any, p: Path_) -> Decimal:
-        if isinstance(v, bool) or not isinstance(v, (int, Decimal)) or v <= 0:
-            raise c.fail(p, "成员权重应为正数（如 0.5）", "member_weight must be a positive number such as 0.5")
-        return Decimal(v)
-
-    member_weight = c.field(data, "member_weight", path, weight)
+    scale = c.field(data, "member_scale", path, lambda v, p: _read_member_scale(c, v, p, max_score))
     charges = c.field(data, "family_charge_items", path,
                       _item_codes(c, by_code, raw_codes, "家庭责任事项", "family-charge item", allow_direct_grade=False))
     grades = c.field(data, "grades", path, lambda v, p: _read_grades(c, v, p, _HOUSEHOLD_GRADE_RE))
@@ -622,18 +617,84 @@ def _read_household(c: Checker, value: Any, path: Path_, scoring: Scoring | None
     by_downgrade = c.field(data, "direct_downgrade_disqualifies", path, c.boolean)
     by_serious = c.field(data, "serious_dishonesty_disqualifies", path, c.boolean)
 
-    if base is not None and max_score is not None and not 0 <= base <= max_score:
-        c.problem(path + ("base",), "户基础分须在0与满分（max_score）之间", "base must be between 0 and max_score")
     if grades and max_score is not None:
         for i, band in enumerate(grades):
             if band.min is not None and not 0 < band.min <= max_score:
                 c.problem(path + ("grades", i, "min"), "分数线须大于0且不超过满分（max_score）",
                           "a threshold must be above 0 and at most max_score")
-    if len(c.problems) > before or None in (base, max_score, aggregate, adult_age, member_weight, charges, grades,
+    if len(c.problems) > before or None in (max_score, aggregate, adult_age, scale, charges, grades,
                                             credit_grades, disqualifying, by_downgrade, by_serious):
         return None
-    return HouseholdRules(base, max_score, aggregate, adult_age, member_weight, charges, grades, credit_grades,
-                          disqualifying, by_downgrade, by_serious)
+    rules = HouseholdRules(max_score, aggregate, adult_age, scale, charges, grades, credit_grades,
+                           disqualifying, by_downgrade, by_serious)
+    if scoring is not None:
+        _check_scale_agrees(c, path + ("member_scale",), rules, scoring)
+    return rules if len(c.problems) == before else None
+
+
+def _read_member_scale(c: Checker, value: Any, path: Path_, max_score: int | None) -> tuple[ScalePoint, ...] | None:
+    """个人积分折算户分: points best first, personal strictly falling, household never rising, within 0..max."""
+    rows = c.sequence(value, path)
+    before = len(c.problems)
+    if len(rows) < 2:
+        c.problem(path, "对照表至少需要两个点", "the member scale needs at least two points")
+    out: list[ScalePoint] = []
+    for i, row in enumerate(rows):
+        p = path + (i,)
+        try:
+            data = c.mapping(row, p, {"personal": True, "household": True})
+        except _Invalid:
+            continue
+        personal = c.field(data, "personal", p, c.points)
+        household = c.field(data, "household", p, c.points)
+        if personal is None or household is None:
+            continue
+        if max_score is not None and not 0 <= household <= max_score:
+            c.problem(p + ("household",), "户分须在0与满分（max_score）之间", "household points must be between 0 and max_score")
+        if out and personal >= out[-1].personal:
+            c.problem(p + ("personal",), "个人积分须从高到低逐点递减", "personal scores must fall strictly from point to point")
+        if out and household > out[-1].household:
+            c.problem(p + ("household",), "户分不能随个人积分降低而升高（须从高到低）",
+                      "household points must not rise as the personal score falls")
+        out.append(ScalePoint(personal, household))
+    return tuple(out) if len(c.problems) == before else None
+
+
+def _check_scale_agrees(c: Checker, path: Path_, h: HouseholdRules, scoring: Scoring) -> None:
+    """The household rule agrees with the personal one: a member at the start of a personal grade is worth
+    at least the start of the household band of the same name, and a member at the start of the personal
+    default grade (A) at least the lowest credit band — so a household whose members are all A or better
+    (with no family charges, no deductions of its own and no disqualifier) is a 信用户, whatever the numbers."""
+    top, bottom = h.member_scale[0].personal, h.member_scale[-1].personal
+    if not bottom <= scoring.base <= top:
+        c.problem(path, f"对照表须覆盖个人基础分{format_points(scoring.base, signed=False)}分",
+                  f"the member scale must cover the personal base {format_points(scoring.base, signed=False)}")
+    household_min = {b.grade: b.min for b in h.grades if b.min is not None}
+    credit_min = h.lowest_credit_min
+    for band in scoring.grades:
+        if scoring.severity(band.grade) > scoring.severity(scoring.default_grade):
+            break
+        low = band.min if band.min is not None else bottom
+        worth = h.scale(low)
+        wanted = [(credit_min, "最低信用户等级", "the lowest credit band")] if band.grade == scoring.default_grade else []
+        if band.grade in h.credit_grades and band.grade in household_min:
+            wanted.append((household_min[band.grade], f"户{band.grade}级", f"household {band.grade}"))
+        for need, what_zh, what_en in wanted:
+            if worth < need:
+                c.problem(path, f"个人{band.grade}级的最低分{format_points(low, signed=False)}分折算为户分"
+                                f"{_fraction_points(worth)}分，低于{what_zh}分数线{format_points(need, signed=False)}分："
+                                f"全家都是个人{band.grade}级的农户会评不到这一档",
+                          f"a member at the start of personal grade {band.grade} "
+                          f"({format_points(low, signed=False)}) is worth {_fraction_points(worth)} household points, "
+                          f"below {what_en} ({format_points(need, signed=False)}): a household whose members are all "
+                          f"{band.grade} would not reach it")
+                break
+
+
+def _fraction_points(tenths: Fraction) -> str:
+    """Non-negative exact tenths as points, to two decimals rounded down (for a message: never flatters)."""
+    hundredths = floor(tenths * 10)
+    return f"{hundredths // 100}.{hundredths % 100:02d}".rstrip("0").rstrip(".")
 
 
 def _read_village(c: Checker, value: Any, path: Path_, by_code: dict[str, Item],

@@ -1,5 +1,6 @@
 """The seeded demo county (甘州区 620702) in the database: its size, its invariants, that seeding
-again changes nothing, and the demo accounts and bank client.
+again changes nothing, the demo accounts and bank client, and that the demo year of history
+(``backend.demo_history``, what ``cunxin seed-demo`` records after the county) gives a spread of grades.
 
 Other test modules change the registry in the same session (moves, imports), so counts are taken
 for the demo county's own rows (``初始登记``) or as lower bounds, never as exact totals of a table.
@@ -14,6 +15,8 @@ from piccolo.querystring import QueryString
 
 from backend.auth.roles import ACCOUNT_ROLES
 from backend.auth.tables import Account, BankClient, GridAssignment
+from backend.db import fetch
+from backend.demo_history import CAMPAIGNS, TEMPERAMENTS, seed_history
 from backend.registry import demo_data, protection
 from backend.registry.seed import DEMO_BANK_CLIENT_ID, seed_demo
 from backend.registry.tables import (
@@ -178,3 +181,61 @@ async def test_demo_accounts_exist_for_every_role(app_client, demo):
     assert bank is not None
     assert (bank["county"], bank["active"]) == (county["id"], True)
     assert bank["secret_hash"] and "demo-bank-secret" not in bank["secret_hash"]
+
+
+# --- the demo year of history -------------------------------------------------------------------------------
+
+
+class _Rollback(Exception):
+    """Ends the history's transaction: other modules count the demo ledger and standings."""
+
+
+@pytest.fixture(scope="module")
+async def history(app_client) -> dict:
+    """``seed_history`` on the seeded county, as ``cunxin seed-demo`` runs it, observed inside one
+    transaction that is then rolled back (the events would change what other test modules count)."""
+    seen: dict = {}
+    try:
+        async with engine_finder().transaction():
+            seen["counts"] = await seed_history(TODAY)
+            seen["grades"] = {r["grade"]: r["n"] for r in await fetch(
+                """SELECT s.grade, count(*) AS n FROM standing_household s
+                   JOIN village v ON v.id = s.village_id JOIN township t ON t.id = v.township
+                   JOIN county c ON c.id = t.county WHERE c.code = {} GROUP BY s.grade""", COUNTY_CODE)}
+            seen["villages"] = {r["village_id"]: r for r in await fetch(
+                """SELECT s.* FROM standing_village s JOIN village v ON v.id = s.village_id
+                   JOIN township t ON t.id = v.township JOIN county c ON c.id = t.county
+                   WHERE c.code = {} AND v.code NOT LIKE 'R%'""", COUNTY_CODE)}
+            raise _Rollback
+    except _Rollback:
+        pass
+    return seen
+
+
+async def test_history_gives_a_spread_of_household_grades(history):
+    grades = history["grades"]
+    # 文明家庭 (16 households: +18 on their own ledger) make AAA, 美丽庭院示范户 (36: +6) AA; the
+    # struggling village's broken commitments (−20 on the household) and the scattered family charges,
+    # direct grades and serious deductions make households that are not credit households.
+    assert grades.get("AAA", 0) >= 5, grades
+    assert grades.get("AA", 0) >= 10, grades
+    assert grades.get("none", 0) >= 30, grades
+    assert grades.get("A", 0) > sum(grades.values()) / 2, grades        # most families are ordinary A
+    assert history["counts"]["events"] >= 1_200 and history["counts"]["pending"] > 0
+    assert history["counts"]["period"] == "2026H1" or "skipped" in history["counts"]["period"]
+    assert [c.name_zh for c in CAMPAIGNS] == ["文明家庭", "美丽庭院示范户", "违反人居环境承诺", "屡次乱倒垃圾"]
+
+
+async def test_history_gives_credit_villages_and_villages_that_are_not(history, demo):
+    villages = history["villages"]
+    assert len(villages) == len(list(demo.villages()))
+    credit = [v for v in villages.values() if v["is_credit"]]
+    assert 1 <= len(credit) < len(villages)
+    temperaments = history["counts"]["temperaments"]
+    assert {k: len(v) for k, v in temperaments.items()} == TEMPERAMENTS
+    struggling = villages[temperaments["struggling"][0]]
+    assert not struggling["is_credit"] and struggling["credit_households"] * 100 < 70 * struggling["households"]
+    assert {v["stars"] for v in credit} >= {3}                           # model villages keep three stars
+    assert all(villages[v]["stars"] == 3 for v in temperaments["model"])
+    lagging = villages[temperaments["lagging"][0]]
+    assert lagging["is_credit"] and lagging["stars"] < 3                 # a sixth dumped rubbish twice

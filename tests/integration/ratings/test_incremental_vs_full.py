@@ -322,7 +322,7 @@ async def _missed_update(app_client, headers) -> None:
     assert (await full_recompute(township_id=village.township_id)).clean
     before = (await fetch("SELECT score FROM standing_household WHERE household_id = {}", household_id))[0]["score"]
     assert before == 650  # 65.0: the household base
-    # +5 (county honour) for the only member: 65 + 0.5 × 5 = 67.5
+    # +5 (county honour) for the only member: 1005 → 65 + 5 × (70 − 65)/(1030 − 1000) = 65 + 5/6 = 65.83… → 65.8
     body = {"idempotency_key": uuid.uuid4().hex, "item_code": "HONOUR", "subject_kind": "person",
             "subject_id": person_id, "occurred_on": TODAY.isoformat(), "level": "county",
             "evidence_ids": [await _photo(app_client, headers)]}
@@ -336,5 +336,5 @@ async def _missed_update(app_client, headers) -> None:
     assert not report.clean
     assert report.drifted_households == [household_id]
     corrected = (await fetch("SELECT score FROM standing_household WHERE household_id = {}", household_id))[0]["score"]
-    assert corrected == 675
+    assert corrected == 658
     assert (await full_recompute(township_id=village.township_id)).clean

@@ -12,9 +12,12 @@ reads them from the YAML and fails first if the catalogue changes under the arit
 
 Household rule (``ratings.household`` of the YAML)::
 
-    score = 65 (base) + 0.5 (member_weight) × mean over adults (age ≥ 18) of
-            (personal score − 1000 − family charge) + Σ family charge + household's own points
-    rounded half up to 0.1, clamped to 0..100; AAA ≥ 80, AA ≥ 70, A ≥ 60, below 60 "none" (not a
+    score = mean over adults (age ≥ 18) of scale(personal score − family charge)
+            + Σ family charge + household's own points
+    scale (member_scale): straight lines between personal → household points 1100 → 100, 1050 → 80,
+    1030 → 70, 1000 → 65, 960 → 60, 850 → 50, 600 → 20, 400 → 0; slopes 1000–1030: 1/6 household point per
+    personal point, 960–1000: 1/8, 850–960: 1/11.
+    Rounded half up to 0.1, clamped to 0..100; AAA ≥ 80, AA ≥ 70, A ≥ 60, below 60 "none" (not a
     credit household). A member under a direct grade (直接判级) or with a serious-dishonesty
     entry (JUDGMENT-DEFAULTER) makes the household "none" whatever its score.
     Family-charge items: FILIAL-NEGLECT, DOMESTIC-VIOLENCE.
@@ -95,8 +98,9 @@ def test_catalogue_numbers_used_by_the_hand_computation():
     assert [(g["grade"], g.get("min")) for g in rules["scoring"]["grades"]] == [
         ("AAA", 1050), ("AA", 1030), ("A", 960), ("B", 850), ("C", 600), ("D", None)]
     h = rules["ratings"]["household"]
-    assert (h["base"], h["max_score"], h["member_aggregate"], h["adult_age"], h["member_weight"]) == \
-        (65, 100, "mean_adults", 18, 0.5)
+    assert (h["max_score"], h["member_aggregate"], h["adult_age"]) == (100, "mean_adults", 18)
+    assert [(p["personal"], p["household"]) for p in h["member_scale"]] == [
+        (1100, 100), (1050, 80), (1030, 70), (1000, 65), (960, 60), (850, 50), (600, 20), (400, 0)]
     assert h["family_charge_items"] == ["FILIAL-NEGLECT", "DOMESTIC-VIOLENCE"]
     assert [(g["grade"], g.get("min")) for g in h["grades"]] == [("AAA", 80), ("AA", 70), ("A", 60), ("none", None)]
     assert h["credit_grades"] == ["AAA", "AA", "A"]
@@ -341,25 +345,28 @@ async def scenario(app_client, tokens) -> Scenario:
 
 # (key, score in tenths, grade, credit household, serious dishonesty)
 EXPECTED_HOUSEHOLDS = [
-    # H1: A1 = 1000+20+6 = 1026 (Δ+26), A2 = 1000+30 = 1030 (Δ+30); C1 (+10) is 11 years old, not counted.
-    #     65 + 0.5 × (26+30)/2 + 3 (courtyard) = 65 + 14 + 3 = 82.0 → AAA (≥ 80)
-    ("H1", 820, "AAA", True, False),
-    # H2: B1 = 1005 (Δ+5), B2 = 1002 (Δ+2): 65 + 0.5 × 3.5 + 1.5 = 68.25 → half up → 68.3 → A (60–69)
-    ("H2", 683, "A", True, False),
-    # H3: D1 = 1030 (Δ+30); D2 = 1000+10−20 = 990, family charge −20 → Δ = 990−1000−(−20) = +10
-    #     65 + 0.5 × (30+10)/2 − 20 (charged to the household in full) = 65 + 10 − 20 = 55.0 → none
-    ("H3", 550, "none", False, False),
+    # H1: A1 = 1000+20+6 = 1026 → 65 + 26/6 = 69.33…; A2 = 1000+30 = 1030 → 70 (the start of AA);
+    #     C1 (+10) is 11 years old, not counted.
+    #     mean (69.33… + 70)/2 = 69.66…; + 3 (courtyard) = 72.66… (tenths 2180/3) → 72.7 → AA (70–79)
+    ("H1", 727, "AA", True, False),
+    # H2: B1 = 1005 → 65 + 5/6, B2 = 1002 → 65 + 2/6: mean 65 + 7/12 = 65.583…; + 1.5 = 67.083…
+    #     (tenths 4025/6) → 67.1 → A (60–69)
+    ("H2", 671, "A", True, False),
+    # H3: D1 = 1030 → 70; D2 = 1000+10−20 = 990, family charge −20 → scaled from 1010 → 65 + 10/6 = 66.66…
+    #     mean 68.33…; − 20 (charged to the household in full) = 48.33… (tenths 1450/3) → 48.3 → none
+    ("H3", 483, "none", False, False),
     # H4: E1 = 1000 + 5 (mediation; the +1 honour of the same act reversed) + 10 (donation)
-    #     − 30 + 30 (wage arrears entered by mistake, reversed) = 1015 (Δ+15): 65 + 7.5 = 72.5 → AA (70–79)
-    ("H4", 725, "AA", True, False),
-    # H5: nobody has any entry: 65.0 → A
+    #     − 30 + 30 (wage arrears entered by mistake, reversed) = 1015 → 65 + 15/6 = 67.5 → A
+    ("H4", 675, "A", True, False),
+    # H5: nobody has any entry: 1000 → 65.0 → A
     ("H5", 650, "A", True, False),
-    # H6: G1 direct grade D (Δ 0 points), G2 = 1003 (Δ+3): 65 + 0.5 × 1.5 = 65.75 → 65.8, which would be A,
+    # H6: G1 direct grade D (score 1000 → 65), G2 = 1003 → 65.5: mean 65.25 → half up 65.3, which would be A,
     #     but a member under a direct grade / with a serious-dishonesty entry → none, not a credit household
-    ("H6", 658, "none", False, True),
-    # H7: K1 = 970, family charge −30 → Δ 0; K2 = 1000 − 50 − 2 − 4 = 944 (Δ−56)
-    #     65 + 0.5 × (0−56)/2 − 30 = 65 − 14 − 30 = 21.0 → none
-    ("H7", 210, "none", False, False),
+    ("H6", 653, "none", False, True),
+    # H7: K1 = 970, family charge −30 → scaled from 1000 → 65; K2 = 1000 − 50 − 2 − 4 = 944 (B)
+    #     → 50 + (944 − 850)/11 = 50 + 94/11 = 58.54…; mean (65 + 58.54…)/2 = 61.77… (tenths 6795/11);
+    #     − 30 = 31.77… (tenths 3495/11 = 317.7) → 31.8 → none
+    ("H7", 318, "none", False, False),
     # H8: nobody has any entry: 65.0 → A
     ("H8", 650, "A", True, False),
 ]
@@ -426,7 +433,7 @@ def test_credit_village_with_two_stars(scenario):
     # but not the 3-star one (≥ 90 %); no serious-dishonesty household (limit 3)
     assert (row["households"], row["credit_households"], row["serious_dishonesty_households"]) == (5, 4, 0)
     assert (row["share_permille"], row["is_credit"], row["stars"]) == (800, True, 2)
-    assert _as_dict(row["grade_counts"]) == {"AAA": 1, "AA": 1, "A": 2, "none": 1}
+    assert _as_dict(row["grade_counts"]) == {"AAA": 0, "AA": 1, "A": 3, "none": 1}   # H1 AA; H2, H4, H5 A; H3
     assert "4/5" in row["explanation_zh"] and "70%" in row["explanation_zh"] and "2星" in row["explanation_zh"]
 
 
@@ -466,25 +473,27 @@ def test_full_recompute_again_finds_no_drift(scenario):
 def test_household_rating_endpoint_explains_live_grade(scenario):
     status, body = scenario.seen["rating"]["H1"]
     assert status == 200, body
-    assert (body["live_grade"], body["live_score"], body["live_is_credit"]) == ("AAA", "82.0", True)
+    assert (body["live_grade"], body["live_score"], body["live_is_credit"]) == ("AA", "72.7", True)
     assert body["live_as_of"] == TODAY.isoformat()
     text = body["live_explanation_zh"]
     assert "2026.2版" in text  # the catalogue version whose rules applied
-    assert "AAA≥80分、AA≥70分、A≥60分、低于60分不是信用户（none）" in text  # the thresholds
+    assert "AAA≥80分、AA≥70分、A≥60分、低于60分不是信用户。" in text  # the thresholds
+    assert "1030分→70分、1000分→65分、960分→60分" in text  # the scale
     assert "按年满18周岁的2名成年人计算" in text  # the child is not averaged in
-    assert "82分" in text and "评为AAA级信用户" in text
+    assert "72.7分" in text and "评为AA级信用户" in text
+    assert "none" not in text and "编号" not in text
     assert body["official"] == [] and body["in_progress"] == []
 
     status, h2 = scenario.seen["rating"]["H2"]
-    assert (h2["live_grade"], h2["live_score"]) == ("A", "68.3")
-    assert "68.25分" in h2["live_explanation_zh"] and "保留一位小数为68.3分" in h2["live_explanation_zh"]
+    assert (h2["live_grade"], h2["live_score"]) == ("A", "67.1")
+    assert "约67.08分" in h2["live_explanation_zh"] and "保留一位小数为67.1分" in h2["live_explanation_zh"]
 
     status, h3 = scenario.seen["rating"]["H3"]
-    assert (h3["live_grade"], h3["live_score"], h3["live_is_credit"]) == ("none", "55.0", False)
+    assert (h3["live_grade"], h3["live_score"], h3["live_is_credit"]) == ("none", "48.3", False)
     assert "家庭责任扣分" in h3["live_explanation_zh"] and "-20分" in h3["live_explanation_zh"]
 
     status, h6 = scenario.seen["rating"]["H6"]
-    assert (h6["live_grade"], h6["live_score"], h6["live_is_credit"]) == ("none", "65.8", False)
+    assert (h6["live_grade"], h6["live_score"], h6["live_is_credit"]) == ("none", "65.3", False)
     assert "处于直接判级期间（D级" in h6["live_explanation_zh"]
 
     # outside the township admin's township: not found
@@ -496,12 +505,12 @@ def test_village_standing_endpoint(scenario):
     assert status == 200, body
     assert (body["households"], body["credit_households"], body["share_percent"]) == (5, 4, "80.0")
     assert (body["is_credit"], body["stars"]) == (True, 2)
-    assert body["grade_counts"] == {"AAA": 1, "AA": 1, "A": 2, "none": 1}
-    # best first: H1 82.0, H4 72.5, H2 68.3, then H5 65.0, H3 55.0
+    assert body["grade_counts"] == {"AAA": 0, "AA": 1, "A": 3, "none": 1}
+    # best first: H1 72.7, H4 67.5, H2 67.1, then H5 65.0, H3 48.3
     assert [(d["code"], d["score"], d["grade"]) for d in body["households_detail"]] == [
-        (scenario.codes["H1"], "82.0", "AAA"), (scenario.codes["H4"], "72.5", "AA"),
-        (scenario.codes["H2"], "68.3", "A"), (scenario.codes["H5"], "65.0", "A"),
-        (scenario.codes["H3"], "55.0", "none")]
+        (scenario.codes["H1"], "72.7", "AA"), (scenario.codes["H4"], "67.5", "A"),
+        (scenario.codes["H2"], "67.1", "A"), (scenario.codes["H5"], "65.0", "A"),
+        (scenario.codes["H3"], "48.3", "none")]
     assert body["households_detail"][0]["head_name"] == "甲户主"
 
     status, v2 = scenario.seen["village"][scenario.v2]

@@ -1,9 +1,15 @@
 """三级联创 roll-ups: a hand-computed village, properties, validation of ``ratings:`` and its diff.
 
 Units: personal scores in tenths of personal points (base 1000 → 10000); household scores in tenths of
-household points (65 → 650). Household rules of the shipped catalogue: base 65, weight 0.5 on the mean
-of the adults' personal increments, family-charge items (FILIAL-NEGLECT, DOMESTIC-VIOLENCE) at full
-weight, household entries added, half-up rounding to 0.1, bands AAA ≥ 80 · AA ≥ 70 · A ≥ 60 · none.
+household points (65 → 650). Household rules of the shipped catalogue: each counted member's personal
+score (without family charges) is scaled to household points by ``member_scale`` — straight lines
+between 1100 → 100 · 1050 → 80 · 1030 → 70 · 1000 → 65 · 960 → 60 · 850 → 50 · 600 → 20 · 400 → 0,
+flat beyond — and averaged over the adults; family-charge items (FILIAL-NEGLECT, DOMESTIC-VIOLENCE) at
+full weight and household entries are added; half-up rounding to 0.1; bands AAA ≥ 80 · AA ≥ 70 · A ≥ 60
+· below 60 not a credit household ("none").
+
+Slopes used by the hand computations (household points per personal point): 1050–1100: 0.4 ·
+1030–1050: 0.5 · 1000–1030: 1/6 · 960–1000: 1/8 · 850–960: 1/11.
 """
 
 from __future__ import annotations
@@ -61,13 +67,14 @@ def household_points(events, as_of=HOUSEHOLD_CLOSE) -> int:
 
 def household_1():
     """张家: 3 people, one a child.
-    张伟 (head, 56): HONOUR county +5 (50) + GRID-MEDIATION settled +3 (30) → +80 tenths → 1008 (A).
-    李芳 (54): VOL-HOURS 25 h → tier "20 h" +5 → +50 → 1005.
+    张伟 (head, 56): HONOUR provincial +20 (200) + GRID-MEDIATION settled +3 (30) → 1023 (A).
+    李芳 (54): VOL-HOURS 25 h → tier "20 h" +5 → 1005.
     son (14): HONOUR village +1 — a child: not in the adults' mean.
     household: ENV-COURTYARD model courtyard +3 → 30.
-    mean of adults = (80 + 50) / 2 = 65; × 0.5 = 32.5; 650 + 32.5 + 30 = 712.5 → half up 713 → 71.3 = AA."""
+    scaled (1000–1030: 65 + (p − 1000)/6): 1023 → 65 + 23/6 = 68.833…; 1005 → 65 + 5/6 = 65.833…
+    mean = 65 + 28/12 = 67.333… (tenths 2020/3); + 3 = 70.333… (2110/3) → 70.3 = AA."""
     members = [
-        person(11, date(1970, 5, 1), [("HONOUR", date(2026, 3, 10), {"level": "county"}),
+        person(11, date(1970, 5, 1), [("HONOUR", date(2026, 3, 10), {"level": "provincial"}),
                                       ("GRID-MEDIATION", date(2026, 4, 2), {"level": "settled"})], head=True),
         person(12, date(1972, 8, 15), [("VOL-HOURS", date(2026, 6, 15), {"quantity": 25})]),
         person(13, date(2012, 3, 1), [("HONOUR", date(2026, 5, 4), {"level": "village"})]),
@@ -79,9 +86,9 @@ def household_1():
 def household_2(*, neglect_repaired=False):
     """王家: 3 adults. 王强 (head) refused to support his father — FILIAL-NEGLECT −20 (−200), a family charge —
     and took part in a clean-up, GRID-CLEANUP +2 (20, version 2026.2): personal 1000 − 20 + 2 = 982 (A).
-    His delta without the family charge: 9820 − 10000 − (−200) = +20. 赵敏 and 王老 (86): 0.
-    mean = 20 / 3; × 0.5 = 10/3; family charge −200 at full weight, through the head.
-    650 + 10/3 − 200 = 1360/3 = 453.33… → 453 → 45.3: not a credit household (grade none)."""
+    He is scaled without the family charge: 982 + 20 = 1002 → 65 + 2/6 = 65.333…; 赵敏 and 王老 (86): 1000 → 65.
+    mean = 65 + (1/3)/3 = 65 + 1/9 (tenths 650 + 10/9); family charge −20 at full weight, through the head.
+    650 + 10/9 − 200 = 4060/9 = 451.11… → 451 → 45.1: not a credit household (grade none)."""
     not_counting = frozenset({1}) if neglect_repaired else frozenset()   # entry 1 = the FILIAL-NEGLECT entry
     members = [
         person(21, date(1965, 1, 20), [("FILIAL-NEGLECT", date(2026, 5, 10)),
@@ -95,8 +102,8 @@ def household_2(*, neglect_repaired=False):
 
 def household_3():
     """刘家: 刘华 (head) listed as a judgment defaulter on 2026-02-01 — direct grade D for 5 years, no points;
-    serious dishonesty. 陈静: VOL-HOURS 60 h → tier "50 h" +10 (100).
-    mean = (0 + 100) / 2 = 50; × 0.5 = 25; 650 + 25 = 675 → 67.5 = A by score, but a D member (and a direct
+    serious dishonesty; his score stays 1000 → 65. 陈静: VOL-HOURS 60 h → tier "50 h" +10 → 1010 → 65 + 10/6.
+    mean = 65 + 10/12 = 65.833… (tenths 1975/3) → 658 → 65.8 = A by score, but a D member (and a direct
     grade, and serious dishonesty) disqualifies: grade none, not a credit household, serious_dishonesty."""
     members = [
         person(31, date(1980, 7, 7), [("JUDGMENT-DEFAULTER", date(2026, 2, 1))], head=True),
@@ -109,7 +116,9 @@ def household_4():
     """周家: 4 people. 周刚 (head): WAGE-ARREARS ≤ 2 months −10 (−100). 孙丽: COMMITMENT-KEPT +2 (20).
     daughter born 2008-12-31: 18 exactly on the rating day → an adult; VOL-HOURS 12 h → +2 (20).
     son born 2015: a child. household: CUSTOMS-REFORM +2 (20).
-    mean of 3 adults = (−100 + 20 + 20) / 3 = −20; × 0.5 = −10; 650 − 10 + 20 = 660 → 66.0 = A."""
+    scaled: 990 → 60 + 30/8 = 63.75 (tenths 1275/2); 1002 → 65 + 2/6 (tenths 1960/3), twice.
+    mean of 3 adults = (1275/2 + 3920/3) / 3 = (11665/6) / 3 = 11665/18 = 648.05…; + 20 = 12025/18
+    = 668.05… → 668 → 66.8 = A."""
     members = [
         person(41, date(1990, 3, 3), [("WAGE-ARREARS", date(2026, 3, 1), {"level": "up_to_2_months"})], head=True),
         person(42, date(1992, 9, 9), [("COMMITMENT-KEPT", date(2026, 5, 5))]),
@@ -123,9 +132,10 @@ def household_4():
 def household_5():
     """吴家: 吴军 (head): HONOUR city +10 (100) + GRID-MEDIATION major +5 (50) + VOL-HOURS 110 h → "100 h"
     +20 (200) = +350 → 1035 (AA). 马艳: CHARITY 5000–10000 元 +5 (50) + VOL-HOURS 55 h +10 (100) + BLOOD +3 (30)
-    = +180. household: ENV-COURTYARD model courtyard twice (+3 +3, within the yearly cap 6) = 60, and
-    HONOUR county (文明家庭) +5 = 50 → 110.
-    mean = (350 + 180) / 2 = 265; × 0.5 = 132.5; 650 + 132.5 + 110 = 892.5 → 893 → 89.3 = AAA."""
+    = +180 → 1018 (A). household: ENV-COURTYARD model courtyard twice (+3 +3, within the yearly cap 6) = 60,
+    and HONOUR county (文明家庭) +5 = 50 → 110.
+    scaled: 1035 → 70 + 5 × 0.5 = 72.5; 1018 → 65 + 18/6 = 68. mean = 70.25; + 11 = 81.25 → half up 81.3
+    (tenths 812.5 → 813) = AAA."""
     members = [
         person(51, date(1975, 4, 4), [("HONOUR", date(2026, 5, 20), {"level": "city"}),
                                       ("GRID-MEDIATION", date(2026, 6, 10), {"level": "major_settled"}),
@@ -142,8 +152,8 @@ def household_5():
 
 def household_6():
     """郑家: 郑波 (head) dumped rubbish twice — ENV-DUMPING −2 (−20), then within its validity −2 × 2 (−40)
-    = −60. 何琴: 0. household: ENV-DUMPING on its own ledger −2 (−20).
-    mean = (−60 + 0) / 2 = −30; × 0.5 = −15; 650 − 15 − 20 = 615 → 61.5 = A (just)."""
+    = −60 → 994. 何琴: 1000. household: ENV-DUMPING on its own ledger −2 (−20).
+    scaled: 994 → 60 + 34/8 = 64.25; 1000 → 65. mean = 64.625; − 2 = 62.625 → 62.6 = A."""
     members = [
         person(61, date(1985, 10, 10), [("ENV-DUMPING", date(2026, 4, 4)), ("ENV-DUMPING", date(2026, 6, 6))],
                head=True),
@@ -174,55 +184,62 @@ def test_members_standings_are_the_engines():
 def test_the_hand_computed_households():
     h = {r.household_id: r for r in xinglong()}
     assert [(h[i].score, h[i].grade, h[i].is_credit_household, h[i].serious_dishonesty) for i in range(1, 7)] == [
-        (713, "AA", True, False),      # 712.5 → 713 (half up)
-        (453, "none", False, False),   # 1360/3: the family charge −20 sinks it
-        (675, "none", False, True),    # 67.5 would be A; a D member disqualifies
-        (660, "A", True, False),
-        (893, "AAA", True, False),     # 892.5 → 893
-        (615, "A", True, False),
+        (703, "AA", True, False),      # 2110/3 = 703.33…
+        (451, "none", False, False),   # 4060/9: the family charge −20 sinks it
+        (658, "none", False, True),    # 65.8 would be A; a D member disqualifies
+        (668, "A", True, False),       # 12025/18 = 668.05…
+        (813, "AAA", True, False),     # 812.5 → 813 (half up)
+        (626, "A", True, False),       # 626.25
     ]
     assert {r.catalogue_version for r in h.values()} == {"2026.2"}
     one = h[1].explanation
-    assert one["exact_score"] == "712.5" and one["rounded_score"] == 713
-    assert one["member_mean_delta"] == "65" and one["member_part"] == "32.5"
+    assert one["exact_score"] == "2110/3" and one["rounded_score"] == 703
+    assert one["member_mean"] == "2020/3"
+    assert [m["worth"] for m in one["members"][:2]] == ["2065/3", "1975/3"]   # 688.33…, 658.33…
     assert [m["counted"] for m in one["members"]] == [True, True, False]      # the child does not count
     assert one["head_person_id"] == 11
     two = h[2].explanation
-    assert (two["exact_score"], two["member_part"], two["family_charge_total"]) == ("1360/3", "10/3", -200)
+    assert (two["exact_score"], two["member_mean"], two["family_charge_total"]) == ("4060/9", "5860/9", -200)
+    assert two["members"][0]["scaled_from"] == 10020                           # 982 without the −20 family charge
     assert two["disqualified_by"] == [] and two["score_grade"] == "none"
     three = h[3].explanation
     assert three["score_grade"] == "A"
     assert [d["reason"] for d in three["disqualified_by"]] == ["member_grade", "direct_downgrade", "serious_dishonesty"]
     four = h[4].explanation
     assert [m["adult"] for m in four["members"]] == [True, True, True, False]   # 18 on the day itself
-    assert four["member_mean_delta"] == "-20"
+    assert four["member_mean"] == "11665/18"
+    five = h[5].explanation
+    assert (five["member_mean"], five["exact_score"]) == ("702.5", "812.5")
 
 
 def test_household_explanations_for_the_villager():
     h = {r.household_id: r for r in xinglong()}
     text = h[1].explanation_zh
     assert "2026.2版" in text and "2026年12月31日" in text
+    assert "个人积分按对照表折算为户分（1100分→100分、1050分→80分、1030分→70分、1000分→65分、960分→60分" in text
     assert "按年满18周岁的2名成年人计算" in text
-    assert "平均+6.5分" in text and "按权重0.5计入户得分+3.25分" in text
-    assert "户得分 = 户基础分65 + 3.25 + 3 = 71.25分，保留一位小数为71.3分" in text
-    assert "AAA≥80分、AA≥70分、A≥60分、低于60分不是信用户（none）" in text
-    assert text.endswith("评为AA级信用户。")
+    assert "户主（56岁）个人积分1023分（A级），折合约68.83分；成员（54岁）个人积分1005分（A级），折合约65.83分" in text
+    assert "平均约67.33分" in text
+    assert "户得分 = 成员折算平均约67.33 + 3 = 约70.33分，保留一位小数为70.3分" in text
+    assert "AAA≥80分、AA≥70分、A≥60分、低于60分不是信用户。" in text
+    assert text.endswith("得分70.3分，对应AA级，评为AA级信用户。")
     text = h[2].explanation_zh
-    assert "拒不履行赡养义务、家庭暴力等与家庭相关的失信行为）合计-20分，不参与平均，按全额计入本户，由户主承担" in text
-    assert "户主（编号21）+2分（不含家庭责任扣分）" in text
-    assert text.endswith("不是信用户。")
+    assert "拒不履行赡养义务、家庭暴力等与家庭相关的失信行为）合计-20分，不参与折算和平均，按全额计入本户，由户主承担" in text
+    assert "户主（61岁）个人积分982分（A级），家庭责任扣分另计，按1002分折算，折合约65.33分" in text
+    assert "户得分 = 成员折算平均约65.11 − 20 = 约45.11分" in text
+    assert text.endswith("得分45.1分，低于60分，未达到信用户标准，不是信用户。")
     text = h[3].explanation_zh
-    assert "得分对应A级，但户主（编号31）个人信用等级为D级、处于直接判级期间（D级，至2031年1月31日）" in text
-    assert text.endswith("按规则本户不评为信用户，等级记为none。")
+    assert ("得分65.8分，本可评为A级信用户；户主（46岁）个人信用等级为D级、处于直接判级期间（D级，至2031年1月31日）、"
+            "有尚在有效期内的严重失信记录，按规则本户不评为信用户。") in text
 
 
 def test_a_repaired_family_charge_stops_counting():
     members, points = household_2(neglect_repaired=True)
     assert members[0].family_charge == 0
     r = rate_household(CAT, 2, members, points, HOUSEHOLD_CLOSE)
-    # The repaired entry no longer counts: the head is at 10020 (+2), no family charge; mean 20/3;
-    # 650 + 10/3 = 653.33… → 653 = A.
-    assert (r.score, r.grade, r.is_credit_household) == (653, "A", True)
+    # The repaired entry no longer counts: the head is at 1002, no family charge → 65 + 2/6; the others 65;
+    # mean 650 + 10/9 = 5860/9 = 651.11… → 651 = A.
+    assert (r.score, r.grade, r.is_credit_household) == (651, "A", True)
 
 
 def test_family_charge_counts_the_same_whoever_in_the_family_did_it():
@@ -232,11 +249,12 @@ def test_family_charge_counts_the_same_whoever_in_the_family_did_it():
     by_wife = [person(1, date(1970, 1, 1), head=True), person(2, date(1971, 1, 1), neglect)]
     a = rate_household(CAT, 1, by_head, 0, HOUSEHOLD_CLOSE)
     b = rate_household(CAT, 1, by_wife, 0, HOUSEHOLD_CLOSE)
-    assert a.score == b.score == 450          # 650 − 200, nothing averaged away
-    # A non-family deduction of the same size is averaged: −200 / 2 × 0.5 = −50 → 600 (A, just).
+    assert a.score == b.score == 450          # both scaled at 1000 → 65; 65 − 20, nothing averaged away
+    # A non-family deduction of the same size is scaled and averaged: 980 → 60 + 20/8 = 62.5; with 65,
+    # mean 63.75 → 638 (A).
     other = [person(1, date(1970, 1, 1), [("COMMITMENT-BROKEN", date(2026, 5, 10))], head=True),
              person(2, date(1971, 1, 1))]
-    assert rate_household(CAT, 1, other, 0, HOUSEHOLD_CLOSE).score == 600
+    assert rate_household(CAT, 1, other, 0, HOUSEHOLD_CLOSE).score == 638
 
 
 def test_the_hand_computed_village_and_township():
@@ -273,14 +291,15 @@ def test_the_hand_computed_village_and_township():
 
 
 def _synthetic(village: int, *, credit: int, low: int = 0, serious: int = 0) -> list[HouseholdRating]:
-    """Households built with the real rules: ``credit`` uneventful ones (65 = A), ``low`` with a −50
-    wage arrears (650 − 0.5 × 500 / 2 = 525 → none), ``serious`` with a judgment defaulter."""
+    """Households built with the real rules: ``credit`` uneventful ones (65 = A), ``low`` with a head who
+    neglected his parents (FILIAL-NEGLECT, a family charge: 65 − 20 = 45 → none), ``serious`` with a
+    judgment defaulter."""
     out = []
     hid = village * 1000
     for kind, n in (("credit", credit), ("low", low), ("serious", serious)):
         for _ in range(n):
             hid += 1
-            events = {"credit": [], "low": [("WAGE-ARREARS", date(2026, 3, 1), {"level": "over_6_months_or_malicious"})],
+            events = {"credit": [], "low": [("FILIAL-NEGLECT", date(2026, 3, 1))],
                       "serious": [("JUDGMENT-DEFAULTER", date(2026, 3, 1))]}[kind]
             members = [person(hid * 10 + 1, date(1970, 1, 1), events, head=True), person(hid * 10 + 2, date(1972, 1, 1))]
             out.append(rate_household(CAT, hid, members, 0, HOUSEHOLD_CLOSE))
@@ -301,8 +320,9 @@ def test_households_without_adults_or_members():
     kids = [person(1, date(2010, 1, 1), [("VOL-HOURS", date(2026, 4, 1), {"quantity": 20})], head=True),
             person(2, date(2012, 1, 1))]
     r = rate_household(CAT, 1, kids, 0, HOUSEHOLD_CLOSE)
-    # No adult: all members count. mean (50 + 0) / 2 = 25; × 0.5 = 12.5; 662.5 → 663.
-    assert (r.score, r.explanation["counted_basis"]) == (663, "all_members_no_adult")
+    # No adult: all members count. 1005 → 65 + 5/6, 1000 → 65; mean 65 + 5/12 = 65.41… → 654.
+    assert (r.score, r.explanation["counted_basis"]) == (654, "all_members_no_adult")
+    # No members: as one member at the personal base, 1000 → 65; + 3 = 68.
     empty = rate_household(CAT, 2, [], 30, HOUSEHOLD_CLOSE)
     assert (empty.score, empty.grade, empty.explanation["counted_basis"]) == (680, "A", "no_members")
 
@@ -390,7 +410,9 @@ def test_entry_helpers_follow_the_ledger_rules():
 def test_shipped_ratings_and_approval_cycle():
     for version in (V1, V2):
         r = version.rating_rules()
-        assert (r.household.base, r.household.max_score, str(r.household.member_weight)) == (650, 1000, "0.5")
+        assert r.household.max_score == 1000
+        assert [(p.personal, p.household) for p in r.household.member_scale] == [
+            (11000, 1000), (10500, 800), (10300, 700), (10000, 650), (9600, 600), (8500, 500), (6000, 200), (4000, 0)]
         assert [(b.grade, b.min) for b in r.household.grades] == [("AAA", 800), ("AA", 700), ("A", 600), ("none", None)]
         assert r.household.credit_grades == ("AAA", "AA", "A")
         assert r.household.family_charge_items == ("FILIAL-NEGLECT", "DOMESTIC-VIOLENCE")
@@ -547,7 +569,7 @@ def _edit(path: Path, old: str, new: str) -> int:
 def test_broken_ratings_are_reported_at_file_and_line(tmp_path):
     d = _copy(tmp_path)
     v1, v2 = d / "2026-01-01.yaml", d / "2026-07-01.yaml"
-    weight = _edit(v1, "member_weight: 0.5", "member_weight: -1")
+    rising = _edit(v1, "{personal: 1030, household: 70}", "{personal: 1030, household: 85}")
     unknown_item = _edit(v1, "      - DOMESTIC-VIOLENCE\n", "      - DOMESTIC-VIOLENCE\n      - NO-SUCH-ITEM\n") + 1
     overlap = _edit(v1, "{grade: AA, min: 70, max: 79}", "{grade: AA, min: 70, max: 80}")
     share = _edit(v1, "credit_household_share: 70", "credit_household_share: 170")
@@ -564,7 +586,7 @@ def test_broken_ratings_are_reported_at_file_and_line(tmp_path):
     problems = check_catalogue_dir(d)
     found = {(Path(p.file).name, p.line, p.path) for p in problems}
     expected = {
-        ("2026-01-01.yaml", weight, "ratings.household.member_weight"),
+        ("2026-01-01.yaml", rising, "ratings.household.member_scale[2].household"),
         ("2026-01-01.yaml", unknown_item, "ratings.household.family_charge_items[2]"),
         ("2026-01-01.yaml", overlap, "ratings.household.grades[1].max"),
         ("2026-01-01.yaml", share, "ratings.village.credit_household_share"),
@@ -580,7 +602,7 @@ def test_broken_ratings_are_reported_at_file_and_line(tmp_path):
     assert expected <= found, sorted(found)
     assert len(problems) == len(expected), [str(p) for p in problems]
     by_path = {(Path(p.file).name, p.path): p for p in problems}
-    assert "正数" in by_path[("2026-01-01.yaml", "ratings.household.member_weight")].message_zh
+    assert "升高" in by_path[("2026-01-01.yaml", "ratings.household.member_scale[2].household")].message_zh
     assert "NO-SUCH-ITEM" in by_path[("2026-01-01.yaml", "ratings.household.family_charge_items[2]")].message_zh
     assert "overlaps" in by_path[("2026-01-01.yaml", "ratings.household.grades[1].max")].message_en
     assert "negative" in by_path[("2026-07-01.yaml", "ratings.household.family_charge_items[0]")].message_en
@@ -620,13 +642,13 @@ def test_diff_shows_ratings_changes(tmp_path):
     _edit(path, "max_serious_dishonesty: 3", "max_serious_dishonesty: 0")
     _edit(path, "{grade: AAA, min: 80}", "{grade: AAA, min: 85}")
     _edit(path, "{grade: AA, min: 70, max: 79}", "{grade: AA, min: 70, max: 84}")
-    _edit(path, "member_weight: 0.5", "member_weight: 0.4")
+    _edit(path, "{personal: 1050, household: 80}", "{personal: 1050, household: 85}")   # AAA starts at 85 now
     _edit(path, "- {stars: 1, min_share: 70}", "- {stars: 1, min_share: 75}")
     _edit(path, "second_approver_for: [village, township]", "second_approver_for: [township]")
     changed = load_version_file(path)
     lines = [(c.kind, c.area, c.field, c.old, c.new) for c in diff_versions(V2, changed)]
     assert lines == [
-        ("changed", "ratings", "household.member_weight", "0.5", "0.4"),
+        ("changed", "ratings", "household.member_scale.1050", "80", "85"),
         ("changed", "ratings", "household.grades.AAA", "≥80", "≥85"),
         ("changed", "ratings", "village.credit_household_share", "≥70%", "≥75%"),
         ("changed", "ratings", "village.max_serious_dishonesty", "3", "0"),

@@ -13,12 +13,13 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import Progress
+
+from backend import clock
 
 console = Console()
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +90,7 @@ async def _seed(quiet: bool = False):
         result = await seed_demo(progress=lambda stage, n: bar.advance(task, n))
         if result.created:
             events = bar.add_task("生成示范信用记录 recording demo events", total=sum(p.count for p in PLANS))
-            await seed_history(date.today(), progress=lambda n: bar.advance(events, n))
+            await seed_history(clock.today(), progress=lambda n: bar.advance(events, n))
     return result
 
 
@@ -250,7 +251,7 @@ def import_roster(file: Path, village_code: str, dry_run: bool) -> None:
     from backend.registry.roster_import import import_roster as run_import
 
     with servers():
-        result = _run(run_import(file, village_code, today=date.today(), dry_run=dry_run))
+        result = _run(run_import(file, village_code, today=clock.today(), dry_run=dry_run))
         console.print(result.report.format_text(), markup=False)
         if not result.report.ok:
             console.print("[red]未导入任何数据 nothing imported[/red]")

@@ -44,7 +44,11 @@ def local_date(instant: datetime) -> date:
 
 @contextlib.contextmanager
 def frozen(instant: datetime) -> Iterator[None]:
-    """Tests only: the clock reads ``instant`` (aware) until the block ends."""
+    """Tests only: the clock reads ``instant`` (aware) until the block ends.
+
+    Everything that asks this module moves with it (dates, deadlines, session and lock-out
+    instants, token ``iat``/``exp``); python-jose still checks ``exp`` against the real clock, so
+    log in before freezing the clock in the past."""
     global _frozen_utc
     if instant.tzinfo is None:
         raise ValueError("frozen() needs an aware datetime")

@@ -3,12 +3,15 @@ an out-of-range id is a 400, never an integer overflow in PostgreSQL)."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Annotated
 
 from litestar import Request
 from litestar.params import Parameter
 
 from backend.auth.roles import Actor
+from backend.errors import InvalidInput
 from backend.schemas import MAX_PAGE_SIZE
 
 AuthRequest = Request[Actor, object, object]
@@ -17,3 +20,27 @@ BigId = Annotated[int, Parameter(ge=1, le=2**63 - 1)]  # bigserial columns (even
 OptionalIntId = Annotated[int | None, Parameter(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="page size (≤ 200)")]
 Offset = Annotated[int, Parameter(ge=0, le=10_000_000)]
+
+# Taken as text and parsed by ``as_of_date``: Litestar's own date parsing would answer a bad date
+# with its generic 400, and clients need one stable 422 code for "this is not a date".
+AsOf = Annotated[str | None, Parameter(
+    description="YYYY-MM-DD — the day to evaluate, past or future (default: today in the county's zone, "
+                "CUNXIN_TZ); an invalid date is a 422 AS_OF_INVALID, a day before the first catalogue "
+                "version a 422 RULES_NO_CATALOGUE",
+)]
+
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def as_of_date(raw: str | None) -> date | None:
+    """The ``as_of`` query parameter as a date (``None`` when absent); anything but a real
+    calendar day written YYYY-MM-DD is refused — never silently replaced by today."""
+    if raw is None:
+        return None
+    if _ISO_DAY.fullmatch(raw):
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:  # 2026-02-30, month 13, year 0000
+            pass
+    raise InvalidInput("as_of 须为 YYYY-MM-DD 格式的有效日期", "as_of must be a valid date written YYYY-MM-DD",
+                       code="AS_OF_INVALID", details={"field": "as_of"})

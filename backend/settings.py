@@ -4,6 +4,10 @@
 ones and exports these variables before anything imports this module.  Secrets come from
 ``CUNXIN_SECRET_KEY`` (token signing) and ``CUNXIN_DATA_KEY`` (field encryption); outside
 production they are generated once into ``var/secrets.json`` so a dev machine works out of the box.
+
+``CUNXIN_TZ`` (an IANA zone name, default ``Asia/Shanghai``) is the county's zone: every "today"
+(event dates, deadlines, as-of dates) and the worker's cron times are read in it — see
+``backend.clock``, which reads it. An unknown name fails at start-up, not on the first request.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfoNotFoundError
+
+from backend import clock
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,6 +75,10 @@ def get_settings() -> Settings:
         generated = _dev_secrets(var_dir)
         secret_key = secret_key or generated["secret_key"]
         data_key = data_key or generated["data_key"]
+    try:
+        clock.zone()
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise RuntimeError(f"CUNXIN_TZ={os.environ.get('CUNXIN_TZ')!r} is not a known time zone") from exc
     database_url = os.environ.get("DATABASE_URL")
     redis_url = os.environ.get("REDIS_URL")
     if not database_url or not redis_url:

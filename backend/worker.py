@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from arq import cron
 from arq.connections import RedisSettings
 from piccolo.engine import engine_finder
 
+from backend import clock
 from backend.auth.tables import AuthSession
 from backend.settings import get_settings
 
@@ -20,7 +21,7 @@ async def purge_expired_sessions(ctx: dict) -> int:
     Sessions are not audit records (logins and revocations are in ``security_event``); keeping
     them forever would only grow the table the auth middleware reads on every request.
     """
-    cutoff = datetime.now(timezone.utc) - EXPIRED_SESSION_GRACE
+    cutoff = clock.now() - EXPIRED_SESSION_GRACE
     deleted = await AuthSession.delete(returning=[AuthSession.id]).where(
         (AuthSession.expires_at < cutoff) | (AuthSession.revoked_at < cutoff)
     )
@@ -95,3 +96,6 @@ class WorkerSettings:
     redis_settings = RedisSettings.from_dsn(get_settings().redis_url)
     max_tries = 5
     job_timeout = 600
+    # arq matches cron hours/minutes against ``datetime.now(tz=timezone)``, and without this attribute
+    # takes the server's own zone (UTC in most containers): "00:10" would then be 08:10 in Beijing.
+    timezone = clock.zone()

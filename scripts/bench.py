@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -44,6 +44,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from backend import clock
 from backend.dbadmin import server_sql, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,7 +129,7 @@ async def worker_subjects(client: httpx.AsyncClient, headers: dict, database_url
 
 def make_events(n: int, subjects: list[tuple[str, int]]) -> list[dict]:
     run = uuid.uuid4().hex[:8]
-    today = date.today()
+    today = clock.today()
     return [
         {"idempotency_key": f"bench-{run}-{i}", "item_code": ITEM, "subject_kind": kind, "subject_id": subject_id,
          "occurred_on": (today - timedelta(days=i % 28)).isoformat(), "note": "bench"}

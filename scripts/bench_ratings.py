@@ -46,6 +46,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from backend import clock
 from backend.dbadmin import server_sql, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -289,7 +290,7 @@ async def run(args: argparse.Namespace) -> int:
     server = os.environ.get("DATABASE_URL") or DEFAULT_SERVER
     name = f"cunxin_bench_{secrets.token_hex(4)}"
     database_url = with_database(server, name)
-    today = date.today()
+    today = clock.today()
     await server_sql(server, f'CREATE DATABASE "{name}"')
     engine = None
     try:

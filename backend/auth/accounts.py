@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date
 
 from piccolo.apps.user.tables import BaseUser
 from piccolo.engine import engine_finder
 
+from backend import clock
 from backend.auth.passwords import hash_password
 from backend.auth.roles import Role
 from backend.auth.services import validate_new_password
@@ -74,7 +74,7 @@ async def create_account(
             county=county_id, township=township_id, person=person_id,
         )).returning(Account.id))[0]["id"]
         if grid_ids:
-            await GridAssignment.insert(*[GridAssignment(account=account_id, grid=g, valid_from=date.today())
+            await GridAssignment.insert(*[GridAssignment(account=account_id, grid=g, valid_from=clock.today())
                                           for g in grid_ids])
         if admin_ui:
             if role is not Role.COUNTY_ADMIN:

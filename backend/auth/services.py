@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from piccolo.engine import engine_finder
 
+from backend import clock
 from backend.audit.tables import SecurityEvent
 from backend.auth import passwords, tokens
 from backend.auth.roles import Actor, Role
@@ -33,7 +34,7 @@ class TokenPair:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 async def _security_event(kind: str, principal: str, detail: str = "", ip: str = "") -> None:
@@ -42,7 +43,7 @@ async def _security_event(kind: str, principal: str, detail: str = "", ip: str =
 
 def _locked_error(until: datetime) -> Locked:
     return Locked(
-        f"连续登录失败次数过多，账户已锁定至 {until.astimezone(timezone(timedelta(hours=8))):%H:%M}",
+        f"连续登录失败次数过多，账户已锁定至 {until.astimezone(clock.zone()):%H:%M}",
         "Too many failed logins; account locked for a while",
         details={"locked_until": until.isoformat()},
     )
@@ -204,7 +205,7 @@ async def load_actor(claims: tokens.AccessClaims, *, today: date | None = None) 
 
 async def account_actor(account_id: int, *, sid: str = "", today: date | None = None) -> Actor | None:
     """The Actor for an active account (its role and current jurisdiction); ``None`` if inactive."""
-    today = today or date.today()
+    today = today or clock.today()
     account = await Account.objects().where(Account.id == account_id).first()
     if account is None or not account.active:
         return None

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from functools import lru_cache
 
 from piccolo.engine import engine_finder
 
-from backend import jobs
+from backend import clock, jobs
 from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.db import fetch
@@ -108,7 +108,7 @@ async def process_evidence(evidence_id: int) -> str:
         Evidence.status: READY, Evidence.image_key: image_key, Evidence.thumbnail_key: thumb_key,
         Evidence.width: result.width, Evidence.height: result.height, Evidence.sha256: result.sha256,
         Evidence.phash: result.phash, Evidence.reuse_of: reuse_of,
-        Evidence.processed_at: datetime.now(timezone.utc),
+        Evidence.processed_at: clock.now(),
     }).where((Evidence.id == evidence_id) & (Evidence.status == PENDING))
     if reuse_of and row["event"]:
         await _flag_event(row["event"], reuse_of)
@@ -119,13 +119,13 @@ async def process_evidence(evidence_id: int) -> str:
 async def _reject(evidence_id: int, code: str, message_zh: str) -> None:
     await Evidence.update({Evidence.status: REJECTED, Evidence.error_code: code[:32],
                            Evidence.error_message_zh: message_zh,
-                           Evidence.processed_at: datetime.now(timezone.utc)}).where(
+                           Evidence.processed_at: clock.now()}).where(
         (Evidence.id == evidence_id) & (Evidence.status == PENDING))
 
 
 async def requeue_stale(older_than: timedelta = timedelta(minutes=2)) -> int:
     """Sweep: re-queue uploads still pending (e.g. Redis was down when they arrived)."""
-    cutoff = datetime.now(timezone.utc) - older_than
+    cutoff = clock.now() - older_than
     rows = await Evidence.select(Evidence.id).where((Evidence.status == PENDING) & (Evidence.created_at < cutoff))
     for r in rows:
         await jobs.enqueue("process_evidence", r["id"], job_id=f"evidence:{r['id']}:{int(cutoff.timestamp())}")

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from backend import clock
 from backend.errors import InvalidInput
 from backend.identity.masking import mask_id_number
 
@@ -87,7 +88,7 @@ def parse_id_number(raw: str, *, today: datetime.date | None = None) -> Resident
         )
 
     if today is None:
-        today = datetime.date.today()
+        today = clock.today()
     try:
         birth = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:

@@ -25,7 +25,7 @@ from backend.ledger.schemas import (
     ReverseIn,
     ReviewIn,
 )
-from backend.params import AuthRequest, BigId, IntId, Limit, Offset
+from backend.params import AsOf, AuthRequest, BigId, IntId, Limit, Offset, as_of_date
 from backend.requests import request_id
 from backend.schemas import DEFAULT_PAGE_SIZE, Page
 
@@ -101,18 +101,22 @@ class PointsController(Controller):
     guards = [PEOPLE_READERS]
 
     @get("/persons/{person_id:int}/points", operation_id="getPersonPoints")
-    async def person(self, request: AuthRequest, person_id: IntId) -> PersonPointsOut:
-        """Score, grade, and every entry with its Chinese explanation and validity."""
-        return await views.person_points(request.user, person_id, request_id=request_id(request))
+    async def person(self, request: AuthRequest, person_id: IntId, as_of: AsOf = None) -> PersonPointsOut:
+        """Score, grade, and every entry with its Chinese explanation and validity, as of a day (default today)."""
+        return await views.person_points(request.user, person_id, request_id=request_id(request),
+                                         as_of=as_of_date(as_of))
 
     @get("/households/{household_id:int}/points", operation_id="getHouseholdPoints")
-    async def household(self, request: AuthRequest, household_id: IntId) -> HouseholdPointsOut:
-        """Every member's points plus the household's own entries."""
-        return await views.household_points(request.user, household_id, request_id=request_id(request))
+    async def household(self, request: AuthRequest, household_id: IntId, as_of: AsOf = None) -> HouseholdPointsOut:
+        """Every member's points plus the household's own entries, as of a day (default today)."""
+        return await views.household_points(request.user, household_id, request_id=request_id(request),
+                                            as_of=as_of_date(as_of))
 
     @get("/me/points", operation_id="getMyPoints")
-    async def mine(self, request: AuthRequest) -> PersonPointsOut:
-        """A villager's own points."""
+    async def mine(self, request: AuthRequest, as_of: AsOf = None) -> PersonPointsOut:
+        """A villager's own points, as of a day (default today)."""
+        day = as_of_date(as_of)
         if request.user.person_id is None:
             raise PermissionDenied("该账户未关联居民", "This account is not linked to a person")
-        return await views.person_points(request.user, request.user.person_id, request_id=request_id(request))
+        return await views.person_points(request.user, request.user.person_id, request_id=request_id(request),
+                                         as_of=day)

@@ -117,6 +117,10 @@ class PersonPointsOut(BaseModel):
 
 class HouseholdPointsOut(BaseModel):
     household_id: int
+    as_of: date = Field(description="the day evaluated (members on that day, entries in force on it)")
+    catalogue_version: str = Field(description="the catalogue version in force on as_of")
+    next_expiry: date | None = Field(
+        description="the first day after as_of on which an entry shown here lapses and a score changes")
     members: list[PersonPointsOut]
     household_entries: list[PointsEntryOut]
 

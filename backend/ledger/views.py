@@ -1,10 +1,12 @@
-"""What a villager (and those responsible for them) sees: score, grade, every entry explained."""
+"""What a villager (and those responsible for them) sees: score, grade, every entry explained —
+as of a day (today in the county's zone unless the caller names one, past or future)."""
 
 from __future__ import annotations
 
 import json
 from datetime import date
 
+from backend import clock
 from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.db import fetch
@@ -71,26 +73,60 @@ async def _person_points(actor: Actor, person_id: int, as_of: date) -> PersonPoi
                            entries=_points_entries(rows, in_force, thumbnails))
 
 
+def _day(as_of: date | None) -> date:
+    """The day to evaluate; checked against the catalogue *before* any read is authorised and logged,
+    so a day no catalogue version covers is a 422 RULES_NO_CATALOGUE (for anyone, in scope or not)."""
+    day = as_of or clock.today()
+    catalogues().version_on(day)
+    return day
+
+
 async def person_points(actor: Actor, person_id: int, *, request_id: str = "", as_of: date | None = None) -> PersonPointsOut:
+    day = _day(as_of)
     await scope.authorize_read(actor, scope.PERSON, person_id, fields=POINTS_FIELDS, purpose="points_view",
                                request_id=request_id)
-    return await _person_points(actor, person_id, as_of or date.today())
+    return await _person_points(actor, person_id, day)
+
+
+async def _members_on(actor: Actor, household_id: int, as_of: date, request_id: str) -> list[int]:
+    """The household's members on ``as_of`` (the same rule the household rating uses), head first.
+    Someone who has since left is shown only if they are still within the caller's jurisdiction, and
+    that read is logged against them (the household's log row no longer covers them)."""
+    rows = await fetch(
+        """SELECT DISTINCT ON (m.person) m.person, m.relation = '户主' AS is_head,
+                  EXISTS (SELECT 1 FROM household_membership c WHERE c.household = m.household
+                          AND c.person = m.person AND c.valid_to IS NULL) AS current
+           FROM household_membership m
+           WHERE m.household = {} AND m.valid_from <= {} AND (m.valid_to IS NULL OR m.valid_to >= {})
+           ORDER BY m.person, m.valid_from DESC""",
+        household_id, as_of, as_of,
+    )
+    members = []
+    for r in sorted(rows, key=lambda r: (not r["is_head"], r["person"])):
+        if not r["current"]:
+            where = await scope.locate(scope.PERSON, r["person"])
+            if where is None or not scope.covers(actor, where):
+                continue
+            await scope.log_reads(actor, [where], fields=POINTS_FIELDS, purpose="points_view", request_id=request_id)
+        members.append(r["person"])
+    return members
 
 
 async def household_points(actor: Actor, household_id: int, *, request_id: str = "",
                            as_of: date | None = None) -> HouseholdPointsOut:
+    day = _day(as_of)
     await scope.authorize_read(actor, scope.HOUSEHOLD, household_id, fields=POINTS_FIELDS, purpose="points_view",
                                request_id=request_id)
-    as_of = as_of or date.today()
-    members = await fetch(
-        """SELECT m.person FROM household_membership m WHERE m.household = {} AND m.valid_to IS NULL
-           ORDER BY (m.relation = '户主') DESC, m.person""",
-        household_id,
-    )
+    members = [await _person_points(actor, person_id, day)
+               for person_id in await _members_on(actor, household_id, day, request_id)]
     rows = await _entries(scope.HOUSEHOLD, household_id)
-    _, in_force = standing_out(entry_views(rows), as_of)
+    own, in_force = standing_out(entry_views(rows), day)
+    expiries = [d for d in [own.next_expiry, *(m.standing.next_expiry for m in members)] if d is not None]
     return HouseholdPointsOut(
         household_id=household_id,
-        members=[await _person_points(actor, m["person"], as_of) for m in members],
+        as_of=day,
+        catalogue_version=own.catalogue_version,
+        next_expiry=min(expiries) if expiries else None,
+        members=members,
         household_entries=_points_entries(rows, in_force, actor.role is not Role.VILLAGER),
     )

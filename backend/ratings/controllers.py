@@ -29,7 +29,7 @@ from backend.ratings.schemas import (
     ReproposeIn,
     ResolveIn,
 )
-from backend.params import AuthRequest, BigId, IntId, Limit, Offset, OptionalIntId
+from backend.params import AsOf, AuthRequest, BigId, IntId, Limit, Offset, OptionalIntId, as_of_date
 from backend.requests import request_id
 from backend.schemas import DEFAULT_PAGE_SIZE, ErrorBody, Page
 
@@ -165,9 +165,10 @@ class StandingController(Controller):
     tags = ["ratings 评定"]
 
     @get("/households/{household_id:int}/rating", operation_id="getHouseholdRating", guards=[PEOPLE_READERS])
-    async def household(self, request: AuthRequest, household_id: IntId) -> HouseholdRatingOut:
-        """Live grade (now, from the ledger), official ratings, and any rating in progress — each explained."""
-        return await views.household_rating(request.user, household_id, request_id=request_id(request))
+    async def household(self, request: AuthRequest, household_id: IntId, as_of: AsOf = None) -> HouseholdRatingOut:
+        """Grade from the ledger as of a day (default today), official ratings, any rating in progress — explained."""
+        return await views.household_rating(request.user, household_id, request_id=request_id(request),
+                                            as_of=as_of_date(as_of))
 
     @get("/grids/{grid_id:int}/standing", operation_id="getGridStanding",
          guards=[require_roles(Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)])

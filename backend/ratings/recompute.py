@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from piccolo.engine import engine_finder
 
@@ -68,9 +68,9 @@ async def _lock(name: str) -> None:
 
 async def recompute_households(household_ids: list[int], as_of: date | None = None) -> Computed:
     """Incremental: these households' members and ratings, then their villages and townships."""
-    as_of = as_of or date.today()
+    as_of = as_of or clock.today()
     computed = await compute_households(as_of, household_ids=household_ids)
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     async with engine_finder().transaction():
         await upsert("standing_person", "person_id", PERSON_COLUMNS, _person_records(computed, now))
         await upsert("standing_household", "household_id", HOUSEHOLD_COLUMNS, _household_records(computed, now))
@@ -90,7 +90,7 @@ async def _recompute_village(village_id: int, as_of: date) -> None:
         township = (await fetch("SELECT township FROM village WHERE id = {}", village_id))[0]["township"]
         await upsert("standing_village", "village_id", VILLAGE_COLUMNS,
                      _village_records(Computed(as_of=as_of, villages={village_id: rating}), {village_id: township},
-                                      datetime.now(timezone.utc)))
+                                      clock.now()))
 
 
 async def _recompute_township(township_id: int, as_of: date) -> None:
@@ -108,7 +108,7 @@ async def _recompute_township(township_id: int, as_of: date) -> None:
         rating = rate_township(catalogues(), township_id, ratings, as_of)
         await upsert("standing_township", "township_id", TOWNSHIP_COLUMNS,
                      _township_records(Computed(as_of=as_of, townships={township_id: rating}),
-                                       datetime.now(timezone.utc)))
+                                       clock.now()))
 
 
 async def households_of_subject(kind: str, subject_id: int) -> list[int]:
@@ -143,7 +143,7 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
                          progress: Callable[[str], None] | None = None) -> DriftReport:
     """Recompute everything (or one township) from the ledger; report where the stored standing
     differed (drift = an incremental update that was missed or wrong), then store the new one."""
-    as_of = as_of or date.today()
+    as_of = as_of or clock.today()
     step = progress or (lambda stage: None)
     computed = await compute_households(as_of, township_id=township_id)
     step("households")
@@ -173,7 +173,7 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
         tid for tid, r in computed.townships.items()
         if tid in stored_t and (stored_t[tid]["credit_villages"], stored_t[tid]["is_credit"])
         != (r.credit_villages, r.is_credit_township))
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     async with engine_finder().transaction():
         await upsert("standing_person", "person_id", PERSON_COLUMNS, _person_records(computed, now))
         await upsert("standing_household", "household_id", HOUSEHOLD_COLUMNS, _household_records(computed, now))

@@ -151,6 +151,8 @@ class ResolveIn(BaseModel):
 
 class HouseholdRatingOut(BaseModel):
     household_id: int
+    as_of: date = Field(description="the day the live_* fields were computed for (default today)")
+    catalogue_version: str = Field(description="the catalogue version in force on as_of")
     live_grade: str | None
     live_score: str | None
     live_is_credit: bool | None

@@ -7,12 +7,13 @@ import json
 from collections import Counter
 from datetime import date
 
+from backend import clock
 from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.charts.svg import grade_distribution_chart, trend_chart
 from backend.db import fetch
 from backend.errors import NotFound
-from backend.ledger.catalogue import points_text
+from backend.ledger.catalogue import catalogues, points_text
 from backend.ratings import tables as t
 from backend.ratings.compute import compute_households
 from backend.ratings.periods import _proposal_out, official_ratings
@@ -21,11 +22,16 @@ from backend.ratings.schemas import AreaDetailOut, AreaStandingOut, HouseholdGra
 VISIBLE_TO_SUBJECT = (t.PUBLICISED, t.DISPUTED)  # a villager sees a pending rating once it is publicised
 
 
-async def household_rating(actor: Actor, household_id: int, *, request_id: str = "") -> HouseholdRatingOut:
-    """Live standing (computed now from the ledger) and every official rating, with explanations."""
+async def household_rating(actor: Actor, household_id: int, *, request_id: str = "",
+                           as_of: date | None = None) -> HouseholdRatingOut:
+    """Standing computed from the ledger as of a day (today in the county's zone unless named: its
+    members, entries in force and catalogue version on that day), plus every official rating (each
+    with its ``effective_on``) and any rating in progress now — each explained."""
+    day = as_of or clock.today()
+    version = catalogues().version_on(day).version  # before the read is logged: RULES_NO_CATALOGUE for anyone
     await scope.authorize_read(actor, scope.HOUSEHOLD, household_id, fields=["rating"], purpose="rating_view",
                                request_id=request_id)
-    computed = await compute_households(date.today(), household_ids=[household_id])
+    computed = await compute_households(day, household_ids=[household_id])
     live = computed.households.get(household_id)
     official = [_proposal_out(r) for r in await official_ratings(t.HOUSEHOLD, household_id)]
     pending_statuses = VISIBLE_TO_SUBJECT if actor.role is Role.VILLAGER else (
@@ -35,6 +41,8 @@ async def household_rating(actor: Actor, household_id: int, *, request_id: str =
         household_id, list(pending_statuses))
     return HouseholdRatingOut(
         household_id=household_id,
+        as_of=day,
+        catalogue_version=live.catalogue_version if live else version,
         live_grade=live.grade if live else None,
         live_score=points_text(live.score, signed=False) if live else None,
         live_is_credit=live.is_credit_household if live else None,

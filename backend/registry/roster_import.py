@@ -14,6 +14,7 @@ from pathlib import Path
 
 from piccolo.engine import engine_finder
 
+from backend import clock
 from backend.errors import NotFound
 from backend.registry import protection
 from backend.registry.roster import RosterError, RosterReport, read_roster, validate_roster
@@ -33,7 +34,7 @@ class ImportResult:
 
 async def import_roster(path: Path, village_code: str, *, today: date | None = None,
                         dry_run: bool = False) -> ImportResult:
-    today = today or date.today()
+    today = today or clock.today()
     village = await Village.select(Village.id).where(Village.code == village_code).first()
     if village is None:
         raise NotFound(f"村代码 {village_code} 不存在", f"No village with code {village_code}",

@@ -8,6 +8,7 @@ from datetime import date
 
 from piccolo.engine import engine_finder
 
+from backend import clock
 from backend.identity import parse_id_number
 from backend.registry import demo_data
 from backend.registry.tables import (
@@ -48,7 +49,7 @@ def _noop(stage: str, done: int) -> None:
 
 async def seed_demo(*, today: date | None = None, progress: Progress = _noop) -> SeedResult:
     """Create the demo county unless it exists (idempotent: a second run changes nothing)."""
-    today = today or date.today()
+    today = today or clock.today()
     county = demo_data.generate_demo_county(today=today)
     if await County.exists().where(County.code == county.code):
         return SeedResult(created=False)

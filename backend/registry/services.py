@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from piccolo.engine import engine_finder
 
+from backend import clock
 from backend.auth import scope
 from backend.db import fetch
 from backend.auth.roles import ROLES_SEEING_FULL_IDENTIFIERS, Actor, Role
@@ -306,7 +307,7 @@ async def get_organisation(actor: Actor, organisation_id: int) -> OrganisationOu
 def _require_writer(actor: Actor, valid_from: date) -> None:
     if actor.role not in REGISTRY_WRITERS:
         raise PermissionDenied("只有乡镇或县区管理员可以变更户籍信息", "Only township or county admins may change the registry")
-    if valid_from > date.today():
+    if valid_from > clock.today():
         # The current-state columns change at once, so a change may not take effect in the future.
         raise InvalidInput("生效日期不能晚于今天", "valid_from may not be in the future", code="REGISTRY_FUTURE_DATE")
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-from datetime import date
-
 import pytest
 import httpx
 
+from backend import clock
 from backend.registry.seed import DEMO_PASSWORD
 
-TODAY = date.today()
+TODAY = clock.today()  # the county's today (CUNXIN_TZ), as the app sees it
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,8 @@ from backend.errors import PermissionDenied
 from backend.ledger import review, services, views
 from backend.ledger.schemas import (
     BatchIn,
+    BulkReviewIn,
+    BulkReviewOut,
     BatchOut,
     EntryOut,
     EventIn,
@@ -79,9 +81,14 @@ class ReviewController(Controller):
         """Events waiting for review (or flagged, e.g. reused photos) in my jurisdiction, oldest first."""
         return await review.pending(request.user, limit=limit, offset=offset, request_id=request_id(request))
 
+    @post("/events:decide", operation_id="decideEventsInBulk", status_code=HTTP_200_OK)
+    async def decide_many(self, request: AuthRequest, data: JSONBody[BulkReviewIn]) -> BulkReviewOut:
+        """Approve many pending events at once, rejecting the listed exceptions with their reasons (one result each)."""
+        return await review.decide_many(request.user, data)
+
     @post("/events/{event_id:int}/approve", operation_id="approveEvent", status_code=HTTP_200_OK)
     async def approve(self, request: AuthRequest, event_id: BigId, data: JSONBody[ReviewIn]) -> EventOut:
-        """Approve: the event is scored now and its entries appended."""
+        """Approve: the event joins the subject's counted events; it and any later entry it changes are scored."""
         return await services.decide(request.user, event_id, approve=True, reason=data.reason)
 
     @post("/events/{event_id:int}/reject", operation_id="rejectEvent", status_code=HTTP_200_OK)
@@ -91,7 +98,7 @@ class ReviewController(Controller):
 
     @post("/entries/{entry_id:int}/reverse", operation_id="reverseEntry", status_code=HTTP_201_CREATED)
     async def reverse(self, request: AuthRequest, entry_id: BigId, data: JSONBody[ReverseIn]) -> EntryOut:
-        """Correct the ledger: append an entry that cancels this one (the original stays)."""
+        """Correct the ledger: the entry's event is withdrawn, its entry cancelled and later entries re-scored (the originals stay)."""
         return await services.reverse_entry(request.user, entry_id, data.reason)
 
 

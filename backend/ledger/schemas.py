@@ -102,7 +102,9 @@ class StandingOut(BaseModel):
 
 
 class PointsEntryOut(EntryOut):
-    in_force: bool
+    in_force: bool = Field(description="counts on as_of: valid that day and neither cancelled nor a cancellation")
+    cancelled: bool = Field(description="a later entry reverses this one (a correction, or a re-scoring whose "
+                                        "reason the reversing entry's explanation gives); kept, never deleted")
     event_id: int | None
     occurred_on: date
     evidence_thumbnails: list[str]
@@ -126,6 +128,46 @@ class HouseholdPointsOut(BaseModel):
 
 
 class PendingEventOut(EventOut):
+    """One row of the township review queue: what a reviewer needs to decide without opening anything."""
+
     recorded_by: str
     subject_name: str | None
     created_at: datetime
+    item_name_zh: str = Field(description="the item's Chinese name in the catalogue version of the event date")
+    level: str | None
+    level_name_zh: str | None = Field(description="the chosen level in Chinese (by-level items)")
+    quantity: str | None = Field(description="e.g. volunteer hours (tiered items)")
+    unit_zh: str | None
+    note: str
+    evidence_thumbnails: list[str]
+    points_if_approved: str | None = Field(
+        description="what the engine would give if approved now, against the subject's counted events "
+                    "(null: it would score nothing, e.g. a larger item of the same act already counts)")
+
+
+class ReviewException(BaseModel):
+    event_id: BigIdField
+    action: str = Field(pattern="^reject$", description="reject (with a written reason)")
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class BulkReviewIn(BaseModel):
+    """Approve these pending events, except those listed as exceptions (rejected, each with its reason)."""
+
+    event_ids: list[BigIdField] = Field(min_length=1, max_length=MAX_BATCH)
+    reason: str = Field("", max_length=500, description="note kept with every approval")
+    exceptions: list[ReviewException] = Field(default_factory=list, max_length=MAX_BATCH)
+
+
+class BulkReviewItem(BaseModel):
+    event_id: int
+    outcome: str = Field(description="approved | rejected | error")
+    event: EventOut | None = None
+    error: ErrorBody | None = None
+
+
+class BulkReviewOut(BaseModel):
+    results: list[BulkReviewItem]
+    approved: int
+    rejected: int
+    errors: int

@@ -56,7 +56,8 @@ def _points_entries(rows: list[dict], in_force: set[int], with_thumbnails: bool)
             id=r["id"], item_code=r["item_code"], catalogue_version=r["catalogue_version"],
             points=points_text(r["points"]), valid_from=r["valid_from"], valid_until=r["valid_until"],
             grade_override=r["grade_override"], reverses_entry=r["reverses_entry"],
-            explanation_zh=r["explanation_zh"], in_force=r["id"] in in_force, event_id=r["event"],
+            explanation_zh=r["explanation_zh"], in_force=r["id"] in in_force, cancelled=r["reversed"],
+            event_id=r["event"],
             occurred_on=r["occurred_on"] or r["valid_from"],
             evidence_thumbnails=[f"/api/v1/evidence/{e}/thumbnail" for e in evidence] if with_thumbnails else [],
         ))

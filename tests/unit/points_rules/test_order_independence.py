@@ -172,3 +172,11 @@ def test_expired_volunteer_points_are_earned_again():
     assert again.points == 50
     assert "截至2027年4月1日仍在有效期内的累计由0小时增至30小时" in again.explanation_zh
     assert "达到“累计20小时”档" in again.explanation_zh
+
+
+def test_the_readme_worked_example_of_hours_in_force():
+    """points_rules/README.md, "Cumulative quantities count while their entries are in force"."""
+    led = Ledger(CAT)
+    got = [led.record("VOL-HOURS", d, quantity=q).entries[0].points
+           for d, q in [(date(2026, 3, 1), 30), (date(2026, 9, 1), 25), (date(2027, 4, 1), 30), (date(2027, 10, 1), 10)]]
+    assert got == [50, 50, 50, 0]

@@ -54,7 +54,9 @@ async def household_rating(actor: Actor, household_id: int, *, request_id: str =
 
 
 def _area(kind: str, area_id: int, name: str, rows: list[dict], **extra) -> AreaStandingOut:
-    counts = Counter(r["grade"] for r in rows)
+    # Every grade of the catalogue, zeros included, so tables and charts have the same columns everywhere.
+    counts = {g: 0 for g in catalogues().version_on(clock.today()).rating_rules().household.grade_names}
+    counts.update(Counter(r["grade"] for r in rows))
     credit = sum(1 for r in rows if r["is_credit"])
     share = f"{(credit * 1000 // len(rows)) / 10:.1f}" if rows else "0.0"
     return AreaStandingOut(kind=kind, id=area_id, name=name, households=len(rows), credit_households=credit,

@@ -48,6 +48,7 @@ import yaml
 from piccolo.engine import engine_finder
 
 import points_rules
+from backend import clock
 from backend.db import fetch
 from backend.identity.idcard import compute_check_digit, parse_id_number
 from backend.ledger.catalogue import catalogues
@@ -66,7 +67,7 @@ from backend.registry.tables import (
 )
 from backend.registry.writer import person_row
 
-TODAY = date.today()
+TODAY = clock.today()
 EVENT_DAY = TODAY - timedelta(days=3)  # inside the one-month recording window
 CATALOGUE_DIR = Path(points_rules.__file__).parent / "catalogue"
 MEMBER_SINCE = date(2020, 1, 1)
@@ -267,7 +268,11 @@ async def _build(client, h: dict[str, str], township_id: int) -> Scenario:
     act = "act-" + uuid.uuid4().hex[:12]
     first = await _post(client, h, "HONOUR", "person", p["E1"], level="village", act_id=act)  # +1 …
     larger = await _post(client, h, "GRID-MEDIATION", "person", p["E1"], level="major_settled", act_id=act)
-    assert [e["reverses_entry"] for e in larger["entries"]] == [first["entries"][0]["id"], None]  # … replaced by +5
+    assert [(e["points"], e["reverses_entry"]) for e in larger["entries"]] == [("+5.0", None)]  # … replaced by +5:
+    first_now = (await client.get(f"/api/v1/events/{first['id']}", headers=h)).json()  # the +1 is cancelled on its own event
+    assert [(e["points"], e["reverses_entry"]) for e in first_now["entries"]] == [
+        ("+1.0", None), ("-1.0", first["entries"][0]["id"])]
+    assert first_now["status"] == "skipped"
     await _post(client, h, "CHARITY-DONATION", "person", p["E1"], level="from_10000")  # E1 +10
     wrong = await _post(client, h, "WAGE-ARREARS", "person", p["E1"], level="months_2_to_6")  # E1 -30 …
     reversed_ = await client.post(f"/api/v1/review/entries/{wrong['entries'][0]['id']}/reverse",
@@ -279,9 +284,16 @@ async def _build(client, h: dict[str, str], township_id: int) -> Scenario:
     # H7
     await _post(client, h, "DOMESTIC-VIOLENCE", "person", p["K1"])                    # K1 -30 (family charge)
     await _post(client, h, "WAGE-ARREARS", "person", p["K2"], level="over_6_months_or_malicious")  # K2 -50
-    await _post(client, h, "ENV-DUMPING", "person", p["K2"])                          # K2 -2
+    dumped = await _post(client, h, "ENV-DUMPING", "person", p["K2"])                 # K2 -2, and on the same day
     dumped_again = await _post(client, h, "ENV-DUMPING", "person", p["K2"])           # K2 -4 (repeat: doubled)
-    assert dumped_again["entries"][0]["points"] == "-4.0"
+    # Which of two same-day offences is "the repeat" follows the canonical order (the events' own keys),
+    # not the order they were posted in: one counts −2 and the other −4, whichever arrived first.
+    live = []
+    for event in (dumped, dumped_again):
+        entries = (await client.get(f"/api/v1/events/{event['id']}", headers=h)).json()["entries"]
+        cancelled = {e["reverses_entry"] for e in entries if e["reverses_entry"]}
+        live += [e["points"] for e in entries if e["reverses_entry"] is None and e["id"] not in cancelled]
+    assert sorted(live) == ["-2.0", "-4.0"]
     return s
 
 
@@ -535,4 +547,4 @@ def test_rankings(scenario):
     status, grids = scenario.seen["rankings"]["grid"]
     by_grid = {a["id"]: a for a in grids}
     assert (by_grid[scenario.v1_grid]["households"], by_grid[scenario.v1_grid]["credit_households"]) == (5, 4)
-    assert by_grid[scenario.v2_grid]["grade_counts"] == {"A": 1, "none": 2}
+    assert by_grid[scenario.v2_grid]["grade_counts"] == {"AAA": 0, "AA": 0, "A": 1, "none": 2}  # every grade, zeros too

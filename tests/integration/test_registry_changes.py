@@ -18,9 +18,10 @@ import pytest
 from piccolo.engine import engine_finder
 from piccolo.querystring import QueryString
 
+from backend import clock
 from backend.registry.tables import HouseholdMembership, HouseholdResidence
 
-TODAY = date.today()
+TODAY = clock.today()
 YESTERDAY = TODAY - timedelta(days=1)
 
 

@@ -122,7 +122,7 @@ async def test_a_rejected_event_review_reads_as_reviewing_a_credit_event(app_cli
     event = await app_client.post("/api/v1/events", headers=await tokens("grid_worker"), json={
         "idempotency_key": uuid.uuid4().hex, "item_code": "WAGE-ARREARS", "level": "months_2_to_6",
         "subject_kind": "person", "subject_id": a.person_id, "evidence_ids": [photo.json()["id"]],
-        "occurred_on": (date.today() - timedelta(days=3)).isoformat()})
+        "occurred_on": (clock.today() - timedelta(days=3)).isoformat()})
     assert event.status_code == 201, event.text
     assert event.json()["status"] == "pending_review"
     rejected = await app_client.post(f"/api/v1/review/events/{event.json()['id']}/reject", json={"reason": "证据不足"},

@@ -34,6 +34,7 @@ import pytest
 
 from piccolo.engine import engine_finder
 
+from backend import clock
 from backend.db import fetch
 from backend.identity.idcard import compute_check_digit, parse_id_number
 from backend.ratings.recompute import full_recompute
@@ -52,7 +53,7 @@ from backend.registry.tables import (
 from backend.registry.writer import person_row
 from backend.worker import recompute_standing
 
-TODAY = date.today()
+TODAY = clock.today()
 SEEDS = [11, 23, 37, 41, 59, 73]
 CHANGES_PER_SEED = 18
 # Events may be back-dated by up to ~a year, but never before the first catalogue version (2026-01-01).

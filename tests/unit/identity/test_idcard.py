@@ -7,6 +7,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from backend.errors import InvalidInput
+from backend import clock
 from backend.identity.idcard import (
     ID_WEIGHTS,
     ResidentId,
@@ -16,7 +17,7 @@ from backend.identity.idcard import (
     parse_id_number,
 )
 
-TODAY = datetime.date.today()
+TODAY = clock.today()
 PROVINCES = [
     *map(str, range(11, 16)), *map(str, range(21, 24)), *map(str, range(31, 38)),
     *map(str, range(41, 47)), *map(str, range(50, 55)), *map(str, range(61, 66)), "71", "81", "82",

@@ -232,6 +232,7 @@ WITH live AS (
   FROM live GROUP BY subject_kind, subject_id
 ), members AS (
   SELECT m.household, coalesce(t.points, 0) AS points, coalesce(t.family, 0) AS family,
+         {worth} AS worth,
          coalesce(t.serious, false) AS serious, coalesce(t.overridden, false) AS overridden,
          p.birth_date + interval '18 years' <= $1 AS adult,
          10000 + coalesce(t.points, 0) < 6000 OR coalesce(t.override_d, false) AS grade_d
@@ -240,24 +241,25 @@ WITH live AS (
   WHERE m.valid_from <= $1 AND (m.valid_to IS NULL OR m.valid_to >= $1)
 ), hh AS (
   SELECT h.id, h.village, count(m.household) AS n, count(*) FILTER (WHERE m.adult) AS adults,
-         coalesce(sum(m.points - m.family) FILTER (WHERE m.adult), 0) AS s_adults,
-         coalesce(sum(m.points - m.family), 0) AS s_all, coalesce(sum(m.family), 0) AS family,
+         coalesce(sum(m.worth) FILTER (WHERE m.adult), 0) AS s_adults,
+         coalesce(sum(m.worth), 0) AS s_all, coalesce(sum(m.family), 0) AS family,
          coalesce(bool_or(m.grade_d OR m.overridden OR m.serious), false) AS disqualified,
          coalesce(bool_or(m.serious), false) AS serious
   FROM household h LEFT JOIN members m ON m.household = h.id GROUP BY h.id, h.village
 ), scored AS (
-  -- 65 + 0.5 × mean(Δ) + family + own, in tenths, half up: floor((2c(650 + family + own) + S + c) / 2c)
+  -- mean(scale(personal − family)) + family + own, in tenths, half up. worth is scale × L (an integer, L the
+  -- lcm of the scale's segment widths), so: floor((2(S + cL(family + own)) + cL) / 2cL), exact.
   SELECT hh.id, hh.village, hh.serious, hh.disqualified,
-         least(greatest(CASE WHEN hh.c = 0 THEN 650 + coalesce(o.points, 0)
-                             ELSE floor(((2 * hh.c) * (650 + hh.family + coalesce(o.points, 0)) + hh.s + hh.c)::numeric
-                                        / (2 * hh.c))
-                        END, 0), 1000) AS score
+         least(greatest(CASE WHEN hh.c = 0 THEN {empty} + coalesce(o.points, 0)
+                             ELSE floor((2 * (hh.s + hh.c * {L} * (hh.family + coalesce(o.points, 0))) + hh.c * {L})
+                                        / (2 * hh.c * {L}))
+                        END, 0), {max_score}) AS score
   FROM (SELECT hh.*, CASE WHEN adults > 0 THEN adults ELSE n END AS c,
                CASE WHEN adults > 0 THEN s_adults ELSE s_all END AS s FROM hh) hh
   LEFT JOIN totals o ON o.subject_kind = 'household' AND o.subject_id = hh.id
 ), villages AS (
   SELECT v.id, v.township, count(s.id) AS n,
-         count(*) FILTER (WHERE NOT s.disqualified AND s.score >= 600) AS credit,
+         count(*) FILTER (WHERE NOT s.disqualified AND s.score >= {credit_min}) AS credit,
          count(*) FILTER (WHERE s.serious) AS serious
   FROM village v LEFT JOIN scored s ON s.village = v.id GROUP BY v.id, v.township
 ), rated AS (
@@ -268,6 +270,30 @@ SELECT township, count(*) AS villages, count(*) FILTER (WHERE is_credit) AS cred
        count(*) FILTER (WHERE is_credit) * 100 >= 50 * count(*) AS is_credit_township
 FROM rated GROUP BY township
 """
+
+
+def baseline_sql(as_of: date) -> str:
+    """BASELINE_SQL with the household member scale of the catalogue version in force on ``as_of``
+    written out as one CASE of integer lines (scale × L), so the SQL rates exactly like the Python."""
+    from math import lcm
+
+    from points_rules import load_catalogue_dir
+
+    h = load_catalogue_dir().version_on(as_of).rating_rules().household
+    points = h.member_scale  # best first
+    widths = [a.personal - b.personal for a, b in zip(points, points[1:])]
+    L = lcm(*widths) if widths else 1
+    x = "(10000 + coalesce(t.points, 0) - coalesce(t.family, 0))"
+    cases = [f"WHEN {x} >= {points[0].personal} THEN {points[0].household * L}"]
+    for a, b in zip(points, points[1:]):
+        # between b and a: b.h·L + (x − b.p)·(a.h − b.h)·(L / (a.p − b.p))
+        cases.append(f"WHEN {x} >= {b.personal} THEN {b.household * L} + ({x} - {b.personal}) * "
+                     f"{(a.household - b.household) * (L // (a.personal - b.personal))}")
+    worth = f"(CASE {' '.join(cases)} ELSE {points[-1].household * L} END)::numeric"
+    empty = h.scale(10000)  # no members: as one member at the personal base
+    assert empty.denominator == 1
+    return BASELINE_SQL.format(worth=worth, L=L, empty=int(empty), max_score=h.max_score,
+                               credit_min=h.lowest_credit_min)
 
 
 # --- main -------------------------------------------------------------------------------------------------------
@@ -328,7 +354,7 @@ async def run(args: argparse.Namespace) -> int:
         try:
             await conn.fetchval("SELECT count(*) FROM ledger_entry")  # warm the cache for both contenders
             started = time.perf_counter()
-            baseline = await conn.fetch(BASELINE_SQL, today)
+            baseline = await conn.fetch(baseline_sql(today), today)
             baseline_seconds = time.perf_counter() - started
         finally:
             await conn.close()

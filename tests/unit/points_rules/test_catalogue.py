@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ from points_rules import (
     load_version_file, tier_points,
 )
 from points_rules.model import CATEGORIES, PUBLICITY, DirectGrade, FixedPoints, LevelPoints, TieredPoints
+from .catalogue_copies import copy_catalogue, edit
 
 CAT = load_catalogue_dir()
 V1 = CAT.version("2026.1")
@@ -87,18 +87,6 @@ def test_item_lookup():
 # --- broken copies: every problem, with its file and line --------------------------------------------
 
 
-def _copy(tmp_path: Path) -> Path:
-    target = tmp_path / "catalogue"
-    shutil.copytree(DEFAULT_CATALOGUE_DIR, target)
-    return target
-
-
-def _edit(path: Path, old: str, new: str) -> int:
-    """Replace the first ``old`` by ``new``; return the 1-based line where ``new`` starts."""
-    text = path.read_text(encoding="utf-8")
-    index = text.index(old)
-    path.write_text(text[:index] + new + text[index + len(old):], encoding="utf-8")
-    return text[:index].count("\n") + 1
 
 
 def _line_of(path: Path, needle: str) -> int:
@@ -107,21 +95,21 @@ def _line_of(path: Path, needle: str) -> int:
 
 
 def test_check_reports_each_injected_error_at_its_file_and_line(tmp_path):
-    d = _copy(tmp_path)
+    d = copy_catalogue(tmp_path)
     v1, v2 = d / "2026-01-01.yaml", d / "2026-07-01.yaml"
-    overlap = _edit(v1, "{grade: AA, min: 1030, max: 1049}", "{grade: AA, min: 1030, max: 1050}")
-    tier = _edit(v1, "{at: 80, total: 15}", "{at: 40, total: 15}")
-    sign = _edit(v1, "    direction: positive\n    points: 2\n", "    direction: positive\n    points: -2\n") + 1
-    unknown = _edit(v1, "  - code: BLOOD-DONATION\n", "  - code: BLOOD-DONATION\n    colour: red\n") + 1
-    decimals = _edit(v2, "points: 1.5", "points: 1.25")
-    duplicate = _edit(v2, "code: CUSTOMS-REFORM", "code: BLOOD-DONATION")
-    review = _edit(v2, "    points: -20\n    subject_kinds: [person]\n    validity: by_rule\n"
+    overlap = edit(v1, "{grade: AA, min: 1030, max: 1049}", "{grade: AA, min: 1030, max: 1050}")
+    tier = edit(v1, "{at: 80, total: 15}", "{at: 40, total: 15}")
+    sign = edit(v1, "    direction: positive\n    points: 2\n", "    direction: positive\n    points: -2\n") + 1
+    unknown = edit(v1, "  - code: BLOOD-DONATION\n", "  - code: BLOOD-DONATION\n    colour: red\n") + 1
+    decimals = edit(v2, "points: 1.5", "points: 1.25")
+    duplicate = edit(v2, "code: CUSTOMS-REFORM", "code: BLOOD-DONATION")
+    review = edit(v2, "    points: -20\n    subject_kinds: [person]\n    validity: by_rule\n"
                        "    logged_by: [grid_worker, township_admin, county_admin]\n    evidence: required\n"
                        "    needs_review: true",
                    "    points: -20\n    subject_kinds: [person]\n    validity: by_rule\n"
                    "    logged_by: [grid_worker, township_admin, county_admin]\n    evidence: required\n"
                    "    needs_review: false") + 5
-    enum = _edit(v2, "publicity: 依申请公开", "publicity: 全部公开")
+    enum = edit(v2, "publicity: 依申请公开", "publicity: 全部公开")
 
     problems = check_catalogue_dir(d)
     found = {(Path(p.file).name, p.line, p.path) for p in problems}
@@ -151,16 +139,16 @@ def test_check_reports_each_injected_error_at_its_file_and_line(tmp_path):
 
 
 def test_check_reports_missing_fields_gaps_yaml_errors_and_duplicate_versions(tmp_path):
-    d = _copy(tmp_path)
+    d = copy_catalogue(tmp_path)
     v1, v2 = d / "2026-01-01.yaml", d / "2026-07-01.yaml"
-    gap = _edit(v1, "{grade: B, min: 850, max: 959}", "{grade: B, min: 850, max: 949}")
+    gap = edit(v1, "{grade: B, min: 850, max: 959}", "{grade: B, min: 850, max: 949}")
     item_line = _line_of(v1, "  - code: HONOUR")
-    _edit(v1, "    evidence: required\n    needs_review: false\n    disclosure:\n      publicity: 依申请公开\n"
+    edit(v1, "    evidence: required\n    needs_review: false\n    disclosure:\n      publicity: 依申请公开\n"
               "      sharing_scope: 县信用信息共享平台；经本人同意后可在红榜公开\n      source: 表彰决定机关",
           "    needs_review: false\n    disclosure:\n      publicity: 依申请公开\n"
           "      sharing_scope: 县信用信息共享平台；经本人同意后可在红榜公开\n      source: 表彰决定机关")
-    version_line = _edit(v2, 'version: "2026.2"', 'version: "2026.1"')
-    dup_key = _edit(v2, "    category: 志愿服务\n", "    category: 志愿服务\n    category: 志愿服务\n") + 1
+    version_line = edit(v2, 'version: "2026.2"', 'version: "2026.1"')
+    dup_key = edit(v2, "    category: 志愿服务\n", "    category: 志愿服务\n    category: 志愿服务\n") + 1
     (d / "2027-01-01.yaml").write_text('version: "2027.1"\neffective_from: 2027-01-01\nitems: [\n  {code: X\n',
                                        encoding="utf-8")
 
@@ -179,15 +167,15 @@ def test_check_reports_missing_fields_gaps_yaml_errors_and_duplicate_versions(tm
 
 
 def test_check_catches_thresholds_out_of_order(tmp_path):
-    d = _copy(tmp_path)
-    order = _edit(d / "2026-01-01.yaml", "{grade: C, min: 600, max: 849}", "{grade: C, min: 900}")
+    d = copy_catalogue(tmp_path)
+    order = edit(d / "2026-01-01.yaml", "{grade: C, min: 600, max: 849}", "{grade: C, min: 900}")
     problems = check_catalogue_dir(d)
     # C's min 900 is above B's 850 (order), and D's max 599 now leaves 600–899 uncovered (gap).
     assert [(p.line, p.path) for p in problems] == [(order, "scoring.grades[4].min"), (order + 1, "scoring.grades[5].max")]
 
 
 def test_check_wants_files_named_after_their_effective_date(tmp_path):
-    d = _copy(tmp_path)
+    d = copy_catalogue(tmp_path)
     (d / "2026-07-01.yaml").rename(d / "2026-08-01.yaml")
     problems = check_catalogue_dir(d)
     assert [(Path(p.file).name, p.path) for p in problems] == [("2026-08-01.yaml", "effective_from")]

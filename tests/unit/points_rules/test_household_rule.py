@@ -8,7 +8,6 @@ Shipped ``member_scale`` (personal → household points, straight lines between,
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import date
 from fractions import Fraction
 from math import floor
@@ -18,11 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from points_rules import (
-    DEFAULT_CATALOGUE_DIR, EntryView, MemberInput, check_catalogue_dir, rate_household, rate_township, rate_village,
+    EntryView, MemberInput, check_catalogue_dir, rate_household, rate_township, rate_village,
     standing,
 )
 
 from .test_ratings import CAT, HOUSEHOLD_CLOSE, TOWNSHIP_CLOSE, VILLAGE_CLOSE, household_points, person
+from .catalogue_copies import copy_catalogue, edit
 
 FIRST_HALF = date(2026, 6, 30)       # rated under 2026.1
 RATING_DAYS = (FIRST_HALF, HOUSEHOLD_CLOSE)
@@ -136,27 +136,16 @@ def test_family_charges_and_own_deductions_still_move_the_score(adults, charge, 
 # --- the loader keeps that property for any county's numbers ---------------------------------------------
 
 
-def _copy(tmp_path: Path) -> Path:
-    target = tmp_path / "catalogue"
-    shutil.copytree(DEFAULT_CATALOGUE_DIR, target)
-    return target
-
-
-def _edit(path: Path, old: str, new: str) -> int:
-    text = path.read_text(encoding="utf-8")
-    index = text.index(old)
-    path.write_text(text[:index] + new + text[index + len(old):], encoding="utf-8")
-    return text[:index].count("\n") + 1
 
 
 def test_a_scale_that_disagrees_with_the_personal_grades_is_a_catalogue_problem(tmp_path):
-    d = _copy(tmp_path)
+    d = copy_catalogue(tmp_path)
     v1, v2 = d / "2026-01-01.yaml", d / "2026-07-01.yaml"
     # 2026.1: the start of personal A worth 55 — an all-A household could fall below 60.
-    a_low = _edit(v1, "{personal: 960, household: 60}", "{personal: 960, household: 55}")
-    scale_line = _edit(v1, "    member_scale:", "    member_scale:")
+    a_low = edit(v1, "{personal: 960, household: 60}", "{personal: 960, household: 55}")
+    scale_line = edit(v1, "    member_scale:", "    member_scale:")
     # 2026.2: the start of personal AA worth 68 (below household AA 70).
-    _edit(v2, "{personal: 1030, household: 70}", "{personal: 1030, household: 68}")
+    edit(v2, "{personal: 1030, household: 70}", "{personal: 1030, household: 68}")
     problems = check_catalogue_dir(d)
     got = {(Path(p.file).name, p.line, p.path): p for p in problems}
     assert len(problems) == 2, [str(p) for p in problems]
@@ -170,7 +159,7 @@ def test_a_scale_that_disagrees_with_the_personal_grades_is_a_catalogue_problem(
 
 
 def test_the_scale_must_cover_the_base_and_have_two_points(tmp_path):
-    d = _copy(tmp_path)
+    d = copy_catalogue(tmp_path)
     v1 = d / "2026-01-01.yaml"
     text = v1.read_text(encoding="utf-8")
     start = text.index("      - {personal: 1100, household: 100}\n")
@@ -179,7 +168,7 @@ def test_the_scale_must_cover_the_base_and_have_two_points(tmp_path):
     problems = [p for p in check_catalogue_dir(d) if p.file.endswith("2026-01-01.yaml")]
     assert [p.path for p in problems] == ["ratings.household.member_scale"]
     assert "至少需要两个点" in problems[0].message_zh
-    _copy(tmp_path / "again")
+    copy_catalogue(tmp_path / "again")
     v1 = tmp_path / "again" / "catalogue" / "2026-01-01.yaml"
     text = v1.read_text(encoding="utf-8")
     start = text.index("      - {personal: 1000, household: 65}")
@@ -187,8 +176,8 @@ def test_the_scale_must_cover_the_base_and_have_two_points(tmp_path):
     v1.write_text(text[:start] + text[end:], encoding="utf-8")     # the scale now ends at 1030 → 70
     problems = [p for p in check_catalogue_dir(tmp_path / "again" / "catalogue") if p.file.endswith("2026-01-01.yaml")]
     assert [p.message_zh for p in problems] == ["对照表须覆盖个人基础分1000分"]
-    d = _copy(tmp_path / "third")
-    order = _edit(d / "2026-07-01.yaml", "{personal: 600, household: 20}", "{personal: 860, household: 20}")
+    d = copy_catalogue(tmp_path / "third")
+    order = edit(d / "2026-07-01.yaml", "{personal: 600, household: 20}", "{personal: 860, household: 20}")
     problems = check_catalogue_dir(d)
     assert [(p.line, p.path) for p in problems] == [(order, "ratings.household.member_scale[6].personal")]
     assert "从高到低" in problems[0].message_zh

@@ -32,6 +32,7 @@ from points_rules import (
 from points_rules.ratings import age_on, is_adult
 
 from .ledger_model import Ledger
+from .catalogue_copies import copy_catalogue, edit
 
 CAT = load_catalogue_dir()
 V1, V2 = CAT.version("2026.1"), CAT.version("2026.2")
@@ -358,7 +359,7 @@ def test_rating_inputs_are_checked():
 def test_version_in_force_on_the_rating_date_is_used(tmp_path):
     d = tmp_path / "cat"
     shutil.copytree(DEFAULT_CATALOGUE_DIR, d)
-    _edit(d / "2026-07-01.yaml", "credit_household_share: 70", "credit_household_share: 60")
+    edit(d / "2026-07-01.yaml", "credit_household_share: 70", "credit_household_share: 60")
     cat = load_catalogue_dir(d)
     households = _synthetic(5, credit=13, low=7)                       # 13 of 20 = 65 %
     assert rate_village(cat, 5, households, VILLAGE_CLOSE).is_credit_village          # 2026.2: ≥ 60 %
@@ -552,36 +553,24 @@ def test_township_exactly_half_qualifies(k):
 # --- validation of the ratings section, with file and line ---------------------------------------------------
 
 
-def _copy(tmp_path: Path) -> Path:
-    target = tmp_path / "catalogue"
-    shutil.copytree(DEFAULT_CATALOGUE_DIR, target)
-    return target
-
-
-def _edit(path: Path, old: str, new: str) -> int:
-    """Replace the first ``old`` by ``new``; return the 1-based line where ``new`` starts."""
-    text = path.read_text(encoding="utf-8")
-    index = text.index(old)
-    path.write_text(text[:index] + new + text[index + len(old):], encoding="utf-8")
-    return text[:index].count("\n") + 1
 
 
 def test_broken_ratings_are_reported_at_file_and_line(tmp_path):
-    d = _copy(tmp_path)
+    d = copy_catalogue(tmp_path)
     v1, v2 = d / "2026-01-01.yaml", d / "2026-07-01.yaml"
-    rising = _edit(v1, "{personal: 1030, household: 70}", "{personal: 1030, household: 85}")
-    unknown_item = _edit(v1, "      - DOMESTIC-VIOLENCE\n", "      - DOMESTIC-VIOLENCE\n      - NO-SUCH-ITEM\n") + 1
-    overlap = _edit(v1, "{grade: AA, min: 70, max: 79}", "{grade: AA, min: 70, max: 80}")
-    share = _edit(v1, "credit_household_share: 70", "credit_household_share: 170")
-    close = _edit(v1, 'village: "01-31"', 'village: "02-30"')
-    positive = _edit(v2, "      - FILIAL-NEGLECT\n", "      - VOL-HOURS\n")
-    gap = _edit(v2, "credit_grades: [AAA, AA, A]", "credit_grades: [AAA, A]")
-    person_grade = _edit(v2, "disqualifying_member_grades: [D]", "disqualifying_member_grades: [E]")
-    stars = _edit(v2, "- {stars: 2, min_share: 80}", "- {stars: 2, min_share: 95}")
-    extra = _edit(v2, "    credit_village_share: 50", "    credit_village_share: 50\n    colour: red") + 1
-    order = _edit(v2, '{household: "12-31", village: "01-31", township: "02-28"}',
+    rising = edit(v1, "{personal: 1030, household: 70}", "{personal: 1030, household: 85}")
+    unknown_item = edit(v1, "      - DOMESTIC-VIOLENCE\n", "      - DOMESTIC-VIOLENCE\n      - NO-SUCH-ITEM\n") + 1
+    overlap = edit(v1, "{grade: AA, min: 70, max: 79}", "{grade: AA, min: 70, max: 80}")
+    share = edit(v1, "credit_household_share: 70", "credit_household_share: 170")
+    close = edit(v1, 'village: "01-31"', 'village: "02-30"')
+    positive = edit(v2, "      - FILIAL-NEGLECT\n", "      - VOL-HOURS\n")
+    gap = edit(v2, "credit_grades: [AAA, AA, A]", "credit_grades: [AAA, A]")
+    person_grade = edit(v2, "disqualifying_member_grades: [D]", "disqualifying_member_grades: [E]")
+    stars = edit(v2, "- {stars: 2, min_share: 80}", "- {stars: 2, min_share: 95}")
+    extra = edit(v2, "    credit_village_share: 50", "    credit_village_share: 50\n    colour: red") + 1
+    order = edit(v2, '{household: "12-31", village: "01-31", township: "02-28"}',
                   '{household: "12-31", village: "02-28", township: "01-31"}')
-    levels = _edit(v2, "second_approver_for: [village, township]", "second_approver_for: [village, county]")
+    levels = edit(v2, "second_approver_for: [village, township]", "second_approver_for: [village, county]")
 
     problems = check_catalogue_dir(d)
     found = {(Path(p.file).name, p.line, p.path) for p in problems}
@@ -614,15 +603,15 @@ def test_broken_ratings_are_reported_at_file_and_line(tmp_path):
 
 
 def test_ratings_need_every_part_and_valid_item_kinds(tmp_path):
-    d = _copy(tmp_path)
+    d = copy_catalogue(tmp_path)
     v1 = d / "2026-01-01.yaml"
     text = v1.read_text(encoding="utf-8")
     start = text.index("  approval:\n")
     end = text.index("\nitems:\n")
     v1.write_text(text[:start] + text[end + 1:], encoding="utf-8")
-    ratings_line = _edit(v1, "ratings:\n", "ratings:\n")
-    direct = _edit(v1, "      - FILIAL-NEGLECT\n", "      - JUDGMENT-DEFAULTER\n")
-    household_only = _edit(v1, "serious_dishonesty_items: [JUDGMENT-DEFAULTER]",
+    ratings_line = edit(v1, "ratings:\n", "ratings:\n")
+    direct = edit(v1, "      - FILIAL-NEGLECT\n", "      - JUDGMENT-DEFAULTER\n")
+    household_only = edit(v1, "serious_dishonesty_items: [JUDGMENT-DEFAULTER]",
                            "serious_dishonesty_items: [ENV-COURTYARD]")
     problems = [p for p in check_catalogue_dir(d) if p.file.endswith("2026-01-01.yaml")]
     got = {(p.line, p.path): p for p in problems}
@@ -636,15 +625,15 @@ def test_ratings_need_every_part_and_valid_item_kinds(tmp_path):
 
 def test_diff_shows_ratings_changes(tmp_path):
     assert [c for c in diff_versions(V1, V2) if c.area == "ratings"] == []    # same numbers in both versions
-    path = _copy(tmp_path) / "2026-07-01.yaml"
-    _edit(path, "credit_household_share: 70", "credit_household_share: 75")
-    _edit(path, "publicity_working_days: 5", "publicity_working_days: 7")
-    _edit(path, "max_serious_dishonesty: 3", "max_serious_dishonesty: 0")
-    _edit(path, "{grade: AAA, min: 80}", "{grade: AAA, min: 85}")
-    _edit(path, "{grade: AA, min: 70, max: 79}", "{grade: AA, min: 70, max: 84}")
-    _edit(path, "{personal: 1050, household: 80}", "{personal: 1050, household: 85}")   # AAA starts at 85 now
-    _edit(path, "- {stars: 1, min_share: 70}", "- {stars: 1, min_share: 75}")
-    _edit(path, "second_approver_for: [village, township]", "second_approver_for: [township]")
+    path = copy_catalogue(tmp_path) / "2026-07-01.yaml"
+    edit(path, "credit_household_share: 70", "credit_household_share: 75")
+    edit(path, "publicity_working_days: 5", "publicity_working_days: 7")
+    edit(path, "max_serious_dishonesty: 3", "max_serious_dishonesty: 0")
+    edit(path, "{grade: AAA, min: 80}", "{grade: AAA, min: 85}")
+    edit(path, "{grade: AA, min: 70, max: 79}", "{grade: AA, min: 70, max: 84}")
+    edit(path, "{personal: 1050, household: 80}", "{personal: 1050, household: 85}")   # AAA starts at 85 now
+    edit(path, "- {stars: 1, min_share: 70}", "- {stars: 1, min_share: 75}")
+    edit(path, "second_approver_for: [village, township]", "second_approver_for: [township]")
     changed = load_version_file(path)
     lines = [(c.kind, c.area, c.field, c.old, c.new) for c in diff_versions(V2, changed)]
     assert lines == [

@@ -200,7 +200,10 @@ def _start_postgres(pgdata: Path) -> _Postmaster:
     user = _system_user()
     log = pgdata / "server.log"
     if user is not None:
+        # The server user must reach both its data and the binaries, wherever the checkout (and so
+        # the virtualenv) lies — e.g. under a 0700 directory made by mktemp -d.
         _make_reachable(pgdata)
+        _make_reachable(Path(_pg_bin("initdb")))
     if not pgdata.exists():
         pgdata.mkdir(mode=0o700)
     _chown(pgdata, user)

@@ -261,14 +261,11 @@ def _check_replay(existing: dict, digest: str) -> int:
 async def _insert_event(actor: Actor, data: EventIn, digest: str, where: scope.Location, today: date) -> int:
     """Validate the event against the catalogue, insert it, and — unless its item needs review
     first — add it to the subject's counted set (re-scoring whatever it changes)."""
-    try:
-        version = catalogues().version_on(data.occurred_on)
-        item = version.item(data.item_code)
-    except RuleError as exc:
-        raise _rule_error(exc) from exc
+    _validate(data.model_dump(), today)
+    version = catalogues().version_on(data.occurred_on)   # known to exist once the event validated
+    item = version.item(data.item_code)
     if item.evidence == "required" and not data.evidence_ids:
         raise InvalidInput("该事项必须附证据照片", "This item requires photo evidence", code="LEDGER_EVIDENCE_REQUIRED")
-    _validate(data.model_dump(), today)
     late = today > version.scoring.recording_window.deadline(data.occurred_on)
     row = (await CreditEvent.insert(CreditEvent(
         idempotency_key=data.idempotency_key, recorded_by=actor.id, payload_hash=digest,

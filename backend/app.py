@@ -24,6 +24,7 @@ from backend.ledger.controllers import EventController, PointsController, Review
 from backend.ratings.controllers import ObjectionController, RatingPeriodController, StandingController
 from backend.registry.controllers import PeopleController, RegistryChangeController, StructureController
 from backend.requests import assign_request_id
+from backend.security_headers import add_security_headers
 from backend.settings import get_settings
 
 MAX_REQUEST_BODY = 16 * 1024 * 1024  # photos are capped lower by their own endpoint
@@ -82,6 +83,7 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         on_startup=[_start],
         on_shutdown=[_stop],
         before_request=assign_request_id,
+        before_send=[add_security_headers],
         middleware=[DefineMiddleware(BearerAuthMiddleware, exclude=PUBLIC_PATHS)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_REQUEST_BODY,

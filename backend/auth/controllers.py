@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+from collections.abc import Awaitable
+
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
-from backend.auth import services
+from backend.auth import services, throttle
 from backend.auth.roles import Actor
 from backend.auth.schemas import ClientCredentialsIn, LoginIn, MeOut, RefreshIn, TokenOut
 from backend.requests import client_ip
@@ -18,14 +20,30 @@ def _token_out(pair: services.TokenPair) -> TokenOut:
                     expires_in=pair.expires_in, role=pair.role)
 
 
+async def _throttled(request: Request, call: Awaitable[services.TokenPair]) -> Response[TokenOut]:
+    """A token, or 429 ``AUTH_THROTTLED`` in the uniform error body with ``Retry-After``."""
+    try:
+        return Response(_token_out(await call))
+    except throttle.Throttled as exc:
+        headers = {"Retry-After": str(exc.retry_after)}
+        request_id = getattr(request.state, "request_id", None)
+        if request_id:
+            headers["X-Request-ID"] = request_id
+        return Response(content=exc.to_body(), status_code=exc.status_code, media_type=MediaType.JSON,
+                        headers=headers)
+
+
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth 认证"]
 
     @post("/login", operation_id="login", status_code=HTTP_200_OK)
-    async def login(self, request: Request, data: JSONBody[LoginIn]) -> TokenOut:
-        """Log in with username and password; returns a short-lived access token and a refresh token."""
-        return _token_out(await services.login(get_settings(), data.username, data.password, ip=client_ip(request)))
+    async def login(self, request: Request, data: JSONBody[LoginIn]) -> Response[TokenOut]:
+        """Log in with username and password; returns a short-lived access token and a refresh token.
+
+        Repeated failures are throttled per account and address (429 with ``Retry-After``)."""
+        return await _throttled(request, services.login(get_settings(), data.username, data.password,
+                                                        ip=client_ip(request)))
 
     @post("/refresh", operation_id="refreshToken", status_code=HTTP_200_OK)
     async def refresh(self, request: Request, data: JSONBody[RefreshIn]) -> TokenOut:
@@ -33,11 +51,10 @@ class AuthController(Controller):
         return _token_out(await services.refresh(get_settings(), data.refresh_token, ip=client_ip(request)))
 
     @post("/token", operation_id="clientCredentialsToken", status_code=HTTP_200_OK)
-    async def token(self, request: Request, data: JSONBody[ClientCredentialsIn]) -> TokenOut:
-        """Bank clients: OAuth2-style client-credentials grant (server to server)."""
-        pair = await services.client_credentials(get_settings(), data.client_id, data.client_secret,
-                                                 ip=client_ip(request))
-        return _token_out(pair)
+    async def token(self, request: Request, data: JSONBody[ClientCredentialsIn]) -> Response[TokenOut]:
+        """Bank clients: OAuth2-style client-credentials grant (server to server), throttled like login."""
+        return await _throttled(request, services.client_credentials(
+            get_settings(), data.client_id, data.client_secret, ip=client_ip(request)))
 
     @post("/logout", operation_id="logout", status_code=HTTP_204_NO_CONTENT)
     async def logout(self, request: Request[Actor, object, object]) -> None:

@@ -1,7 +1,12 @@
-"""Password and client-secret hashing with Argon2id."""
+"""Password and client-secret hashing with Argon2id.
+
+Argon2 is CPU-bound (tens of milliseconds by design): request handlers use the ``*_async`` variants,
+which run it in a worker thread so one login never stalls every other request on the event loop.
+"""
 
 from __future__ import annotations
 
+import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -25,3 +30,12 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+async def hash_password_async(password: str) -> str:
+    return await anyio.to_thread.run_sync(hash_password, password)
+
+
+async def verify_password_async(password_hash: str | None, password: str) -> bool:
+    """Always does the full Argon2 work (against a dummy hash when there is none)."""
+    return await anyio.to_thread.run_sync(verify_password, password_hash, password)

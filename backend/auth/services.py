@@ -10,11 +10,11 @@ from piccolo.engine import engine_finder
 
 from backend import clock
 from backend.audit.tables import SecurityEvent
-from backend.auth import passwords, tokens
+from backend.auth import passwords, throttle, tokens
 from backend.auth.roles import Actor, Role
 from backend.auth.tables import Account, AuthSession, BankClient, GridAssignment
 from backend.db import fetch
-from backend.errors import InvalidInput, Locked, NotAuthenticated
+from backend.errors import InvalidInput, NotAuthenticated
 from backend.registry.tables import HouseholdMembership
 from backend.settings import Settings
 
@@ -41,25 +41,28 @@ async def _security_event(kind: str, principal: str, detail: str = "", ip: str =
     await SecurityEvent.insert(SecurityEvent(kind=kind, principal=principal[:64], detail=detail, ip=ip[:64]))
 
 
-def _locked_error(until: datetime) -> Locked:
-    return Locked(
-        f"连续登录失败次数过多，账户已锁定至 {until.astimezone(clock.zone()):%H:%M}",
-        "Too many failed logins; account locked for a while",
-        details={"locked_until": until.isoformat()},
+async def _register_failure(table: str, row_id: int, principal: str, settings: Settings, ip: str) -> None:
+    """Count a failure in one SQL statement (parallel failures cannot overwrite each other) and set
+    the lock in the same statement when the threshold is reached."""
+    now = _now()
+    until = now + timedelta(seconds=settings.lockout_seconds)
+    rows = await fetch(
+        f"""UPDATE {table} SET failed_logins = failed_logins + 1,
+                  locked_until = CASE WHEN failed_logins + 1 >= {{}}
+                                       AND (locked_until IS NULL OR locked_until <= {{}})
+                                      THEN {{}} ELSE locked_until END
+           WHERE id = {{}} RETURNING failed_logins, locked_until""",
+        settings.max_failed_logins, now, until, row_id,
     )
-
-
-async def _register_failure(table, row_id: int, principal: str, failed: int, settings: Settings, ip: str) -> None:
-    failed += 1
-    values = {table.failed_logins: failed}
-    if failed >= settings.max_failed_logins:
-        values = {
-            table.failed_logins: 0,
-            table.locked_until: _now() + timedelta(seconds=settings.lockout_seconds),
-        }
-        await _security_event("lockout", principal, f"after {failed} failures", ip)
-    await table.update(values).where(table.id == row_id)
+    if rows and rows[0]["locked_until"] == until:
+        await _security_event("lockout", principal, f"after {rows[0]['failed_logins']} failures", ip)
     await _security_event("login_failed", principal, "", ip)
+
+
+def _refused_by_lock(locked_until: datetime | None, attempt: throttle.Attempt) -> bool:
+    """A lock refuses addresses that have failed against this account (all of them if Redis is down);
+    see ``backend.auth.throttle`` for why a clean address still gets in."""
+    return locked_until is not None and locked_until > _now() and attempt.address_has_failed is not False
 
 
 async def _open_session(settings: Settings, *, account_id: int | None = None, bank_client_id: int | None = None,
@@ -80,23 +83,32 @@ async def _open_session(settings: Settings, *, account_id: int | None = None, ba
 
 
 async def login(settings: Settings, username: str, password: str, *, ip: str = "") -> TokenPair:
-    """Password login. Five failures in a row lock the account for ``lockout_seconds``."""
+    """Password login, throttled per (account, address) and per address (``backend.auth.throttle``).
+
+    Unknown user, wrong password, inactive and locked account all answer the same 401 after the same
+    Argon2 work, so neither status nor timing tells them apart.
+    """
+    attempt = await throttle.admit("account", username, ip)
     account = await Account.objects().where(Account.username == username).first()
+    password_ok = await passwords.verify_password_async(account.password_hash if account else None, password)
     if account is None:
-        passwords.verify_password(None, password)
+        await throttle.failed(attempt)
         await _security_event("login_failed", username, "unknown user", ip)
         raise _bad_credentials()
-    now = _now()
-    if account.locked_until is not None and account.locked_until > now:
+    if _refused_by_lock(account.locked_until, attempt):
+        await throttle.failed(attempt)
         await _security_event("login_refused_locked", username, "", ip)
-        raise _locked_error(account.locked_until)
-    if not passwords.verify_password(account.password_hash, password) or not account.active:
-        await _register_failure(Account, account.id, username, account.failed_logins, settings, ip)
         raise _bad_credentials()
+    if not password_ok or not account.active:
+        await throttle.failed(attempt)
+        await _register_failure("account", account.id, username, settings, ip)
+        raise _bad_credentials()
+    now = _now()
     values = {Account.failed_logins: 0, Account.locked_until: None}
     if passwords.needs_rehash(account.password_hash):
-        values[Account.password_hash] = passwords.hash_password(password)
+        values[Account.password_hash] = await passwords.hash_password_async(password)
     await Account.update(values).where(Account.id == account.id)
+    await throttle.succeeded(attempt)
     sid, refresh = await _open_session(settings, account_id=account.id, with_refresh=True)
     await _security_event("login", username, "", ip)
     access = tokens.issue_access_token(
@@ -105,22 +117,33 @@ async def login(settings: Settings, username: str, password: str, *, ip: str = "
     return TokenPair(access, refresh, settings.access_token_ttl_seconds, account.role)
 
 
+def _bad_client() -> NotAuthenticated:
+    return NotAuthenticated("客户端凭证错误", "Wrong client credentials", code="AUTH_BAD_CLIENT")
+
+
 async def client_credentials(settings: Settings, client_id: str, client_secret: str, *, ip: str = "") -> TokenPair:
-    """Bank server-to-server login; no refresh token (the bank simply asks again)."""
+    """Bank server-to-server login; no refresh token (the bank simply asks again). Same throttling,
+    atomic counter and indistinguishable lock as password login."""
+    attempt = await throttle.admit("bank", client_id, ip)
     client = await BankClient.objects().where(BankClient.client_id == client_id).first()
+    secret_ok = await passwords.verify_password_async(client.secret_hash if client else None, client_secret)
     if client is None:
-        passwords.verify_password(None, client_secret)
+        await throttle.failed(attempt)
         await _security_event("client_auth_failed", client_id, "unknown client", ip)
-        raise NotAuthenticated("客户端凭证错误", "Wrong client credentials", code="AUTH_BAD_CLIENT")
+        raise _bad_client()
+    if _refused_by_lock(client.locked_until, attempt):
+        await throttle.failed(attempt)
+        await _security_event("client_refused_locked", client_id, "", ip)
+        raise _bad_client()
+    if not secret_ok or not client.active:
+        await throttle.failed(attempt)
+        await _register_failure("bank_client", client.id, client_id, settings, ip)
+        raise _bad_client()
     now = _now()
-    if client.locked_until is not None and client.locked_until > now:
-        raise _locked_error(client.locked_until)
-    if not passwords.verify_password(client.secret_hash, client_secret) or not client.active:
-        await _register_failure(BankClient, client.id, client_id, client.failed_logins, settings, ip)
-        raise NotAuthenticated("客户端凭证错误", "Wrong client credentials", code="AUTH_BAD_CLIENT")
     await BankClient.update({BankClient.failed_logins: 0, BankClient.locked_until: None}).where(
         BankClient.id == client.id
     )
+    await throttle.succeeded(attempt)
     sid, _ = await _open_session(settings, bank_client_id=client.id, with_refresh=False)
     access = tokens.issue_access_token(
         settings=settings, subject=f"bank:{client.id}", sid=sid, role=Role.BANK.value, now=now

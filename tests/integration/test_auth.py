@@ -146,9 +146,11 @@ async def test_five_failures_lock_the_account(app_client):
     account_id, username, password = await new_account()
     for _ in range(5):
         assert_error(await login(app_client, username, "wrong-password"), 401, "AUTH_BAD_CREDENTIALS")
+    # Locked, and this address is the one that failed: even the right password is refused, and the
+    # refusal is the wrong-password answer (a lock must not be visible to the guesser).
     locked = await login(app_client, username, password)
-    body = assert_error(locked, 423, "ACCOUNT_LOCKED")
-    assert "locked_until" in body["details"]
+    body = assert_error(locked, 401, "AUTH_BAD_CREDENTIALS")
+    assert body["details"] == {}
     row = await Account.select(Account.locked_until).where(Account.id == account_id).first()
     assert row["locked_until"] is not None
     assert await events(username) == ["login_failed"] * 4 + ["lockout", "login_failed", "login_refused_locked"]

@@ -47,10 +47,10 @@ MAX_DELAY_SECONDS = 15 * 60
 WINDOW_SECONDS = 60 * 60
 
 # KEYS[1] counter, KEYS[2] block marker; ARGV[1] free attempts, ARGV[2] window, ARGV[3] max delay.
-# Returns the milliseconds still to wait (0 = go ahead; the attempt has been counted).
+# Returns {milliseconds still to wait (0 = go ahead; the attempt has been counted), attempts before}.
 _ATTEMPT = """
 local wait = redis.call('PTTL', KEYS[2])
-if wait > 0 then return wait end
+if wait > 0 then return {wait, 0} end
 local n = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 local free = tonumber(ARGV[1])
@@ -58,7 +58,7 @@ if n > free then
   local delay = math.min(2 ^ (n - free - 1), tonumber(ARGV[3]))
   redis.call('SET', KEYS[2], '1', 'EX', math.floor(delay))
 end
-return 0
+return {0, n - 1}
 """
 
 # Failures of one address over all accounts: checked before, counted after a failure.
@@ -147,11 +147,11 @@ async def admit(kind: str, principal: str, ip: str) -> Attempt:
         wait = await r.eval(_ADDRESS_CHECK, 1, _address_key(ip), ADDRESS_FREE)
         if wait:
             raise Throttled(_seconds(wait))
-        before = await r.get(counter)
-        wait = await r.eval(_ATTEMPT, 2, counter, block, PAIR_FREE, WINDOW_SECONDS, MAX_DELAY_SECONDS)
+        # One script: parallel attempts from a new address cannot all count as "clean".
+        wait, before = await r.eval(_ATTEMPT, 2, counter, block, PAIR_FREE, WINDOW_SECONDS, MAX_DELAY_SECONDS)
         if wait:
             raise Throttled(_seconds(wait))
-        return Attempt(kind, principal, ip, address_has_failed=int(before or 0) > 0)
+        return Attempt(kind, principal, ip, address_has_failed=int(before) > 0)
     except Throttled:
         raise
     except Exception as exc:  # noqa: BLE001 - Redis down: fall back to the hard account lock

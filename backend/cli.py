@@ -94,6 +94,15 @@ async def _seed(quiet: bool = False):
     return result
 
 
+def _refuse_demo_in_production() -> None:
+    """Before any server starts or any migration runs: nothing is written."""
+    from backend.registry.seed import DEMO_REFUSED_MESSAGE, demo_refused
+
+    if demo_refused():
+        console.print(f"[red]{DEMO_REFUSED_MESSAGE}[/red] (cunxin up --no-seed)", soft_wrap=True)
+        sys.exit(2)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """村信 Cunxin — credit points platform."""
@@ -110,6 +119,7 @@ def migrate() -> None:
 @main.command("seed-demo")
 def seed_demo_command() -> None:
     """Create the demo county (甘州区), accounts and a year of history, unless already there (migrates first)."""
+    _refuse_demo_in_production()
     with servers():
         _run(_migrate())
         result = _run(_seed())
@@ -148,6 +158,8 @@ def worker() -> None:
 @click.option("--no-seed", is_flag=True, help="do not create the demo county")
 def up(host: str, port: int, no_seed: bool) -> None:
     """Everything: servers (embedded unless configured), migrations, demo county, API + admin + worker."""
+    if not no_seed:
+        _refuse_demo_in_production()
     with servers():
         _run(_migrate())
         if not no_seed:

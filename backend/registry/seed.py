@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +34,19 @@ DEMO_BANK_CLIENT_ID = "demo-bank"
 DEMO_BANK_SECRET = "demo-bank-secret-2026"
 
 
+DEMO_REFUSED_MESSAGE = ("生产环境（CUNXIN_ENV=production）不能创建使用公开密码的示范账户 / refusing to seed demo "
+                        "accounts with the published password when CUNXIN_ENV=production")
+
+
+class DemoRefusedInProduction(RuntimeError):
+    """Demo accounts share a password printed in the README: never in a production database."""
+
+
+def demo_refused() -> bool:
+    """Read from the environment, not the settings: those refuse to load in production without keys."""
+    return os.environ.get("CUNXIN_ENV", "development") == "production"
+
+
 @dataclass(frozen=True)
 class SeedResult:
     created: bool
@@ -49,6 +63,8 @@ def _noop(stage: str, done: int) -> None:
 
 async def seed_demo(*, today: date | None = None, progress: Progress = _noop) -> SeedResult:
     """Create the demo county unless it exists (idempotent: a second run changes nothing)."""
+    if demo_refused():
+        raise DemoRefusedInProduction(DEMO_REFUSED_MESSAGE)
     today = today or clock.today()
     county = demo_data.generate_demo_county(today=today)
     if await County.exists().where(County.code == county.code):

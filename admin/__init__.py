@@ -37,6 +37,14 @@ def _read_only(piccolo_crud, request) -> None:
     raise HTTPException(status_code=405, detail="只读记录，不能在后台修改 / read-only records")
 
 
+async def _no_move(piccolo_crud, request) -> None:
+    """A household's grid and village are its current residence: a move is a new residence row
+    (through the API), never an overwrite here that would leave no history."""
+    body = await request.json() if request.method in ("PUT", "PATCH") else {}
+    if request.method == "PUT" or (isinstance(body, dict) and {"village", "grid"} & set(body)):
+        raise HTTPException(status_code=405, detail="迁户请通过业务系统办理 / moves go through the API")
+
+
 READ_ONLY = Validators(post_single=[_read_only], put_single=[_read_only], patch_single=[_read_only],
                        delete_single=[_read_only], delete_all=[_read_only])
 
@@ -60,7 +68,8 @@ def build_admin():
         TableConfig(reg.Person, menu_group=people, validators=READ_ONLY,
                     exclude_visible_columns=[reg.Person.id_number_cipher, reg.Person.id_number_hash,
                                              reg.Person.phone_cipher, reg.Person.phone_hash]),
-        TableConfig(reg.Household, menu_group=people),
+        TableConfig(reg.Household, menu_group=people, validators=Validators(put_single=[_no_move],
+                                                                            patch_single=[_no_move])),
         TableConfig(reg.HouseholdMembership, menu_group=people, validators=READ_ONLY),
         TableConfig(reg.HouseholdResidence, menu_group=people, validators=READ_ONLY),
         TableConfig(reg.PartyMemberLink, menu_group=people, validators=READ_ONLY),

@@ -138,6 +138,15 @@ async def test_role_typo_is_refused_by_the_database():
     assert set(re.findall(r"'([a-z_]+)'", definition[0]["d"])) == {r.value for r in ACCOUNT_ROLES}
 
 
+async def test_a_household_cannot_be_moved_by_overwriting_its_grid(app_client, admin):
+    household = (await fetch("SELECT id, grid, village FROM household ORDER BY id LIMIT 1"))[0]
+    other = (await fetch("SELECT id FROM grid WHERE id <> {} ORDER BY id LIMIT 1", household["grid"]))[0]["id"]
+    response = await app_client.patch(f"/admin/api/tables/household/{household['id']}/", json={"grid": other},
+                                      headers=admin)
+    assert response.status_code == 405, response.text
+    assert (await fetch("SELECT grid FROM household WHERE id = {}", household["id"]))[0]["grid"] == household["grid"]
+
+
 # --- every write leaves a security event ----------------------------------------------------------
 
 

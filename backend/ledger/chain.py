@@ -3,6 +3,11 @@
 Each row's ``hash`` = SHA-256 of the previous row's hash and a canonical rendering of the row,
 so changing, removing or reordering any row breaks every link after it. Appends take one
 transaction-scoped advisory lock, so ids and links are assigned in one order.
+
+The database holds the same invariant for any writer (migration ``ledger_2026_12_02…``): every
+row's ``prev_hash`` is the hash of the row before it in ``id`` order (the genesis hash for the
+first), and no two rows share a ``prev_hash`` — so an INSERT that bypasses ``append`` with a wrong
+or copied link, or that slips in between two rows, is refused.
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ from typing import Any
 from backend.db import fetch, transaction_connection
 
 GENESIS_HASH = "0" * 64
-_CHAIN_LOCK = 0x6C656467  # "ledg"
+# Advisory locks use the two-key form (namespace, key): a namespace per kind of lock, so a
+# subject's hashtext() key can never equal the chain's (the one-bigint form shared one key space).
+CHAIN_LOCKS = 1  # (1, 0): the chain's end
+SUBJECT_LOCKS = 2  # (2, hashtext('subject:<kind>:<id>')): one subject's set of events
+STANDING_LOCKS = 3  # (3, hashtext('standing:village:<id>')), …: roll-ups of live standing
 COLUMNS = (
     "id", "event", "subject_kind", "subject_id", "person_id", "household_id", "item_code", "catalogue_version",
     "points", "valid_from", "valid_until", "grade_override", "quantity", "act_id", "reverses_entry", "reason",
@@ -54,7 +63,7 @@ async def append(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not rows:
         return []
     conn = transaction_connection()
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _CHAIN_LOCK)
+    await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", CHAIN_LOCKS)
     prev = await conn.fetchval("SELECT hash FROM ledger_entry ORDER BY id DESC LIMIT 1") or GENESIS_HASH
     ids = [r[0] for r in await conn.fetch(
         "SELECT nextval(pg_get_serial_sequence('ledger_entry', 'id')) FROM generate_series(1, $1)", len(rows))]

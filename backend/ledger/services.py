@@ -15,9 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
+from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
 from piccolo.engine import engine_finder
+from pydantic import ValidationError
 
 from backend import clock, jobs
 from backend.auth import scope
@@ -28,7 +30,8 @@ from backend.ledger import chain
 from backend.ledger.catalogue import catalogues, points_text
 from backend.ledger.schemas import BatchItemResult, BatchOut, EntryOut, EventIn, EventOut
 from backend.ledger.tables import COUNTED, PENDING_REVIEW, REJECTED, REVERSED, SKIPPED, CreditEvent
-from backend.schemas import ErrorBody
+from backend.schemas import (CONTROL_CHARACTER_CODE, CONTROL_CHARACTER_EN, CONTROL_CHARACTER_ZH, ErrorBody,
+                             has_nul)
 from points_rules import ActiveEntry, Change, Event, RuleError, reconcile, score_event, score_history
 
 LOGGING_ROLES = (Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
@@ -57,7 +60,7 @@ def _subject_lock_key(kind: str, subject_id: int) -> str:
 
 
 async def _lock_subject(kind: str, subject_id: int) -> None:
-    await transaction_connection().execute("SELECT pg_advisory_xact_lock(hashtext($1))",
+    await transaction_connection().execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", chain.SUBJECT_LOCKS,
                                            _subject_lock_key(kind, subject_id))
 
 
@@ -287,13 +290,40 @@ async def _insert_event(actor: Actor, data: EventIn, digest: str, where: scope.L
     return event_id
 
 
+def _batch_item(raw: Any) -> EventIn:
+    """One batch item validated on its own: a malformed item (a NUL, a wrong type) becomes that
+    item's error, with the same codes a single ``POST /events`` would give."""
+    try:
+        return EventIn.model_validate(raw)
+    except ValidationError as exc:
+        errors = [{"message": e["msg"], "key": ".".join(str(p) for p in e["loc"])}
+                  for e in exc.errors(include_url=False, include_input=False)]
+        if any(e["type"] == "input_control_character" for e in exc.errors()):
+            raise InvalidInput(CONTROL_CHARACTER_ZH, CONTROL_CHARACTER_EN, code=CONTROL_CHARACTER_CODE,
+                               details=errors) from None
+        raise InvalidInput("事件数据不合法", "Event is invalid", code="REQUEST_INVALID", details=errors) from None
+
+
+def _item_key(data: EventIn | Any) -> str:
+    """The idempotency key a result is reported under (a malformed item's own, if it is usable)."""
+    if isinstance(data, EventIn):
+        return data.idempotency_key
+    key = data.get("idempotency_key") if isinstance(data, dict) else None
+    return key if isinstance(key, str) and not has_nul(key) and len(key) <= 64 else ""
+
+
 async def record_batch(actor: Actor, events: list[EventIn], *, today: date | None = None) -> BatchOut:
     """A phone's offline backlog: each event on its own (one failing item never blocks the rest),
     one result per event, in order; recomputes are queued once per subject and the answers rendered
     in one go."""
     today = today or clock.today()
-    outcomes: list[tuple[EventIn, int | None, str, CunxinError | None]] = []
-    for data in events:
+    outcomes: list[tuple[EventIn | dict, int | None, str, CunxinError | None]] = []
+    for raw in events:
+        try:
+            data = raw if isinstance(raw, EventIn) else _batch_item(raw)
+        except CunxinError as exc:
+            outcomes.append((raw, None, "error", exc))
+            continue
         try:
             event_id, created = await _record(actor, data, today)
             outcomes.append((data, event_id, "created" if created else "replayed", None))
@@ -304,7 +334,7 @@ async def record_batch(actor: Actor, events: list[EventIn], *, today: date | Non
     rendered = dict(zip((i for _, i, _, _ in outcomes if i is not None),
                         await events_out([i for _, i, _, _ in outcomes if i is not None])))
     results = [
-        BatchItemResult(idempotency_key=data.idempotency_key, outcome=outcome,
+        BatchItemResult(idempotency_key=_item_key(data), outcome=outcome,
                         event=rendered.get(event_id) if event_id is not None else None,
                         error=ErrorBody(**exc.to_body()) if exc is not None else None)
         for data, event_id, outcome, exc in outcomes

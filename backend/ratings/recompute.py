@@ -1,8 +1,16 @@
 """Keeping live standing in step with the ledger: incremental (one household and the village and
 township above it) and full (a township or the county, with a drift report).
 
-Both are idempotent and safe to run concurrently: village and township roll-ups take an advisory
-lock and read the household rows committed so far, so the last one to run sees every household.
+Both are idempotent and safe to run concurrently, in any order of finishing:
+
+- a person or household row is stamped with the instant its computation *began reading* (the
+  database's clock, one for every worker), and is replaced only by a computation that began no
+  earlier — so a slow job, or a full recompute that started before a ledger or registry change,
+  never overwrites the standing a later job wrote (every change queues a job after its commit,
+  and that job begins reading after the change);
+- village and township roll-ups take an advisory lock and read the household rows committed so
+  far, so the last one to run sees every household; the full recompute stores its villages and
+  townships the same way (from the stored rows, not from its own possibly older households).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from backend import clock
 from backend.auth import scope
 from backend.db import fetch, transaction_connection, upsert
 from backend.errors import NotFound
+from backend.ledger.chain import STANDING_LOCKS
 from backend.ratings.compute import Computed, compute_households, roll_up, village_townships
 from backend.ledger.catalogue import catalogues
 from points_rules.ratings import HouseholdRating, VillageRating, rate_township, rate_village
@@ -63,21 +72,49 @@ def _stored_household(row: dict) -> HouseholdRating:
 
 
 async def _lock(name: str) -> None:
-    await transaction_connection().execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)
+    await transaction_connection().execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", STANDING_LOCKS, name)
+
+
+async def _reading_starts() -> datetime:
+    """The instant a computation begins reading: the database's clock (not the process's, so
+    workers on several machines agree; not ``now()``, which stands still inside a transaction)."""
+    return (await fetch("SELECT clock_timestamp() AS t"))[0]["t"]
+
+
+async def _upsert_if_newer(table: str, key: str, columns: list[str], records: list[tuple]) -> None:
+    """Like ``db.upsert``, but a stored row stays when its ``computed_at`` is later than the new
+    one's: it came from a computation that read newer data. Inside a transaction."""
+    if not records:
+        return
+    conn = transaction_connection()
+    staging = f"_staging_{table}"
+    await conn.execute(f"CREATE TEMP TABLE {staging} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+    await conn.copy_records_to_table(staging, records=records, columns=columns)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
+    await conn.execute(
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {staging} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {table}.computed_at <= EXCLUDED.computed_at"
+    )
+    await conn.execute(f"DROP TABLE {staging}")
 
 
 async def recompute_households(household_ids: list[int], as_of: date | None = None) -> Computed:
     """Incremental: these households' members and ratings, then their villages and townships."""
     as_of = as_of or clock.today()
+    started = await _reading_starts()
     computed = await compute_households(as_of, household_ids=household_ids)
-    now = clock.now()
     async with engine_finder().transaction():
-        await upsert("standing_person", "person_id", PERSON_COLUMNS, _person_records(computed, now))
-        await upsert("standing_household", "household_id", HOUSEHOLD_COLUMNS, _household_records(computed, now))
-    villages = sorted({computed.places[h].village_id for h in computed.households})
-    for village_id in villages:
+        # Where the households stood before: a household that moved leaves its old village's roll-up.
+        before = await fetch("SELECT village_id, township_id FROM standing_household WHERE household_id = ANY({})",
+                             list(household_ids))
+        await _upsert_if_newer("standing_person", "person_id", PERSON_COLUMNS, _person_records(computed, started))
+        await _upsert_if_newer("standing_household", "household_id", HOUSEHOLD_COLUMNS,
+                               _household_records(computed, started))
+    villages = {computed.places[h].village_id for h in computed.households} | {r["village_id"] for r in before}
+    for village_id in sorted(villages):
         await _recompute_village(village_id, as_of)
-    for township_id in sorted({computed.places[h].township_id for h in computed.households}):
+    townships = {computed.places[h].township_id for h in computed.households} | {r["township_id"] for r in before}
+    for township_id in sorted(townships):
         await _recompute_township(township_id, as_of)
     return computed
 
@@ -145,6 +182,7 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
     differed (drift = an incremental update that was missed or wrong), then store the new one."""
     as_of = as_of or clock.today()
     step = progress or (lambda stage: None)
+    started = await _reading_starts()
     computed = await compute_households(as_of, township_id=township_id)
     step("households")
     townships = await village_townships(township_id)
@@ -173,14 +211,34 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
         tid for tid, r in computed.townships.items()
         if tid in stored_t and (stored_t[tid]["credit_villages"], stored_t[tid]["is_credit"])
         != (r.credit_villages, r.is_credit_township))
-    now = clock.now()
     async with engine_finder().transaction():
-        await upsert("standing_person", "person_id", PERSON_COLUMNS, _person_records(computed, now))
-        await upsert("standing_household", "household_id", HOUSEHOLD_COLUMNS, _household_records(computed, now))
-        await upsert("standing_village", "village_id", VILLAGE_COLUMNS, _village_records(computed, townships, now))
-        await upsert("standing_township", "township_id", TOWNSHIP_COLUMNS, _township_records(computed, now))
+        await _upsert_if_newer("standing_person", "person_id", PERSON_COLUMNS, _person_records(computed, started))
+        await _upsert_if_newer("standing_household", "household_id", HOUSEHOLD_COLUMNS,
+                               _household_records(computed, started))
+    # Villages and townships from the stored households, under their locks: a household row kept
+    # because a later job wrote it is counted as it is stored, not as this (older) read saw it.
+    by_township: dict[int, list[int]] = {}
+    for village_id, tid in townships.items():
+        by_township.setdefault(tid, []).append(village_id)
+    for tid in sorted(by_township):
+        await _store_villages(sorted(by_township[tid]), {v: tid for v in by_township[tid]}, as_of)
+        await _recompute_township(tid, as_of)
     step("stored")
     return report
+
+
+async def _store_villages(village_ids: list[int], townships: dict[int, int], as_of: date) -> None:
+    """Roll up these villages (of one township) from the stored households, in one transaction."""
+    async with engine_finder().transaction():
+        for village_id in village_ids:  # sorted: two full recomputes never wait on each other in a cycle
+            await _lock(f"standing:village:{village_id}")
+        rows = await fetch("SELECT * FROM standing_household WHERE village_id = ANY({})", village_ids)
+        grouped: dict[int, list[HouseholdRating]] = {v: [] for v in village_ids}
+        for r in rows:
+            grouped[r["village_id"]].append(_stored_household(r))
+        rolled = Computed(as_of=as_of, villages={v: rate_village(catalogues(), v, hs, as_of)
+                                                 for v, hs in grouped.items()})
+        await upsert("standing_village", "village_id", VILLAGE_COLUMNS, _village_records(rolled, townships, clock.now()))
 
 
 async def county_recompute(county_id: int, *, township_id: int | None = None, as_of: date | None = None,

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from piccolo.engine import engine_finder
 
-from backend import clock
+from backend import clock, jobs
 from backend.auth import scope
 from backend.db import fetch
 from backend.auth.roles import ROLES_SEEING_FULL_IDENTIFIERS, Actor, Role
@@ -304,6 +304,14 @@ async def get_organisation(actor: Actor, organisation_id: int) -> OrganisationOu
 # --- changes with history --------------------------------------------------------------------
 
 
+async def _standing_changed(*household_ids: int) -> None:
+    """After a commit that moved a person or a household: queue the recompute of each household
+    touched (the job also re-rolls the village and township it left), as the ledger does after
+    its commits. If Redis is down the nightly full recompute catches up."""
+    for household_id in sorted(set(household_ids)):
+        await jobs.enqueue("recompute_standing", "household", household_id)
+
+
 def _require_writer(actor: Actor, valid_from: date) -> None:
     if actor.role not in REGISTRY_WRITERS:
         raise PermissionDenied("只有乡镇或县区管理员可以变更户籍信息", "Only township or county admins may change the registry")
@@ -358,6 +366,7 @@ async def change_membership(actor: Actor, household_id: int, change: MembershipC
             HouseholdMembership(person=change.person_id, household=household_id, relation=change.relation,
                                 valid_from=change.valid_from, reason=change.reason)
         )
+    await _standing_changed(household_id, *([current.household] if current is not None else []))
     return await membership_history(actor, change.person_id, request_id=request_id)
 
 
@@ -389,4 +398,5 @@ async def change_residence(actor: Actor, household_id: int, change: ResidenceCha
         await Household.update(
             {Household.grid: change.grid_id, Household.village: target.village_id, Household.address: change.address}
         ).where(Household.id == household_id)
+    await _standing_changed(household_id)
     return await residence_history(actor, household_id, request_id=request_id)

@@ -23,7 +23,7 @@ from backend.http_errors import EXCEPTION_HANDLERS
 from backend.ledger.controllers import EventController, PointsController, ReviewController
 from backend.ratings.controllers import ObjectionController, RatingPeriodController, StandingController
 from backend.registry.controllers import PeopleController, RegistryChangeController, StructureController
-from backend.requests import assign_request_id
+from backend.params import before_request
 from backend.security_headers import add_security_headers
 from backend.settings import get_settings
 
@@ -82,7 +82,7 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         route_handlers=handlers,
         on_startup=[_start],
         on_shutdown=[_stop],
-        before_request=assign_request_id,
+        before_request=before_request,
         before_send=[add_security_headers],
         middleware=[DefineMiddleware(BearerAuthMiddleware, exclude=PUBLIC_PATHS)],
         exception_handlers=EXCEPTION_HANDLERS,

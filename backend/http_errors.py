@@ -9,6 +9,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from backend.errors import CunxinError, ServiceUnavailable
+from backend.schemas import CONTROL_CHARACTER_CODE, CONTROL_CHARACTER_EN, CONTROL_CHARACTER_ZH
 from points_rules import RuleError
 
 logger = logging.getLogger("cunxin.errors")
@@ -49,6 +50,10 @@ def rule_error_handler(request: Request, exc: RuleError) -> Response:
 def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, ValidationException):
         details = exc.extra if isinstance(exc.extra, (list, dict)) else {}
+        if isinstance(details, list) and any(CONTROL_CHARACTER_CODE in str(e.get("message", ""))
+                                             for e in details if isinstance(e, dict)):
+            body = _body(CONTROL_CHARACTER_CODE, CONTROL_CHARACTER_ZH, CONTROL_CHARACTER_EN, details)
+            return _response(422, body, request)
         body = _body("REQUEST_INVALID", "请求参数不合法", "Request parameters are invalid", details)
         return _response(400, body, request)
     code, zh, en = _HTTP_CODES.get(exc.status_code, ("HTTP_ERROR", "请求失败", exc.detail or "Request failed"))

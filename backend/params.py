@@ -4,6 +4,7 @@ an out-of-range id is a 400, never an integer overflow in PostgreSQL)."""
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote_to_bytes
 from datetime import date
 from typing import Annotated
 
@@ -12,7 +13,8 @@ from litestar.params import Parameter
 
 from backend.auth.roles import Actor
 from backend.errors import InvalidInput
-from backend.schemas import MAX_PAGE_SIZE
+from backend.requests import assign_request_id
+from backend.schemas import CONTROL_CHARACTER_CODE, CONTROL_CHARACTER_EN, CONTROL_CHARACTER_ZH, MAX_PAGE_SIZE
 
 AuthRequest = Request[Actor, object, object]
 IntId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]  # serial columns
@@ -44,3 +46,19 @@ def as_of_date(raw: str | None) -> date | None:
             pass
     raise InvalidInput("as_of 须为 YYYY-MM-DD 格式的有效日期", "as_of must be a valid date written YYYY-MM-DD",
                        code="AS_OF_INVALID", details={"field": "as_of"})
+
+
+def refuse_nul_in_url(request: Request) -> None:
+    """No path or query string may carry a NUL (``%00``): PostgreSQL text cannot hold it, so it
+    is refused here, before any parameter reaches a query — one check for every route."""
+    query = unquote_to_bytes(request.scope.get("query_string", b"") or b"")
+    if "\x00" in request.scope.get("path", "") or b"\x00" in query or b"%00" in (request.scope.get("raw_path") or b""):
+        raise InvalidInput(CONTROL_CHARACTER_ZH, CONTROL_CHARACTER_EN, code=CONTROL_CHARACTER_CODE,
+                           details={"where": "url"})
+
+
+def before_request(request: Request) -> None:
+    """The app's ``before_request`` hook: a request id first (so even a refusal carries it), then
+    the URL check."""
+    assign_request_id(request)
+    refuse_nul_in_url(request)

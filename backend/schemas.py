@@ -4,9 +4,39 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
+
+# PostgreSQL text cannot hold NUL: asyncpg raises mid-transaction. Refused at the edge, with this
+# code (the error handler turns a validation error carrying it into a 422 with the same code).
+CONTROL_CHARACTER_CODE = "INPUT_CONTROL_CHARACTER"
+CONTROL_CHARACTER_ZH = "输入含有不允许的控制字符（如 NUL）"
+CONTROL_CHARACTER_EN = "Input contains a control character that is not allowed (e.g. NUL)"
+
+
+def has_nul(value: Any) -> bool:
+    """Whether a NUL occurs in a string anywhere inside ``value`` (lists, dicts, keys included)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+class RequestModel(BaseModel):
+    """Base of every request body: no string anywhere in it may hold a NUL."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if has_nul(value):
+            raise PydanticCustomError("input_control_character",
+                                      f"{CONTROL_CHARACTER_CODE}: {CONTROL_CHARACTER_EN}")
+        return value
 
 # Ids in request bodies, bounded like their columns (an overflow is a 400, not a database error).
 IntIdField = Annotated[int, Field(ge=1, le=2**31 - 1)]

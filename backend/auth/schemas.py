@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from backend.schemas import RequestModel
 
-class LoginIn(BaseModel):
+
+class LoginIn(RequestModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
 
 
-class RefreshIn(BaseModel):
+class RefreshIn(RequestModel):
     refresh_token: str = Field(min_length=10, max_length=256)
 
 
-class ClientCredentialsIn(BaseModel):
+class ClientCredentialsIn(RequestModel):
     grant_type: str = Field(pattern="^client_credentials$")
     client_id: str = Field(min_length=1, max_length=64)
     client_secret: str = Field(min_length=1, max_length=256)

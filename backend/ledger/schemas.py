@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from backend.schemas import BigIdField, ErrorBody
+from backend.schemas import RequestModel, BigIdField, ErrorBody
 
 MAX_BATCH = 200
 
 
-class EventIn(BaseModel):
+class EventIn(RequestModel):
     """One credit event as a phone reports it. ``idempotency_key`` is generated on the phone once
     per event and re-sent unchanged on every retry."""
 
@@ -30,7 +31,11 @@ class EventIn(BaseModel):
 
 
 class BatchIn(BaseModel):
-    events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH)
+    """Each item is validated on its own (as an ``EventIn``) when it is recorded, so that one
+    malformed item is that item's error result and never fails the whole batch."""
+
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH,
+                                         description="each an EventIn; a malformed one is its own error result")
 
 
 class EntryOut(BaseModel):
@@ -76,15 +81,15 @@ class BatchOut(BaseModel):
     errors: int
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(RequestModel):
     reason: str = Field("", max_length=500)
 
 
-class RejectIn(BaseModel):
+class RejectIn(RequestModel):
     reason: str = Field(min_length=2, max_length=500)
 
 
-class ReverseIn(BaseModel):
+class ReverseIn(RequestModel):
     reason: str = Field(min_length=2, max_length=500)
 
 
@@ -145,13 +150,13 @@ class PendingEventOut(EventOut):
                     "(null: it would score nothing, e.g. a larger item of the same act already counts)")
 
 
-class ReviewException(BaseModel):
+class ReviewException(RequestModel):
     event_id: BigIdField
     action: str = Field(pattern="^reject$", description="reject (with a written reason)")
     reason: str = Field(min_length=2, max_length=500)
 
 
-class BulkReviewIn(BaseModel):
+class BulkReviewIn(RequestModel):
     """Approve these pending events, except those listed as exceptions (rejected, each with its reason)."""
 
     event_ids: list[BigIdField] = Field(min_length=1, max_length=MAX_BATCH)

@@ -6,10 +6,10 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field, model_validator
 
-from backend.schemas import BigIdField, IntIdField
+from backend.schemas import RequestModel, BigIdField, IntIdField
 
 
-class PeriodIn(BaseModel):
+class PeriodIn(RequestModel):
     code: str = Field(min_length=2, max_length=16, pattern=r"^[A-Za-z0-9_-]+$", description="e.g. 2026")
     name_zh: str = Field(min_length=2, max_length=64)
     starts_on: date
@@ -81,14 +81,14 @@ class ProposalOut(BaseModel):
     effective_on: date | None
 
 
-class ProposalException(BaseModel):
+class ProposalException(RequestModel):
     proposal_id: BigIdField
     action: str = Field(pattern="^(return|change)$")
     grade: str | None = Field(None, max_length=8)
     reason: str = Field(min_length=2, max_length=500)
 
 
-class ApprovalIn(BaseModel):
+class ApprovalIn(RequestModel):
     """Approve every open proposal of a level in my jurisdiction (optionally one village),
     except those listed: returned, or approved with a changed grade (each with a reason)."""
 
@@ -109,12 +109,12 @@ class ApprovalOut(BaseModel):
     publicity_ends_on: date | None
 
 
-class ReproposeIn(BaseModel):
+class ReproposeIn(RequestModel):
     grade: str = Field(max_length=8)
     reason: str = Field(min_length=2, max_length=500)
 
 
-class ObjectionIn(BaseModel):
+class ObjectionIn(RequestModel):
     reason: str = Field(min_length=5, max_length=1000)
 
 
@@ -143,7 +143,7 @@ class ObjectionOut(BaseModel):
     overdue: bool = Field(description="still open after respond_by")
 
 
-class ResolveIn(BaseModel):
+class ResolveIn(RequestModel):
     decision: str = Field(pattern="^(uphold|dismiss)$")
     reason: str = Field(min_length=2, max_length=1000)
     grade: str | None = Field(None, max_length=8, description="the corrected grade, when upholding")

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from backend.schemas import IntIdField
+from backend.schemas import RequestModel, IntIdField
 
 
 class Ref(BaseModel):
@@ -82,11 +82,11 @@ class PersonOut(BaseModel):
     township: Ref
 
 
-class PersonLookupIn(BaseModel):
+class PersonLookupIn(RequestModel):
     id_number: str = Field(min_length=1, max_length=32, description="居民身份证号, 18 characters")
 
 
-class MembershipChangeIn(BaseModel):
+class MembershipChangeIn(RequestModel):
     """Move a person into this household (迁入/分户); their open membership elsewhere is closed."""
 
     person_id: IntIdField
@@ -95,7 +95,7 @@ class MembershipChangeIn(BaseModel):
     reason: str = Field(min_length=1, max_length=200)
 
 
-class ResidenceChangeIn(BaseModel):
+class ResidenceChangeIn(RequestModel):
     """The household now lives in another grid (e.g. after grids are redrawn or a move)."""
 
     grid_id: IntIdField

@@ -281,6 +281,9 @@ async def test_invalid_as_of_is_a_422_with_a_stable_code(app_client, tokens):
             response = await app_client.get(url, params={"as_of": raw}, headers=headers)
             assert response.status_code == 422, (url, repr(raw), response.status_code, response.text)
             body = response.json()
+            if "\x00" in raw:  # refused for every parameter before any parser sees it (issue 9)
+                assert body["code"] == "INPUT_CONTROL_CHARACTER" and body["message_zh"], body
+                continue
             assert body["code"] == "AS_OF_INVALID" and body["message_zh"] and body["details"] == {"field": "as_of"}
         # before the first catalogue version: the catalogue's own code, not a 500
         response = await app_client.get(url, params={"as_of": "2025-12-31"}, headers=headers)

@@ -151,6 +151,7 @@ async def _households_of_township(index: int, min_members: int) -> list[dict]:
            WHERE v.township = (SELECT id FROM township ORDER BY code OFFSET {} LIMIT 1)
              AND (SELECT count(*) FROM household_membership m WHERE m.household = h.id AND m.valid_to IS NULL) >= {}
              AND NOT EXISTS (SELECT 1 FROM household_membership m WHERE m.household = h.id AND m.valid_from >= {})
+             AND NOT EXISTS (SELECT 1 FROM party_member_link l WHERE l.household = h.id)  -- keeps the demo's links local
            ORDER BY h.id DESC""", index, min_members, TODAY)
 
 

@@ -16,7 +16,7 @@ reversals), then time
   report and storing every standing row (person, household, village, township).
 
 Both must agree on the number of credit households and credit villages (checked; exit code 1 if
-not). The database is dropped at the end. Ledger rows carry dummy hashes (the chain is not what
+not). The database is dropped at the end. Ledger rows carry dummy, distinct hashes (the chain is not what
 is measured) and people dummy identifiers.
 
     scripts/bench_ratings.py [--households 150000] [--people 500000] [--entries 5000000]
@@ -146,7 +146,7 @@ async def generate(conn: asyncpg.Connection, args: argparse.Namespace, today: da
                                      act_id, reverses_entry, reason, explanation_zh, explanation, created_by,
                                      created_at, prev_hash, hash)
            SELECT NULL, subject_kind, subject_id, person_id, household_id, item_code, catalogue_version, -points,
-                  valid_from, valid_until, NULL, NULL, NULL, id, '冲正', '', '{}', NULL, now(), '', 'r-' || id
+                  valid_from, valid_until, NULL, NULL, NULL, id, '冲正', '', '{}', NULL, now(), 'pr-' || id, 'r-' || id
            FROM ledger_entry WHERE id % 200 = 0 AND grade_override IS NULL""")
     await conn.execute("RESET session_replication_role")
     for ix in indexes:
@@ -202,7 +202,7 @@ SELECT NULL, kind, subject, CASE WHEN kind = 'person' THEN subject END, CASE WHE
        item, '2026.2', points, valid_from,
        (valid_from + make_interval(years => CASE WHEN grade IS NOT NULL THEN 5 WHEN abs(points) > 400 THEN 2
                                                  ELSE 1 END))::date,
-       grade, NULL, NULL, NULL, '', '', '{{}}', NULL, now(), '', 'b-' || g
+       grade, NULL, NULL, NULL, '', '', '{{}}', NULL, now(), 'pb-' || g, 'b-' || g
 FROM (
   SELECT r.g, m.kind, m.item, m.grade,
          CASE WHEN m.kind = 'household' THEN $4 + floor(r.r2 * $5)::int ELSE $6 + floor(r.r2 * $7)::int END AS subject,

@@ -162,8 +162,15 @@ async def test_fifty_concurrent_replays_through_the_service_make_one_event(app_c
 
 async def test_one_key_raced_for_different_subjects_creates_one_and_refuses_the_rest(app_client, tokens):
     """Different subjects take different subject locks, so the unique index decides: one wins,
-    every other payload is a conflict (never a 500, never a second event)."""
-    persons = (await _subjects(app_client, tokens))["person"][:8]
+    every other payload is a conflict (never a 500, never a second event). The subjects have no
+    history, so the winner's event is exactly one entry (with history, an earlier-dated event may
+    also re-score later ones)."""
+    rows = await fetch(
+        """SELECT p FROM unnest({}::int[]) AS p
+           WHERE NOT EXISTS (SELECT 1 FROM credit_event e WHERE e.subject_kind = 'person' AND e.subject_id = p)
+           ORDER BY p LIMIT 8""", (await _subjects(app_client, tokens))["person"])
+    persons = [r["p"] for r in rows]
+    assert len(persons) == 8
     key = _key()
     headers = await tokens(WORKER)
     bodies = [{**_event("person", p), "idempotency_key": key} for p in persons]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from asyncpg.exceptions import IntegrityConstraintViolationError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -60,6 +61,17 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     return _response(exc.status_code, _body(code, zh, en), request)
 
 
+def integrity_error_handler(request: Request, exc: IntegrityConstraintViolationError) -> Response:
+    """A write the database's own rules refused (a unique key another request took first, a
+    reference that no longer holds, a check): 409, never a 500 — typically a race the service
+    did not see coming. The transaction was rolled back, so nothing is half-written."""
+    logger.info("integrity conflict on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    body = _body("DB_CONFLICT", "数据已被其他操作修改或与现有记录冲突，请刷新后重试",
+                 "The change conflicts with the current data (another request may have changed it); reload and retry",
+                 {"constraint": getattr(exc, "constraint_name", None) or ""})
+    return _response(409, body, request)
+
+
 _UNAVAILABLE_NAMES = ("ConnectionError", "ConnectionRefusedError", "TimeoutError",
                       "CannotConnectNowError", "ConnectionDoesNotExistError", "InterfaceError",
                       "TooManyConnectionsError")
@@ -79,6 +91,7 @@ def unexpected_error_handler(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     CunxinError: cunxin_error_handler,
     RuleError: rule_error_handler,
+    IntegrityConstraintViolationError: integrity_error_handler,
     HTTPException: http_exception_handler,
     Exception: unexpected_error_handler,
 }

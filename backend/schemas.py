@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field, field_validator
@@ -12,8 +13,16 @@ T = TypeVar("T")
 # PostgreSQL text cannot hold NUL: asyncpg raises mid-transaction. Refused at the edge, with this
 # code (the error handler turns a validation error carrying it into a 422 with the same code).
 CONTROL_CHARACTER_CODE = "INPUT_CONTROL_CHARACTER"
-CONTROL_CHARACTER_ZH = "输入含有不允许的控制字符（如 NUL）"
-CONTROL_CHARACTER_EN = "Input contains a control character that is not allowed (e.g. NUL)"
+CONTROL_CHARACTER_ZH = "输入含有不允许的控制字符（如 NUL、换向符、零宽字符）"
+CONTROL_CHARACTER_EN = ("Input contains a control character that is not allowed "
+                        "(e.g. NUL, a bidirectional override, a zero-width character)")
+
+# Characters no name, note or reason needs and that can hide or reorder what a reader sees:
+# C0 controls but tab/newline/carriage return, DEL and C1, bidirectional embeddings, overrides and
+# isolates (U+202A–U+202E, U+2066–U+2069, U+200E/F, U+061C), zero-width characters and the BOM.
+# Rare characters (生僻字 outside the BMP) and combining marks are ordinary text and pass.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f"
+                        "\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 def has_nul(value: Any) -> bool:
@@ -27,13 +36,25 @@ def has_nul(value: Any) -> bool:
     return False
 
 
+def has_forbidden_character(value: Any) -> bool:
+    """Whether a string anywhere inside ``value`` holds a character of ``_FORBIDDEN`` (NUL included)."""
+    if isinstance(value, str):
+        return _FORBIDDEN.search(value) is not None
+    if isinstance(value, dict):
+        return any(has_forbidden_character(k) or has_forbidden_character(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(has_forbidden_character(v) for v in value)
+    return False
+
+
 class RequestModel(BaseModel):
-    """Base of every request body: no string anywhere in it may hold a NUL."""
+    """Base of every request body: no string anywhere in it may hold NUL or another character
+    of ``_FORBIDDEN``."""
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if has_nul(value):
+    def _no_control_characters(cls, value: Any) -> Any:
+        if has_forbidden_character(value):
             raise PydanticCustomError("input_control_character",
                                       f"{CONTROL_CHARACTER_CODE}: {CONTROL_CHARACTER_EN}")
         return value

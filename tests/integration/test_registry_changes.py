@@ -10,6 +10,7 @@ villager lives in the first household of the first grid (never picked here).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -329,3 +330,23 @@ async def test_database_refuses_a_second_open_head(app_client, pick):
                 reason="直接写库"))
 
     assert len(await _open_memberships(household.others[0])) == 1
+
+
+async def test_two_concurrent_moves_of_one_person_give_one_change_and_a_409(app_client, tokens, pick):
+    """The database allows one open membership per person: the loser of the race gets a 4xx with a
+    code (a 500 before integrity errors were mapped to 409), and the person ends up in one household."""
+    villages = await _village_codes(0)
+    source = await pick.household(villages[1])
+    targets = [await pick.household(villages[2]), await pick.household(villages[3])]
+    person = source.others[0]
+    admin = await tokens("township_admin")
+    responses = await asyncio.gather(*(
+        app_client.post(f"/api/v1/households/{t.id}/members", headers=admin, json=_change(person, "其他"))
+        for t in targets))
+    statuses = sorted(r.status_code for r in responses)
+    # Racing, the database refuses the second open membership (409); serialised, the service sees
+    # the first move and refuses the second as out of date (422). Never a 500.
+    assert statuses in ([200, 409], [200, 422]), [r.text for r in responses]
+    refused = next(r for r in responses if r.status_code != 200)
+    assert refused.json()["code"] and refused.json()["message_zh"]
+    assert len(await _open_memberships(person)) == 1

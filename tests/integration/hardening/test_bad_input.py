@@ -79,3 +79,19 @@ async def test_batch_answers_every_item_on_its_own(app_client, tokens):
     assert results[2]["error"]["code"] == "REQUEST_INVALID"
     rows = await fetch("SELECT count(*) AS n FROM credit_event WHERE idempotency_key = {}", bad["idempotency_key"])
     assert rows[0]["n"] == 0
+
+
+@pytest.mark.parametrize("bad", ["\u202e", "\u200b", "\x1b[2J", "\ufeff"])
+async def test_hiding_characters_in_a_note_or_reason_are_refused(app_client, tokens, bad):
+    person = await _worker_person(app_client, tokens)
+    _assert_refused(await app_client.post("/api/v1/events", json=_event(person, note="清理垃圾" + bad + "完成"),
+                                          headers=await tokens(WORKER)))
+
+
+async def test_rare_characters_in_a_note_are_kept(app_client, tokens):
+    person = await _worker_person(app_client, tokens)
+    note = "𠀀𪚥 e\u0301 第一行\n第二行"
+    response = await app_client.post("/api/v1/events", json=_event(person, note=note), headers=await tokens(WORKER))
+    assert response.status_code == 201, response.text
+    stored = await fetch("SELECT note FROM credit_event WHERE id = {}", response.json()["id"])
+    assert stored[0]["note"] == note

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
@@ -47,9 +47,33 @@ def has_forbidden_character(value: Any) -> bool:
     return False
 
 
+def _accepted_types(annotation: Any) -> set[Any]:
+    """The plain types a field accepts (``int | None`` → {int, NoneType}; ``list[int]`` → {list})."""
+    if get_origin(annotation) is Union or type(annotation).__name__ == "UnionType":
+        return {t for arg in get_args(annotation) for t in _accepted_types(arg)}
+    return {get_origin(annotation) or annotation}
+
+
 class RequestModel(BaseModel):
     """Base of every request body: no string anywhere in it may hold NUL or another character
-    of ``_FORBIDDEN``."""
+    of ``_FORBIDDEN``; unknown fields are refused (no mass assignment); ids, numbers and flags are
+    strict — ``true`` is not 1 and ``"151"`` is not 151 (decimal quantities may come as strings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_scalars(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        types = _accepted_types(field.annotation)
+        if bool in types:
+            if not isinstance(value, bool) and value is not None:
+                raise PydanticCustomError("strict_bool", "应为 true 或 false (expected a boolean)")
+        elif int in types and (isinstance(value, (bool, str, float))):
+            raise PydanticCustomError("strict_int", "应为整数，不接受字符串、小数或布尔值 (expected an integer)")
+        return value
 
     @field_validator("*", mode="before")
     @classmethod

@@ -95,3 +95,14 @@ async def test_rare_characters_in_a_note_are_kept(app_client, tokens):
     assert response.status_code == 201, response.text
     stored = await fetch("SELECT note FROM credit_event WHERE id = {}", response.json()["id"])
     assert stored[0]["note"] == note
+
+
+@pytest.mark.parametrize(("field", "value"), [("subject_id", True), ("subject_id", "151"), ("subject_id", 151.0),
+                                              ("status", "counted"), ("recorded_by", 1)])
+async def test_loose_types_and_unknown_fields_are_refused_and_write_nothing(app_client, tokens, field, value):
+    person = await _worker_person(app_client, tokens)
+    body = _event(person, **{field: value})
+    response = await app_client.post("/api/v1/events", json=body, headers=await tokens(WORKER))
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "REQUEST_INVALID" and response.json()["message_zh"]
+    assert not await fetch("SELECT 1 FROM credit_event WHERE idempotency_key = {}", body["idempotency_key"])

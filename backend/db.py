@@ -21,10 +21,13 @@ def transaction_connection():
     return transaction.connection
 
 
-async def upsert(table: str, key: str, columns: list[str], records: list[tuple]) -> None:
+async def upsert(table: str, key: str, columns: list[str], records: list[tuple], *,
+                 unless_newer: str | None = None) -> None:
     """Bulk insert-or-update through COPY into a temporary table (fast for 100,000s of rows).
 
-    Must run inside a transaction (the temporary table is dropped at commit).
+    With ``unless_newer`` (a timestamp column), a stored row stays when its value is later than
+    the new one's — it came from a computation that read newer data. Must run inside a
+    transaction (the temporary table is dropped at commit).
     """
     if not records:
         return
@@ -36,5 +39,6 @@ async def upsert(table: str, key: str, columns: list[str], records: list[tuple])
     await conn.execute(
         f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {staging} "
         f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+        + (f" WHERE {table}.{unless_newer} <= EXCLUDED.{unless_newer}" if unless_newer else "")
     )
     await conn.execute(f"DROP TABLE {staging}")

@@ -81,23 +81,6 @@ async def _reading_starts() -> datetime:
     return (await fetch("SELECT clock_timestamp() AS t"))[0]["t"]
 
 
-async def _upsert_if_newer(table: str, key: str, columns: list[str], records: list[tuple]) -> None:
-    """Like ``db.upsert``, but a stored row stays when its ``computed_at`` is later than the new
-    one's: it came from a computation that read newer data. Inside a transaction."""
-    if not records:
-        return
-    conn = transaction_connection()
-    staging = f"_staging_{table}"
-    await conn.execute(f"CREATE TEMP TABLE {staging} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
-    await conn.copy_records_to_table(staging, records=records, columns=columns)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
-    await conn.execute(
-        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {staging} "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {table}.computed_at <= EXCLUDED.computed_at"
-    )
-    await conn.execute(f"DROP TABLE {staging}")
-
-
 async def recompute_households(household_ids: list[int], as_of: date | None = None) -> Computed:
     """Incremental: these households' members and ratings, then their villages and townships."""
     as_of = as_of or clock.today()
@@ -107,9 +90,10 @@ async def recompute_households(household_ids: list[int], as_of: date | None = No
         # Where the households stood before: a household that moved leaves its old village's roll-up.
         before = await fetch("SELECT village_id, township_id FROM standing_household WHERE household_id = ANY({})",
                              list(household_ids))
-        await _upsert_if_newer("standing_person", "person_id", PERSON_COLUMNS, _person_records(computed, started))
-        await _upsert_if_newer("standing_household", "household_id", HOUSEHOLD_COLUMNS,
-                               _household_records(computed, started))
+        await upsert("standing_person", "person_id", PERSON_COLUMNS, _person_records(computed, started),
+                     unless_newer="computed_at")
+        await upsert("standing_household", "household_id", HOUSEHOLD_COLUMNS,
+                     _household_records(computed, started), unless_newer="computed_at")
     villages = {computed.places[h].village_id for h in computed.households} | {r["village_id"] for r in before}
     for village_id in sorted(villages):
         await _recompute_village(village_id, as_of)
@@ -212,9 +196,10 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
         if tid in stored_t and (stored_t[tid]["credit_villages"], stored_t[tid]["is_credit"])
         != (r.credit_villages, r.is_credit_township))
     async with engine_finder().transaction():
-        await _upsert_if_newer("standing_person", "person_id", PERSON_COLUMNS, _person_records(computed, started))
-        await _upsert_if_newer("standing_household", "household_id", HOUSEHOLD_COLUMNS,
-                               _household_records(computed, started))
+        await upsert("standing_person", "person_id", PERSON_COLUMNS, _person_records(computed, started),
+                     unless_newer="computed_at")
+        await upsert("standing_household", "household_id", HOUSEHOLD_COLUMNS,
+                     _household_records(computed, started), unless_newer="computed_at")
     # Villages and townships from the stored households, under their locks: a household row kept
     # because a later job wrote it is counted as it is stored, not as this (older) read saw it.
     by_township: dict[int, list[int]] = {}

@@ -19,6 +19,7 @@ from backend.auth.roles import ACCOUNT_ROLES
 from backend.db import fetch
 from backend.dbadmin import server_sql, with_database
 from backend.registry.seed import DEMO_PASSWORD, DemoRefusedInProduction, seed_demo
+from tests.integration.refusals import refused
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,21 +50,6 @@ async def _last_security_event() -> dict:
     return await SecurityEvent.select().order_by(SecurityEvent.id, ascending=False).first()
 
 
-async def _refused(sql: str) -> asyncpg.PostgresError:
-    conn = await asyncpg.connect(os.environ["DATABASE_URL"])
-    try:
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            with pytest.raises(asyncpg.PostgresError) as refusal:
-                await conn.execute(sql)
-        finally:
-            await transaction.rollback()
-    finally:
-        await conn.close()
-    return refusal.value
-
-
 # --- deletes that would take history with them ------------------------------------------------
 
 
@@ -83,7 +69,7 @@ async def test_deleting_a_household_is_refused_and_its_memberships_stay(app_clie
     assert detail["table"] == "household" and detail["row"] == household["id"] and "foreign key" in detail["error"]
 
 
-async def test_deleting_a_village_with_children_is_refused(app_client, admin):
+async def test_deleting_a_village_with_children_isrefused(app_client, admin):
     village = (await fetch("SELECT village AS id FROM household ORDER BY village LIMIT 1"))[0]["id"]
     response = await app_client.delete(f"/admin/api/tables/village/{village}/", headers=admin)
     assert response.status_code == 422, response.text
@@ -104,7 +90,7 @@ async def test_registry_foreign_keys_restrict_in_the_database():
     assert len(rows) >= 21
     assert [(r["conname"], r["confdeltype"]) for r in rows if r["confdeltype"] != "r"] == []
     household = (await fetch("SELECT household FROM household_membership LIMIT 1"))[0]["household"]
-    assert isinstance(await _refused(f"DELETE FROM household WHERE id = {household}"),
+    assert isinstance(await refused(f"DELETE FROM household WHERE id = {household}"),
                       asyncpg.ForeignKeyViolationError)
 
 
@@ -132,7 +118,7 @@ async def test_personal_account_ledger_audit_tables_are_read_only(app_client, ad
 
 
 async def test_role_typo_is_refused_by_the_database():
-    refusal = await _refused("UPDATE account SET role = 'County_admin' WHERE username = 'county_admin'")
+    refusal = await refused("UPDATE account SET role = 'County_admin' WHERE username = 'county_admin'")
     assert isinstance(refusal, asyncpg.CheckViolationError)
     definition = (await fetch("SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conname = 'account_role'"))
     assert set(re.findall(r"'([a-z_]+)'", definition[0]["d"])) == {r.value for r in ACCOUNT_ROLES}

@@ -19,6 +19,7 @@ import pytest
 from backend import clock
 from backend.db import fetch
 from backend.ledger import chain
+from tests.integration.refusals import refused
 
 TODAY = clock.today()
 
@@ -28,21 +29,6 @@ RAW = """INSERT INTO ledger_entry (id, event, subject_kind, subject_id, person_i
          SELECT {id}, event, subject_kind, subject_id, person_id, household_id, item_code, catalogue_version, points,
                 valid_from, valid_until, 'raw', '', '{{}}', created_by, now(), {prev}, repeat('a', 64)
          FROM ledger_entry WHERE id = (SELECT max(id) FROM ledger_entry)"""
-
-
-async def _refused(sql: str) -> asyncpg.PostgresError:
-    conn = await asyncpg.connect(os.environ["DATABASE_URL"])
-    try:
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            with pytest.raises(asyncpg.PostgresError) as refusal:
-                await conn.execute(sql)
-        finally:
-            await transaction.rollback()
-    finally:
-        await conn.close()
-    return refusal.value
 
 
 async def _record(app_client, tokens, person: int) -> dict:
@@ -60,25 +46,25 @@ async def _worker_persons(app_client, tokens) -> list[int]:
     return [r["person"] for r in rows]
 
 
-async def test_raw_inserts_that_break_the_chain_are_refused(app_client, tokens):
+async def test_raw_inserts_that_break_the_chain_arerefused(app_client, tokens):
     for person in (await _worker_persons(app_client, tokens))[-2:]:
         await _record(app_client, tokens, person)
     next_id = "nextval(pg_get_serial_sequence('ledger_entry', 'id'))"
     head = "(SELECT hash FROM ledger_entry ORDER BY id DESC LIMIT 1)"
 
-    wrong = await _refused(RAW.format(id=next_id, prev="repeat('f', 64)"))
+    wrong = await refused(RAW.format(id=next_id, prev="repeat('f', 64)"))
     assert isinstance(wrong, asyncpg.CheckViolationError) and "does not link" in str(wrong), wrong
-    genesis = await _refused(RAW.format(id=next_id, prev="repeat('0', 64)"))
+    genesis = await refused(RAW.format(id=next_id, prev="repeat('0', 64)"))
     assert isinstance(genesis, asyncpg.UniqueViolationError), genesis  # only the first row links to genesis
-    copied = await _refused(RAW.format(id=next_id, prev="prev_hash"))  # the head's own link, copied
+    copied = await refused(RAW.format(id=next_id, prev="prev_hash"))  # the head's own link, copied
     assert isinstance(copied, asyncpg.UniqueViolationError) and "prev_hash" in str(copied), copied
     # Slipped in between: an unused id below the head, linked to the row before it (its hash is taken).
     last_two = await fetch("SELECT id, hash FROM ledger_entry ORDER BY id DESC LIMIT 2")
-    between = await _refused(RAW.format(id=f"{last_two[0]['id']} - 1 + 0 * {last_two[1]['id']}",
+    between = await refused(RAW.format(id=f"{last_two[0]['id']} - 1 + 0 * {last_two[1]['id']}",
                                         prev=f"'{last_two[1]['hash']}'").replace(
         "SELECT max(id) FROM ledger_entry", f"SELECT {last_two[0]['id']}"))
     assert isinstance(between, (asyncpg.UniqueViolationError, asyncpg.CheckViolationError)), between
-    no_hash = await _refused(RAW.format(id=next_id, prev=head).replace("repeat('a', 64)", "''"))
+    no_hash = await refused(RAW.format(id=next_id, prev=head).replace("repeat('a', 64)", "''"))
     assert isinstance(no_hash, asyncpg.CheckViolationError) and "SHA-256" in str(no_hash), no_hash
     assert (await chain.verify()).ok
 

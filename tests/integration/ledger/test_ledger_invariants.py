@@ -32,6 +32,7 @@ from backend import clock
 from backend.db import fetch
 from backend.dbadmin import server_sql, with_database
 from backend.ledger import chain
+from tests.integration.refusals import refused
 
 TODAY = clock.today()
 WORKER = "grid_worker"
@@ -90,23 +91,6 @@ async def _entry_count() -> int:
     return (await fetch("SELECT count(*) AS n FROM ledger_entry"))[0]["n"]
 
 
-async def _refused(sql: str, *args) -> asyncpg.PostgresError:
-    """Run ``sql`` on its own connection in a transaction that is always rolled back; return
-    the database's refusal (fail if the statement was accepted)."""
-    conn = await asyncpg.connect(os.environ["DATABASE_URL"])
-    try:
-        transaction = conn.transaction()
-        await transaction.start()
-        try:
-            with pytest.raises(asyncpg.PostgresError) as refusal:
-                await conn.execute(sql, *args)
-        finally:
-            await transaction.rollback()
-    finally:
-        await conn.close()
-    return refusal.value
-
-
 async def _accepted(sql: str, *args) -> list:
     """Run ``sql`` in a rolled-back transaction and return its rows (it must succeed)."""
     conn = await asyncpg.connect(os.environ["DATABASE_URL"])
@@ -131,7 +115,7 @@ async def test_the_database_refuses_to_change_or_delete_ledger_entries(app_clien
                 f"DELETE FROM ledger_entry WHERE id = {entry_id}",
                 "DELETE FROM ledger_entry",
                 "TRUNCATE ledger_entry"):
-        refusal = await _refused(sql)
+        refusal = await refused(sql)
         assert isinstance(refusal, asyncpg.InsufficientPrivilegeError), (sql, refusal)
         assert "append-only" in str(refusal)
     row = (await fetch("SELECT points, reason FROM ledger_entry WHERE id = {}", entry_id))[0]
@@ -176,7 +160,7 @@ async def _pending_event(app_client, tokens) -> dict:
 @pytest.mark.parametrize("column", sorted(NON_REVIEW_CHANGES))
 async def test_credit_event_refuses_changes_outside_the_review_columns(app_client, tokens, column):
     event = await _pending_event(app_client, tokens)
-    refusal = await _refused(f"UPDATE credit_event SET {NON_REVIEW_CHANGES[column]} WHERE id = $1", event["id"])
+    refusal = await refused(f"UPDATE credit_event SET {NON_REVIEW_CHANGES[column]} WHERE id = $1", event["id"])
     assert isinstance(refusal, asyncpg.InsufficientPrivilegeError), refusal
     assert "review columns" in str(refusal)
 
@@ -184,9 +168,9 @@ async def test_credit_event_refuses_changes_outside_the_review_columns(app_clien
 async def test_credit_event_refuses_delete_but_accepts_a_review_decision(app_client, tokens):
     event = await _pending_event(app_client, tokens)
     for sql in ("DELETE FROM credit_event WHERE id = $1", "DELETE FROM credit_event WHERE id = $1 OR id > $1"):
-        refusal = await _refused(sql, event["id"])
+        refusal = await refused(sql, event["id"])
         assert isinstance(refusal, asyncpg.InsufficientPrivilegeError) and "never deleted" in str(refusal)
-    assert isinstance(await _refused("TRUNCATE credit_event"), asyncpg.InsufficientPrivilegeError)
+    assert isinstance(await refused("TRUNCATE credit_event"), asyncpg.InsufficientPrivilegeError)
     rows = await _accepted(
         """UPDATE credit_event SET status = 'rejected', review_reason = '材料不全', reviewed_at = now(),
            reviewed_by = (SELECT id FROM account WHERE username = 'township_admin'), flag_reason = '复核'
@@ -237,19 +221,19 @@ async def test_the_database_refuses_bad_reversals_written_directly(app_client, t
                   {points}, valid_from, valid_until, id, 'direct', '', '{{}}', created_by, now(), hash,
                   md5(random()::text) || md5(random()::text)
               FROM ledger_entry WHERE id = $1"""
-    of_reversal = await _refused(copy.format(points="-points"), reversal["id"])
+    of_reversal = await refused(copy.format(points="-points"), reversal["id"])
     assert isinstance(of_reversal, asyncpg.CheckViolationError) and "cannot be reversed" in str(of_reversal)
-    second = await _refused(copy.format(points="-points"), entry["id"])
+    second = await refused(copy.format(points="-points"), entry["id"])
     assert isinstance(second, asyncpg.UniqueViolationError)  # one reversal per entry
     other = (await _record(app_client, tokens, person))["entries"][0]
-    inexact = await _refused(copy.format(points="-points + 1"), other["id"])
+    inexact = await refused(copy.format(points="-points + 1"), other["id"])
     assert isinstance(inexact, asyncpg.CheckViolationError) and "negate it exactly" in str(inexact)
-    unknown = await _refused(copy.format(points="-points").replace("valid_until, id,", "valid_until, id + 1000000000,"),
+    unknown = await refused(copy.format(points="-points").replace("valid_until, id,", "valid_until, id + 1000000000,"),
                              other["id"])
     assert isinstance(unknown, asyncpg.ForeignKeyViolationError)
 
 
-async def test_reversal_outside_the_jurisdiction_or_role_is_refused(app_client, tokens):
+async def test_reversal_outside_the_jurisdiction_or_role_isrefused(app_client, tokens):
     person = await _fresh_person(app_client, tokens)
     entry = (await _record(app_client, tokens, person))["entries"][0]
     count = await _entry_count()

@@ -1,7 +1,8 @@
-"""The ``cunxin`` command.
+"""The ``cunxin`` command: migrations, the API, the worker, accounts, imports and checks.
 
-Without ``DATABASE_URL``/``REDIS_URL`` every command first starts (or reuses) the embedded
-PostgreSQL and Redis under ``./var/`` and stops what it started when it ends.
+Every command talks to the servers named by ``DATABASE_URL`` and ``REDIS_URL``. The development
+command ``python -m dev`` (not installed in production) adds ``up`` and ``seed-demo`` and starts
+embedded servers when those are not set.
 """
 
 from __future__ import annotations
@@ -9,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
-import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -22,31 +21,24 @@ from rich.progress import Progress
 from backend import clock
 
 console = Console()
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _var_dir() -> Path:
-    return Path(os.environ.get("CUNXIN_VAR_DIR", PROJECT_ROOT / "var")).resolve()
+ServerProvider = Callable[[], contextlib.AbstractContextManager[None]]
+server_provider: ServerProvider | None = None  # set by ``python -m dev`` to start embedded servers
 
 
 @contextlib.contextmanager
 def servers():
-    """Use DATABASE_URL/REDIS_URL if both are set, else embedded servers for this command."""
+    """Use DATABASE_URL/REDIS_URL; without them only the development command can start servers."""
     if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
         yield None
         return
-    from backend.embedded import start_embedded
-
-    var_dir = _var_dir()
-    var_dir.mkdir(parents=True, exist_ok=True)
-    embedded = start_embedded(var_dir, postgres=not os.environ.get("DATABASE_URL"),
-                              redis=not os.environ.get("REDIS_URL"))
-    os.environ.setdefault("DATABASE_URL", embedded.database_url)
-    os.environ.setdefault("REDIS_URL", embedded.redis_url)
-    try:
-        yield embedded
-    finally:
-        embedded.stop()
+    if server_provider is None:
+        raise click.ClickException(
+            "DATABASE_URL 和 REDIS_URL 未设置 / DATABASE_URL and REDIS_URL must be set "
+            "(on a development machine, `python -m dev` starts embedded servers)")
+    with server_provider():
+        yield None
 
 
 def _run(coro):
@@ -81,28 +73,6 @@ async def _migrate() -> None:
         raise click.ClickException(f"migration failed: {result.message}")
 
 
-async def _seed(quiet: bool = False):
-    from backend.demo_history import PLANS, seed_history
-    from backend.registry.seed import seed_demo
-
-    with Progress(console=console, disable=quiet, transient=True) as bar:
-        task = bar.add_task("生成示范区县 seeding demo county", total=12)
-        result = await seed_demo(progress=lambda stage, n: bar.advance(task, n))
-        if result.created:
-            events = bar.add_task("生成示范信用记录 recording demo events", total=sum(p.count for p in PLANS))
-            await seed_history(clock.today(), progress=lambda n: bar.advance(events, n))
-    return result
-
-
-def _refuse_demo_in_production() -> None:
-    """Before any server starts or any migration runs: nothing is written."""
-    from backend.registry.seed import DEMO_REFUSED_MESSAGE, demo_refused
-
-    if demo_refused():
-        console.print(f"[red]{DEMO_REFUSED_MESSAGE}[/red] (cunxin up --no-seed)", soft_wrap=True)
-        sys.exit(2)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """村信 Cunxin — credit points platform."""
@@ -114,20 +84,6 @@ def migrate() -> None:
     with servers():
         _run(_migrate())
         console.print("[green]migrations applied[/green]")
-
-
-@main.command("seed-demo")
-def seed_demo_command() -> None:
-    """Create the demo county (甘州区), accounts and a year of history, unless already there (migrates first)."""
-    _refuse_demo_in_production()
-    with servers():
-        _run(_migrate())
-        result = _run(_seed())
-        if result.created:
-            console.print(f"[green]demo county created[/green]: {result.townships} townships, {result.villages} villages, "
-                          f"{result.grids} grids, {result.households} households, {result.persons} people")
-        else:
-            console.print("demo county already present; nothing changed")
 
 
 @main.command()
@@ -150,54 +106,6 @@ def worker() -> None:
         from backend.worker import WorkerSettings
 
         run_worker(WorkerSettings)
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--no-seed", is_flag=True, help="do not create the demo county")
-def up(host: str, port: int, no_seed: bool) -> None:
-    """Everything: servers (embedded unless configured), migrations, demo county, API + admin + worker."""
-    if not no_seed:
-        _refuse_demo_in_production()
-    with servers():
-        _run(_migrate())
-        if not no_seed:
-            result = _run(_seed())
-            if result.created:
-                console.print(f"[green]demo county created[/green]: {result.households} households, "
-                              f"{result.persons} people (accounts in README)")
-        env = dict(os.environ)
-        children = [
-            subprocess.Popen([sys.executable, "-m", "uvicorn", "backend.asgi:app", "--host", host, "--port", str(port)],
-                             env=env, cwd=PROJECT_ROOT),
-            subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env, cwd=PROJECT_ROOT),
-        ]
-        console.print(f"[bold green]村信 running[/bold green] on http://{host}:{port}  "
-                      f"(API /api/v1, admin /admin/, docs /schema) — Ctrl-C stops everything")
-        stopping = False
-
-        def stop(*_):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
-        try:
-            while not stopping and all(c.poll() is None for c in children):
-                time.sleep(0.3)
-        finally:
-            for child in children:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
-            for child in children:
-                try:
-                    child.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-        failed = [c.args[2] if len(c.args) > 2 else c.args for c in children if c.returncode not in (0, None, -2, 130)]
-        if failed and not stopping:
-            raise click.ClickException(f"a process exited unexpectedly: {failed}")
 
 
 @main.command("create-user")

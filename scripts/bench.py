@@ -64,7 +64,7 @@ def free_port() -> int:
 
 
 def cli(env: dict, *args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "backend.cli", *args], env=env, cwd=ROOT, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "dev", *args], env=env, cwd=ROOT, capture_output=True,
                           text=True)
     if done.returncode != 0:
         raise RuntimeError(f"cunxin {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")

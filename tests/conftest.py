@@ -28,7 +28,7 @@ def pytest_configure(config) -> None:
     if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
         server_url = os.environ["DATABASE_URL"]
     else:
-        from backend.embedded import start_embedded
+        from dev.embedded import start_embedded
 
         var_dir = Path(tempfile.mkdtemp(prefix="cxt-", dir="/tmp"))
         servers = start_embedded(var_dir, database="postgres")

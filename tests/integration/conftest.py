@@ -9,7 +9,7 @@ import pytest
 import httpx
 
 from backend import clock
-from backend.registry.seed import DEMO_PASSWORD
+from dev.seed import DEMO_PASSWORD
 
 TODAY = clock.today()  # the county's today (CUNXIN_TZ), as the app sees it
 
@@ -19,7 +19,7 @@ async def app_client():
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     from backend.app import create_app
-    from backend.registry.seed import seed_demo
+    from dev.seed import seed_demo
 
     app = create_app()
     # The app's own start-up/shut-down hooks, run on the test loop: Litestar's test client would

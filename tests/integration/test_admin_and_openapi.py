@@ -1,7 +1,7 @@
 """The admin UI (county staff) and the OpenAPI document."""
 
 from backend.audit.tables import AccessLog
-from backend.registry.seed import DEMO_PASSWORD
+from dev.seed import DEMO_PASSWORD
 from backend.registry.tables import Person
 
 

@@ -18,7 +18,7 @@ from backend.audit.tables import AccessLog, SecurityEvent
 from backend.auth.roles import ACCOUNT_ROLES
 from backend.db import fetch
 from backend.dbadmin import server_sql, with_database
-from backend.registry.seed import DEMO_PASSWORD, DemoRefusedInProduction, seed_demo
+from dev.seed import DEMO_PASSWORD, DemoRefusedInProduction, seed_demo
 from tests.integration.refusals import refused
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -219,7 +219,7 @@ async def test_cli_refuses_demo_seeding_in_production_and_writes_nothing(command
                "CUNXIN_SECRET_KEY": "k" * 64, "CUNXIN_DATA_KEY": "d" * 64}
         # Its own process group: if the refusal ever regresses, `up` starts a server and a worker,
         # and those must not outlive the test.
-        child = subprocess.Popen([sys.executable, "-m", "backend.cli", *command], cwd=PROJECT_ROOT, env=env,
+        child = subprocess.Popen([sys.executable, "-m", "dev", *command], cwd=PROJECT_ROOT, env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
             stdout, stderr = child.communicate(timeout=30)

@@ -23,7 +23,7 @@ from backend.auth.accounts import create_account
 from backend.auth.roles import Role
 from backend.auth.tables import Account, BankClient
 from backend.errors import NotAuthenticated
-from backend.registry.seed import DEMO_BANK_CLIENT_ID, DEMO_BANK_SECRET, DEMO_PASSWORD
+from dev.seed import DEMO_BANK_CLIENT_ID, DEMO_BANK_SECRET, DEMO_PASSWORD
 from backend.registry.tables import Township
 from backend.settings import get_settings
 

@@ -19,7 +19,7 @@ from backend.auth import accounts
 from backend.auth.roles import Role
 from backend.db import fetch
 from backend.ratings.calendar import work_calendar
-from backend.registry.seed import DEMO_PASSWORD
+from dev.seed import DEMO_PASSWORD
 
 WORKER = "grid_worker"
 BEIJING_0730 = datetime(2026, 7, 14, 23, 30, tzinfo=timezone.utc)  # 2026-07-15 07:30 in Beijing

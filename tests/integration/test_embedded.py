@@ -13,7 +13,7 @@ import psutil
 import pytest
 import redis.asyncio as aioredis
 
-from backend.embedded import EmbeddedServers, start_embedded
+from dev.embedded import EmbeddedServers, start_embedded
 
 pytestmark = pytest.mark.embedded
 

@@ -1,6 +1,6 @@
 """Each role reaches exactly its own jurisdiction — and every read of personal data is logged.
 
-The subjects are chosen relative to the demo accounts (see ``backend.registry.seed``):
+The subjects are chosen relative to the demo accounts (see ``dev.seed``):
 
 * ``villager_home``            the villager's own household (in the grid worker's first grid)
 * ``worker_grid``              another household in one of the grid worker's grids
@@ -25,7 +25,7 @@ from piccolo.engine import engine_finder
 from backend.audit.tables import AccessLog
 from backend.identity.idcard import compute_check_digit
 from backend.registry import protection
-from backend.registry.seed import DEMO_BANK_CLIENT_ID, DEMO_BANK_SECRET
+from dev.seed import DEMO_BANK_CLIENT_ID, DEMO_BANK_SECRET
 from backend.registry.tables import HEAD, Household, HouseholdMembership, Person, Village
 
 MISSING_ID = 2**31 - 1

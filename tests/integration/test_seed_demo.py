@@ -1,6 +1,6 @@
 """The seeded demo county (甘州区 620702) in the database: its size, its invariants, that seeding
 again changes nothing, the demo accounts and bank client, and that the demo year of history
-(``backend.demo_history``, what ``cunxin seed-demo`` records after the county) gives a spread of grades.
+(``dev.demo_history``, what ``cunxin seed-demo`` records after the county) gives a spread of grades.
 
 Other test modules change the registry in the same session (moves, imports), so counts are taken
 for the demo county's own rows (``初始登记``) or as lower bounds, never as exact totals of a table.
@@ -16,9 +16,10 @@ from piccolo.querystring import QueryString
 from backend.auth.roles import ACCOUNT_ROLES
 from backend.auth.tables import Account, BankClient, GridAssignment
 from backend.db import fetch
-from backend.demo_history import CAMPAIGNS, TEMPERAMENTS, seed_history
-from backend.registry import demo_data, protection
-from backend.registry.seed import DEMO_BANK_CLIENT_ID, seed_demo
+from dev.demo_history import CAMPAIGNS, TEMPERAMENTS, seed_history
+from dev import demo_data
+from backend.registry import protection
+from dev.seed import DEMO_BANK_CLIENT_ID, seed_demo
 from backend.registry.tables import (
     County,
     Grid,

@@ -21,8 +21,8 @@ from backend.audit.tables import AccessLog
 from backend.auth import accounts
 from backend.auth.roles import Role
 from backend.registry import protection
-from backend.registry.demo_data import COUNTY_NAME
-from backend.registry.seed import DEMO_PASSWORD
+from dev.demo_data import COUNTY_NAME
+from dev.seed import DEMO_PASSWORD
 from backend.registry.tables import HEAD, HouseholdMembership, Person
 
 ASCII_WORD = re.compile(r"[A-Za-z_]{2,}")

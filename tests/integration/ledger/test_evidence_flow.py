@@ -26,7 +26,7 @@ from backend.auth.roles import Role
 from backend.db import fetch
 from backend.evidence import services as evidence
 from backend.registry.protection import reveal_id_number
-from backend.registry.seed import DEMO_PASSWORD
+from dev.seed import DEMO_PASSWORD
 from backend.settings import get_settings
 
 TODAY = clock.today()

@@ -24,7 +24,7 @@ from backend.auth.services import load_actor, login
 from backend.db import fetch
 from backend.ledger import services
 from backend.ledger.schemas import MAX_BATCH, EventIn
-from backend.registry.seed import DEMO_PASSWORD
+from dev.seed import DEMO_PASSWORD
 from backend.settings import get_settings
 
 TODAY = clock.today()

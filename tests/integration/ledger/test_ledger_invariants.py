@@ -321,7 +321,7 @@ async def main():
     from backend.db import fetch
     from backend.ledger import services
     from backend.ledger.schemas import EventIn
-    from backend.registry.seed import DEMO_PASSWORD, seed_demo
+    from dev.seed import DEMO_PASSWORD, seed_demo
     from backend.settings import get_settings
 
     async def actor(name):

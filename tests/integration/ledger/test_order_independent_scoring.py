@@ -26,7 +26,7 @@ from backend.auth import tokens as jwt_tokens
 from backend.db import fetch
 from backend.ledger import chain, services
 from backend.ledger.schemas import EventIn
-from backend.registry.seed import DEMO_PASSWORD
+from dev.seed import DEMO_PASSWORD
 from backend.settings import get_settings
 
 LATER = datetime(2028, 2, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -28,8 +28,8 @@ from backend.ledger.catalogue import catalogues
 from backend.ratings import periods as rating_periods
 from backend.ratings.calendar import work_calendar
 from backend.registry import protection
-from backend.registry.demo_data import COUNTY_CODE
-from backend.registry.seed import DEMO_PASSWORD
+from dev.demo_data import COUNTY_CODE
+from dev.seed import DEMO_PASSWORD
 from points_rules.ratings import publicity_end
 from points_rules.workdays import WorkCalendar
 

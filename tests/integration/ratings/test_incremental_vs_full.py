@@ -39,7 +39,7 @@ from backend.db import fetch
 from backend.identity.idcard import compute_check_digit, parse_id_number
 from backend.ratings.recompute import full_recompute
 from backend.registry import protection
-from backend.registry.demo_data import COUNTY_CODE
+from dev.demo_data import COUNTY_CODE
 from backend.registry.tables import (
     County,
     Grid,

@@ -38,7 +38,7 @@ from backend.ratings import recompute as rating_recompute
 from backend.ratings.schemas import ObjectionIn, PeriodIn, ResolveIn
 from backend.ratings.tables import RatingPeriod
 from backend.registry import protection
-from backend.registry.seed import DEMO_PASSWORD
+from dev.seed import DEMO_PASSWORD
 from backend.registry.tables import County, Grid, Household, Township, Village
 
 TODAY = clock.today()

@@ -9,7 +9,7 @@ import pytest
 from backend.identity.idcard import parse_id_number
 from backend.identity.phone import normalize_mobile
 from backend.identity.uscc import parse_uscc
-from backend.registry.demo_data import DemoCounty, DemoHousehold, age_on, generate_demo_county
+from dev.demo_data import DemoCounty, DemoHousehold, age_on, generate_demo_county
 from backend.registry.roster import HEAD, RELATIONS
 
 TODAY = date(2026, 5, 1)

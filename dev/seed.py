@@ -11,7 +11,7 @@ from piccolo.engine import engine_finder
 
 from backend import clock
 from backend.identity import parse_id_number
-from backend.registry import demo_data
+from dev import demo_data
 from backend.registry.tables import (
     County,
     Grid,

@@ -463,10 +463,10 @@ def _reuse(var_dir: Path, state: dict[str, object], database: str, *, redis: boo
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m backend.embedded VAR_DIR``: start both servers, print URLs, stop on Ctrl-C."""
+    """``python -m dev.embedded VAR_DIR``: start both servers, print URLs, stop on Ctrl-C."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m backend.embedded VAR_DIR", file=sys.stderr)
+        print("usage: python -m dev.embedded VAR_DIR", file=sys.stderr)
         return 2
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # even if inherited as ignored
         signal.signal(sig, signal.default_int_handler)

@@ -1,0 +1,3 @@
+from dev.cli import main
+
+main()

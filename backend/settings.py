@@ -83,7 +83,7 @@ def get_settings() -> Settings:
     redis_url = os.environ.get("REDIS_URL")
     if not database_url or not redis_url:
         raise RuntimeError(
-            "DATABASE_URL and REDIS_URL must be set (the `cunxin` CLI sets them when it starts embedded servers)"
+            "DATABASE_URL and REDIS_URL must be set (on a development machine `python -m dev` starts embedded servers and sets them)"
         )
     return Settings(
         environment=environment,

@@ -2,6 +2,7 @@
 
 from piccolo.columns import UUID, Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
 from backend.registry.tables import County, Grid, Person, Township
@@ -13,7 +14,7 @@ class BankClient(Table, tablename="bank_client"):
     name = Varchar(length=64)
     client_id = Varchar(length=64, unique=True, index=True)
     secret_hash = Text(secret=True)
-    county = ForeignKey(County, null=False)
+    county = ForeignKey(County, null=False, on_delete=OnDelete.restrict)
     active = Boolean(default=True)
     failed_logins = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
@@ -31,9 +32,9 @@ class Account(Table, tablename="account"):
     password_hash = Text(secret=True)
     role = Varchar(length=16)
     display_name = Varchar(length=64, default="")
-    county = ForeignKey(County, null=True, default=None)
-    township = ForeignKey(Township, null=True, default=None)
-    person = ForeignKey(Person, null=True, default=None)
+    county = ForeignKey(County, null=True, default=None, on_delete=OnDelete.restrict)
+    township = ForeignKey(Township, null=True, default=None, on_delete=OnDelete.restrict)
+    person = ForeignKey(Person, null=True, default=None, on_delete=OnDelete.restrict)
     active = Boolean(default=True)
     failed_logins = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
@@ -43,8 +44,8 @@ class Account(Table, tablename="account"):
 class GridAssignment(Table, tablename="grid_assignment"):
     """Which grids a grid worker (网格员) covers, over time."""
 
-    account = ForeignKey(Account, null=False, index=True)
-    grid = ForeignKey(Grid, null=False, index=True)
+    account = ForeignKey(Account, null=False, index=True, on_delete=OnDelete.restrict)
+    grid = ForeignKey(Grid, null=False, index=True, on_delete=OnDelete.restrict)
     valid_from = Date()
     valid_to = Date(null=True, default=None)
 

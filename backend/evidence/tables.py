@@ -2,6 +2,7 @@
 
 from piccolo.columns import BigInt, BigSerial, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
 from backend.auth.tables import Account
@@ -16,7 +17,7 @@ class Evidence(Table, tablename="evidence"):
     """证据照片 — one uploaded photo, optionally linked to one credit event."""
 
     id = BigSerial(primary_key=True)
-    uploaded_by = ForeignKey(Account, null=False, index=True)
+    uploaded_by = ForeignKey(Account, null=False, index=True, on_delete=OnDelete.restrict)
     event = BigInt(null=True, default=None, index=True)
     status = Varchar(length=16, default=PENDING)
     declared_format = Varchar(length=8, default="")

@@ -7,6 +7,7 @@ the original. ``credit_event`` is a workflow record: only its review columns may
 
 from piccolo.columns import JSONB, BigInt, BigSerial, Boolean, Date, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
 from backend.auth.tables import Account
@@ -24,7 +25,7 @@ class CreditEvent(Table, tablename="credit_event"):
 
     id = BigSerial(primary_key=True)
     idempotency_key = Varchar(length=64)
-    recorded_by = ForeignKey(Account, null=False, index=True)
+    recorded_by = ForeignKey(Account, null=False, index=True, on_delete=OnDelete.restrict)
     payload_hash = Varchar(length=64)
     item_code = Varchar(length=48)
     subject_kind = Varchar(length=16)

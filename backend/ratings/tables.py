@@ -6,6 +6,7 @@ from piccolo.columns import (
 )
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.constraints import Unique
+from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
 from backend.registry.tables import County
@@ -85,7 +86,7 @@ class RatingPeriod(Table, tablename="rating_period"):
     (two counties may both have a "2026")."""
 
     id = Serial(primary_key=True)
-    county = ForeignKey(County, null=False)
+    county = ForeignKey(County, null=False, on_delete=OnDelete.restrict)
     code = Varchar(length=16)
     name_zh = Varchar(length=64)
     starts_on = Date()
@@ -102,7 +103,7 @@ class RatingProposal(Table, tablename="rating_proposal"):
     """One subject's rating for one period, from proposal to effective."""
 
     id = BigSerial(primary_key=True)
-    period = ForeignKey(RatingPeriod, null=False, index=True)
+    period = ForeignKey(RatingPeriod, null=False, index=True, on_delete=OnDelete.restrict)
     level = Varchar(length=16)
     subject_id = Integer()
     township_id = Integer(index=True)
@@ -129,7 +130,7 @@ class RatingDecision(Table, tablename="rating_decision"):
     """Every action on a proposal, append-only: who did what, when, why."""
 
     id = BigSerial(primary_key=True)
-    proposal = ForeignKey(RatingProposal, null=False, index=True)
+    proposal = ForeignKey(RatingProposal, null=False, index=True, on_delete=OnDelete.restrict)
     action = Varchar(length=24)
     actor = Integer(null=True, default=None)
     from_status = Varchar(length=16)
@@ -147,7 +148,7 @@ class RatingObjection(Table, tablename="rating_objection"):
     """
 
     id = BigSerial(primary_key=True)
-    proposal = ForeignKey(RatingProposal, null=False, index=True)
+    proposal = ForeignKey(RatingProposal, null=False, index=True, on_delete=OnDelete.restrict)
     raised_by = Integer()
     reason = Text()
     status = Varchar(length=16, default="open")  # open | upheld | dismissed

@@ -14,6 +14,7 @@ from piccolo.columns import (
     Varchar,
 )
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
 RELATIONS = ("户主", "配偶", "子女", "父母", "孙子女", "兄弟姐妹", "其他")
@@ -33,7 +34,7 @@ class Township(Table, tablename="township"):
     code = Varchar(length=12, unique=True, index=True)
     name = Varchar(length=64)
     kind = Varchar(length=4, default="镇")
-    county = ForeignKey(County, null=False, index=True)
+    county = ForeignKey(County, null=False, index=True, on_delete=OnDelete.restrict)
 
 
 class Village(Table, tablename="village"):
@@ -42,7 +43,7 @@ class Village(Table, tablename="village"):
     code = Varchar(length=12, unique=True, index=True)
     name = Varchar(length=64)
     kind = Varchar(length=4, default="村")
-    township = ForeignKey(Township, null=False, index=True)
+    township = ForeignKey(Township, null=False, index=True, on_delete=OnDelete.restrict)
 
 
 class Grid(Table, tablename="grid"):
@@ -50,7 +51,7 @@ class Grid(Table, tablename="grid"):
 
     code = Varchar(length=16, unique=True, index=True)
     name = Varchar(length=64)
-    village = ForeignKey(Village, null=False, index=True)
+    village = ForeignKey(Village, null=False, index=True, on_delete=OnDelete.restrict)
 
 
 class PartyBranch(Table, tablename="party_branch"):
@@ -58,7 +59,7 @@ class PartyBranch(Table, tablename="party_branch"):
 
     code = Varchar(length=16, unique=True, index=True)
     name = Varchar(length=64)
-    village = ForeignKey(Village, null=False, index=True)
+    village = ForeignKey(Village, null=False, index=True, on_delete=OnDelete.restrict)
 
 
 class Household(Table, tablename="household"):
@@ -69,8 +70,8 @@ class Household(Table, tablename="household"):
     """
 
     code = Varchar(length=24, unique=True, index=True)
-    village = ForeignKey(Village, null=False, index=True)
-    grid = ForeignKey(Grid, null=False, index=True)
+    village = ForeignKey(Village, null=False, index=True, on_delete=OnDelete.restrict)
+    grid = ForeignKey(Grid, null=False, index=True, on_delete=OnDelete.restrict)
     address = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
 
@@ -78,8 +79,8 @@ class Household(Table, tablename="household"):
 class HouseholdResidence(Table, tablename="household_residence"):
     """Where a household lived (which grid) and from when to when."""
 
-    household = ForeignKey(Household, null=False, index=True)
-    grid = ForeignKey(Grid, null=False)
+    household = ForeignKey(Household, null=False, index=True, on_delete=OnDelete.restrict)
+    grid = ForeignKey(Grid, null=False, on_delete=OnDelete.restrict)
     address = Text(default="")
     valid_from = Date()
     valid_to = Date(null=True, default=None)
@@ -104,7 +105,7 @@ class Person(Table, tablename="person"):
     phone_hash = Varchar(length=64, null=True, default=None, index=True, secret=True)
     phone_masked = Varchar(length=11, null=True, default=None)
     is_party_member = Boolean(default=False)
-    party_branch = ForeignKey(PartyBranch, null=True, default=None)
+    party_branch = ForeignKey(PartyBranch, null=True, default=None, on_delete=OnDelete.restrict)
     party_joined_on = Date(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
@@ -112,8 +113,8 @@ class Person(Table, tablename="person"):
 class HouseholdMembership(Table, tablename="household_membership"):
     """A person's membership of a household over time (迁入/迁出, 分户)."""
 
-    person = ForeignKey(Person, null=False, index=True)
-    household = ForeignKey(Household, null=False, index=True)
+    person = ForeignKey(Person, null=False, index=True, on_delete=OnDelete.restrict)
+    household = ForeignKey(Household, null=False, index=True, on_delete=OnDelete.restrict)
     relation = Varchar(length=8, choices=None)
     valid_from = Date()
     valid_to = Date(null=True, default=None)
@@ -124,8 +125,8 @@ class HouseholdMembership(Table, tablename="household_membership"):
 class PartyMemberLink(Table, tablename="party_member_link"):
     """党员联户 — a party member looks after a household."""
 
-    member = ForeignKey(Person, null=False, index=True)
-    household = ForeignKey(Household, null=False, index=True)
+    member = ForeignKey(Person, null=False, index=True, on_delete=OnDelete.restrict)
+    household = ForeignKey(Household, null=False, index=True, on_delete=OnDelete.restrict)
     valid_from = Date()
     valid_to = Date(null=True, default=None)
 
@@ -136,7 +137,7 @@ class Organisation(Table, tablename="organisation"):
     name = Varchar(length=128)
     uscc = Varchar(length=18, unique=True, index=True)
     kind = Varchar(length=16, default="enterprise")
-    township = ForeignKey(Township, null=False, index=True)
-    village = ForeignKey(Village, null=True, default=None)
+    township = ForeignKey(Township, null=False, index=True, on_delete=OnDelete.restrict)
+    village = ForeignKey(Village, null=True, default=None, on_delete=OnDelete.restrict)
     legal_representative = Varchar(length=32, default="")
     created_at = Timestamptz(default=TimestamptzNow())

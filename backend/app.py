@@ -23,12 +23,10 @@ from backend.http_errors import EXCEPTION_HANDLERS
 from backend.ledger.controllers import EventController, PointsController, ReviewController
 from backend.ratings.controllers import ObjectionController, RatingPeriodController, StandingController
 from backend.registry.controllers import PeopleController, RegistryChangeController, StructureController
+from backend.body_limits import JSON_BODY
 from backend.params import before_request
 from backend.security_headers import add_security_headers
 from backend.settings import get_settings
-
-MAX_REQUEST_BODY = 16 * 1024 * 1024  # photos are capped lower by their own endpoint
-
 
 def _admin_mount():
     from admin import build_admin
@@ -86,7 +84,7 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         before_send=[add_security_headers],
         middleware=[DefineMiddleware(BearerAuthMiddleware, exclude=PUBLIC_PATHS)],
         exception_handlers=EXCEPTION_HANDLERS,
-        request_max_body_size=MAX_REQUEST_BODY,
+        request_max_body_size=JSON_BODY,  # bulk routes and photo upload set their own
         cors_config=CORSConfig(allow_origins=[]),
         openapi_config=OpenAPIConfig(
             title="村信 Cunxin API",

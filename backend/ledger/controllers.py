@@ -10,6 +10,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth.guards import PEOPLE_READERS, require_roles
 from backend.auth.roles import Role
+from backend.body_limits import BULK_JSON_BODY
 from backend.errors import PermissionDenied
 from backend.ledger import review, services, views
 from backend.ledger.schemas import (
@@ -48,7 +49,8 @@ class EventController(Controller):
         event, created = await services.record_event(request.user, data)
         return Response(event, status_code=HTTP_201_CREATED if created else HTTP_200_OK)
 
-    @post("/events:batch", operation_id="recordEventBatch", status_code=HTTP_200_OK)
+    @post("/events:batch", operation_id="recordEventBatch", status_code=HTTP_200_OK,
+          request_max_body_size=BULK_JSON_BODY)
     async def batch(self, request: AuthRequest, data: JSONBody[BatchIn]) -> BatchOut:
         """Sync an offline phone's backlog (≤ 200 events); one result per event, in order."""
         return await services.record_batch(request.user, data.events)
@@ -81,7 +83,8 @@ class ReviewController(Controller):
         """Events waiting for review (or flagged, e.g. reused photos) in my jurisdiction, oldest first."""
         return await review.pending(request.user, limit=limit, offset=offset, request_id=request_id(request))
 
-    @post("/events:decide", operation_id="decideEventsInBulk", status_code=HTTP_200_OK)
+    @post("/events:decide", operation_id="decideEventsInBulk", status_code=HTTP_200_OK,
+          request_max_body_size=BULK_JSON_BODY)
     async def decide_many(self, request: AuthRequest, data: JSONBody[BulkReviewIn]) -> BulkReviewOut:
         """Approve many pending events at once, rejecting the listed exceptions with their reasons (one result each)."""
         return await review.decide_many(request.user, data)

@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth.guards import PEOPLE_READERS, require_roles
 from backend.auth.roles import Role
+from backend.body_limits import BULK_JSON_BODY
 from backend.ratings import periods, views
 from backend.ratings.recompute import county_recompute
 from backend.ratings.schemas import (
@@ -95,7 +96,8 @@ class RatingPeriodController(Controller):
         return await periods.list_proposals(request.user, period_id, level=level, village_id=village_id,
                                             status=status, limit=limit, offset=offset, request_id=request_id(request))
 
-    @post("/periods/{period_id:int}/approvals", operation_id="approveRatings", status_code=HTTP_200_OK)
+    @post("/periods/{period_id:int}/approvals", operation_id="approveRatings", status_code=HTTP_200_OK,
+          request_max_body_size=BULK_JSON_BODY)
     async def approve(self, request: AuthRequest, period_id: IntId, data: JSONBody[ApprovalIn]) -> ApprovalOut:
         """Approve all open proposals of a level in bulk, with exceptions (return, or change with a reason)."""
         return await periods.approve(request.user, period_id, data)

@@ -87,13 +87,6 @@ class Conflict(CunxinError):
     message_en = "Conflicts with existing data"
 
 
-class Locked(CunxinError):
-    status_code = 423
-    code = "ACCOUNT_LOCKED"
-    message_zh = "账户已临时锁定"
-    message_en = "Account temporarily locked"
-
-
 class PayloadTooLarge(CunxinError):
     status_code = 413
     code = "PAYLOAD_TOO_LARGE"

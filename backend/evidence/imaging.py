@@ -17,7 +17,6 @@ become JPEG at quality 85, any alpha flattened onto white. Full resolution is ke
 from __future__ import annotations
 
 import hashlib
-import re
 import struct
 import warnings
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ from typing import Any
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from backend.errors import InvalidInput, PayloadTooLarge
+from backend.evidence import reuse
+from backend.evidence.reuse import PHASH_REUSE_THRESHOLD, hamming  # noqa: F401  (re-exported)
 
 try:
     from PIL import ImageCms
@@ -47,7 +48,6 @@ ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP") + (("HEIF",) if HEIF_
 THUMBNAIL_SIZE = (320, 320)
 JPEG_QUALITY = 85
 THUMBNAIL_QUALITY = 80
-PHASH_REUSE_THRESHOLD = 6  # ≤ this many differing bits of 64 = the same photo
 
 # Pillow warns above this and refuses above twice this, on every Image.open in the process.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -57,7 +57,6 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
 _BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 # Malformed EXIF only costs us the orientation, never the photo.
 _EXIF_ERRORS = (*_DECODE_ERRORS, KeyError, IndexError, TypeError)
-_PHASH_HEX = re.compile(r"[0-9a-f]{16}")
 _WHITE = (255, 255, 255)
 _SRGB = ImageCms.createProfile("sRGB") if ImageCms is not None else None
 
@@ -78,6 +77,7 @@ class ProcessedImage:
     height: int
     sha256: str  # of image_bytes, hex
     phash: str  # 64-bit dHash, 16 hex chars
+    detail: int  # how much the phash says about the picture (reuse.detail); low = flat photo
 
     @property
     def extension(self) -> str:
@@ -154,6 +154,7 @@ def process(data: bytes) -> ProcessedImage:
         clean = _flatten(clean)
     image_bytes = _encode(clean, image_format, JPEG_QUALITY)
     thumb = _thumbnail(clean)
+    grid = _dhash_grid(thumb)  # the thumbnail: cheap, and the same for any re-upload
     return ProcessedImage(
         image_bytes=image_bytes,
         image_format=image_format,
@@ -161,33 +162,31 @@ def process(data: bytes) -> ProcessedImage:
         width=clean.width,
         height=clean.height,
         sha256=hashlib.sha256(image_bytes).hexdigest(),
-        phash=perceptual_hash(thumb),  # the thumbnail: cheap, and the same for any re-upload
+        phash=f"{reuse.dhash_bits(grid):016x}",
+        detail=reuse.detail(grid),
     )
 
 
 def perceptual_hash(image: Image.Image) -> str:
     """dHash: survives re-encoding and resizing, so a re-uploaded old photo is recognised."""
-    image = _normalize_mode(image)
-    if image.mode == "RGBA":
-        image = _flatten(image)
-    small = image.resize((9, 8), Image.Resampling.LANCZOS).convert("L")  # no reducing_gap: stabler
-    px = small.tobytes()
-    bits = 0
-    for row in range(8):
-        for col in range(8):
-            bits = (bits << 1) | (px[row * 9 + col] > px[row * 9 + col + 1])
-    return f"{bits:016x}"
+    return f"{reuse.dhash_bits(_dhash_grid(image)):016x}"
 
 
-def hamming(a: str, b: str) -> int:
-    """Number of differing bits between two ``perceptual_hash`` values."""
-    a, b = a.lower(), b.lower()
-    if not (_PHASH_HEX.fullmatch(a) and _PHASH_HEX.fullmatch(b)):
-        raise ValueError("perceptual hashes are 16 hex digits")
-    return (int(a, 16) ^ int(b, 16)).bit_count()
+def detail(image: Image.Image) -> int:
+    """How much ``perceptual_hash(image)`` says about the picture (see ``reuse``)."""
+    return reuse.detail(_dhash_grid(image))
 
 
 # --- internals ---------------------------------------------------------------------------
+
+def _dhash_grid(image: Image.Image) -> bytes:
+    """The 9×8 grey cells the dHash compares."""
+    image = _normalize_mode(image)
+    if image.mode == "RGBA":
+        image = _flatten(image)
+    small = image.resize((reuse.GRID_WIDTH, reuse.GRID_HEIGHT), Image.Resampling.LANCZOS)  # no reducing_gap: stabler
+    return small.convert("L").tobytes()
+
 
 def _open(data: bytes) -> tuple[Image.Image, ImageHeader]:
     """Identify and size-check; Pillow's open reads headers only, pixels stay undecoded."""

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from backend.audit.controllers import AccessLogController
 from backend.auth.controllers import AuthController
 from backend.catalogue.controllers import CatalogueController, catalogue_page
+from backend.consent.controllers import ConsentController, jwks
 from backend.auth.middleware import PUBLIC_PATHS, BearerAuthMiddleware
 from backend.evidence.controllers import EvidenceController
 from backend.health import healthz, readyz
@@ -73,6 +74,7 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         RatingPeriodController,
         ObjectionController,
         StandingController,
+        ConsentController, jwks,
     ]
     if with_admin:
         handlers.append(_admin_mount())

@@ -253,6 +253,35 @@ def ratings_finalize() -> None:
         console.print(f"{_run(finalize())} rating(s) became effective")
 
 
+@main.group()
+def keys() -> None:
+    """Signing keys for receipts and attestations (published at /.well-known/jwks.json)."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Retire the active signing key (it stays published) and make a new one."""
+    from backend.consent import keys as signing
+
+    with servers():
+        key = _run(signing.rotate())
+    console.print(f"[green]new active key[/green] {key.kid}; earlier keys are retired and stay published")
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """Every signing key: kid, created, retired."""
+    from backend.consent import keys as signing
+
+    with servers():
+        rows = _run(signing.list_keys())
+    for key in rows:
+        state = f"retired {key.retired_at:%Y-%m-%d %H:%M}" if key.retired_at else "active"
+        console.print(f"{key.kid}  created {key.created_at:%Y-%m-%d %H:%M}  {state}")
+    if not rows:
+        console.print("no keys yet (the first is made when something is first signed)")
+
+
 def _attach_rules_commands() -> None:
     from backend.rules_cli import rules
 

@@ -15,6 +15,7 @@ APP_REGISTRY = AppRegistry(
         "backend.ledger.piccolo_app",
         "backend.evidence.piccolo_app",
         "backend.ratings.piccolo_app",
+        "backend.consent.piccolo_app",
         "piccolo.apps.user.piccolo_app",
         "piccolo_admin.piccolo_app",
     ]

@@ -111,6 +111,7 @@ FIELD_ZH: dict[str, str] = {
     "evidence_photo": "信用事件照片",
     "rating": "家庭信用评级",
     "objection": "评级异议材料",
+    "consents": "授权同意记录",
     "admin_ui": "管理后台中的记录",
 }
 UNKNOWN_FIELD_ZH = "其他个人信息"
@@ -151,6 +152,8 @@ PURPOSE_ZH: dict[str, str] = {
     "registry_history": "查看户籍变动记录",
     "registry_change": "办理户籍（家庭成员、住址）变更",
     "party_links": "开展党员联户工作",
+    "consent_view": "查看授权同意记录",
+    "consent_receipt": "出具授权同意回执",
     "admin_ui": "在管理后台查询",
 }
 # A role that reads for one reason only keeps that reason when a new token is not yet worded:

@@ -20,6 +20,7 @@ PUBLIC_PATHS = [
     "^/favicon.ico$",
     "^/api/v1/catalogue",  # the rules are public information (art. 32)
     "^/catalogue$",
+    "^/\\.well-known/jwks\\.json$",  # public keys: banks verify receipts and attestations offline
 ]
 
 

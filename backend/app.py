@@ -7,8 +7,6 @@ import logging
 from litestar import Litestar, asgi
 from litestar.config.cors import CORSConfig
 from litestar.middleware.base import DefineMiddleware
-from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.types import Receive, Scope, Send
 from piccolo.engine import engine_finder
 from redis.asyncio import Redis
@@ -21,6 +19,7 @@ from backend.auth.middleware import PUBLIC_PATHS, BearerAuthMiddleware
 from backend.evidence.controllers import EvidenceController
 from backend.health import healthz, readyz
 from backend.http_errors import EXCEPTION_HANDLERS
+from backend.openapi import document, openapi_config
 from backend.ledger.controllers import EventController, PointsController, ReviewController
 from backend.ratings.controllers import ObjectionController, RatingPeriodController, StandingController
 from backend.registry.controllers import PeopleController, RegistryChangeController, StructureController
@@ -78,7 +77,7 @@ def create_app(*, with_admin: bool = True) -> Litestar:
     ]
     if with_admin:
         handlers.append(_admin_mount())
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         on_startup=[_start],
         on_shutdown=[_stop],
@@ -88,13 +87,13 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=JSON_BODY,  # bulk routes and photo upload set their own
         cors_config=CORSConfig(allow_origins=[]),
-        openapi_config=OpenAPIConfig(
+        openapi_config=openapi_config(
             title="村信 Cunxin API",
             version="1.0.0",
             description="信用户、信用村、信用乡镇 — credit points, ratings and consent. "
             "Errors: {code, message_zh, message_en, details}.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
     )
+    document(app, PUBLIC_PATHS)
+    return app

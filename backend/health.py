@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 
 from litestar import Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from piccolo.engine import engine_finder
 
+NOT_READY = ResponseSpec(data_container=dict[str, str], generate_examples=False,
+                         description="未就绪：指明哪个依赖不可用 · Not ready, naming the dependency that failed")
 
-@get("/healthz", operation_id="healthz", tags=["ops"], include_in_schema=True)
+
+@get("/healthz", operation_id="healthz", summary="存活检查 · Liveness", tags=["ops"], include_in_schema=True)
 async def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@get("/readyz", operation_id="readyz", tags=["ops"])
+@get("/readyz", operation_id="readyz",
+     summary="就绪检查（PostgreSQL 与 Redis）· Readiness (PostgreSQL and Redis)", tags=["ops"],
+     responses={503: NOT_READY})
 async def readyz(request: Request) -> Response[dict[str, str]]:
     """PostgreSQL and Redis both answer (503 otherwise, naming which)."""
     checks: dict[str, str] = {}

@@ -6,14 +6,21 @@ import logging
 
 from asyncpg.exceptions import IntegrityConstraintViolationError
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, MethodNotAllowedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from backend.errors import CunxinError, ServiceUnavailable
+from backend.errors import Conflict, CunxinError, InvalidInput, ServiceUnavailable
 from backend.schemas import CONTROL_CHARACTER_CODE, CONTROL_CHARACTER_EN, CONTROL_CHARACTER_ZH
 from points_rules import RuleError
 
 logger = logging.getLogger("cunxin.errors")
+
+# The errors this module makes from framework and database exceptions (also documented from here).
+REQUEST_INVALID = CunxinError("请求参数不合法", "Request parameters are invalid", code="REQUEST_INVALID")
+CONTROL_CHARACTER = InvalidInput(CONTROL_CHARACTER_ZH, CONTROL_CHARACTER_EN, code=CONTROL_CHARACTER_CODE)
+DB_CONFLICT = Conflict("数据已被其他操作修改或与现有记录冲突，请刷新后重试",
+                       "The change conflicts with the current data (another request may have changed it); reload and retry",
+                       code="DB_CONFLICT")
 
 _HTTP_CODES: dict[int, tuple[str, str, str]] = {
     400: ("BAD_REQUEST", "请求格式有误", "Malformed request"),
@@ -53,12 +60,18 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         details = exc.extra if isinstance(exc.extra, (list, dict)) else {}
         if isinstance(details, list) and any(CONTROL_CHARACTER_CODE in str(e.get("message", ""))
                                              for e in details if isinstance(e, dict)):
-            body = _body(CONTROL_CHARACTER_CODE, CONTROL_CHARACTER_ZH, CONTROL_CHARACTER_EN, details)
-            return _response(422, body, request)
-        body = _body("REQUEST_INVALID", "请求参数不合法", "Request parameters are invalid", details)
-        return _response(400, body, request)
+            body = _body(CONTROL_CHARACTER.code, CONTROL_CHARACTER.message_zh, CONTROL_CHARACTER.message_en, details)
+            return _response(CONTROL_CHARACTER.status_code, body, request)
+        body = _body(REQUEST_INVALID.code, REQUEST_INVALID.message_zh, REQUEST_INVALID.message_en, details)
+        return _response(REQUEST_INVALID.status_code, body, request)
     code, zh, en = _HTTP_CODES.get(exc.status_code, ("HTTP_ERROR", "请求失败", exc.detail or "Request failed"))
-    return _response(exc.status_code, _body(code, zh, en), request)
+    response = _response(exc.status_code, _body(code, zh, en), request)
+    if isinstance(exc, MethodNotAllowedException):
+        # RFC 9110 §15.5.6: a 405 lists the methods the resource does support (the router knows them).
+        allow = (exc.headers or {}).get("allow") or (exc.headers or {}).get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+    return response
 
 
 def integrity_error_handler(request: Request, exc: IntegrityConstraintViolationError) -> Response:
@@ -66,10 +79,9 @@ def integrity_error_handler(request: Request, exc: IntegrityConstraintViolationE
     reference that no longer holds, a check): 409, never a 500 — typically a race the service
     did not see coming. The transaction was rolled back, so nothing is half-written."""
     logger.info("integrity conflict on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-    body = _body("DB_CONFLICT", "数据已被其他操作修改或与现有记录冲突，请刷新后重试",
-                 "The change conflicts with the current data (another request may have changed it); reload and retry",
+    body = _body(DB_CONFLICT.code, DB_CONFLICT.message_zh, DB_CONFLICT.message_en,
                  {"constraint": getattr(exc, "constraint_name", None) or ""})
-    return _response(409, body, request)
+    return _response(DB_CONFLICT.status_code, body, request)
 
 
 _UNAVAILABLE_NAMES = ("ConnectionError", "ConnectionRefusedError", "TimeoutError",

@@ -22,7 +22,8 @@ class AccessLogController(Controller):
     path = "/api/v1"
     tags = ["audit 审计"]
 
-    @get("/audit/access-log", operation_id="listAccessLog", guards=[AUDIT_READERS])
+    @get("/audit/access-log", operation_id="listAccessLog",
+         summary="全县个人信息查询记录 · Access log of the county", guards=[AUDIT_READERS])
     async def county_log(
         self,
         request: AuthRequest,
@@ -36,7 +37,8 @@ class AccessLogController(Controller):
         return await services.county_access_log(request.user, subject_kind=subject_kind, subject_id=subject_id,
                                                 ref=ref, limit=limit, offset=offset)
 
-    @get("/me/access-log", operation_id="myAccessLog", guards=[require_roles(Role.VILLAGER)])
+    @get("/me/access-log", operation_id="myAccessLog",
+         summary="谁查看了我的信息 · Who looked at my data", guards=[require_roles(Role.VILLAGER)])
     async def my_log(self, request: AuthRequest, section: Section = "others", limit: Limit = DEFAULT_PAGE_SIZE,
                      offset: Offset = 0) -> MyAccessLogOut:
         """Who has looked at my or my household's data, when, what and why, in words (查询记录); my own reads apart."""

@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 
 from backend.audit.tables import AccessLog, SecurityEvent
 from backend.auth.tables import Account, BankClient, GridAssignment
+from backend.consent import tables as consent
 from backend.evidence.tables import Evidence
 from backend.ledger.tables import CreditEvent, LedgerEntry
 from backend.ratings import tables as rt
@@ -88,6 +89,13 @@ def build_admin():
         TableConfig(rt.StandingVillage, menu_group=ratings, validators=READ_ONLY),
         TableConfig(rt.StandingTownship, menu_group=ratings, validators=READ_ONLY),
         TableConfig(rt.CalendarOverride, menu_group=ratings),
+        # Notices: new versions here or through the API (the database numbers and hashes them and
+        # refuses a change once a consent names one); consent events are append-only.
+        TableConfig(consent.ConsentRecipient, menu_group="授权同意 Consent"),
+        TableConfig(consent.ConsentNotice, menu_group="授权同意 Consent"),
+        TableConfig(consent.ConsentEvent, menu_group="授权同意 Consent", validators=READ_ONLY),
+        TableConfig(consent.SigningKey, menu_group="授权同意 Consent", validators=READ_ONLY,
+                    exclude_visible_columns=[consent.SigningKey.private_key_cipher]),
         TableConfig(AccessLog, menu_group=audit, validators=READ_ONLY),
         TableConfig(SecurityEvent, menu_group=audit, validators=READ_ONLY),
     ]

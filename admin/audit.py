@@ -66,6 +66,10 @@ CONCERNS: dict[str, str] = {
     "rating_objection": """SELECT o.id AS row, r.level AS kind, r.subject_id AS subject, NULL::int AS person,
                            CASE WHEN r.level = 'household' THEN r.subject_id END AS household, r.township_id AS township
                            FROM rating_objection o JOIN rating_proposal r ON r.id = o.proposal WHERE o.id = ANY({})""",
+    "consent_event": """SELECT c.id AS row, c.subject_kind AS kind, c.subject_id AS subject,
+                        CASE WHEN c.subject_kind = 'person' THEN c.subject_id END AS person,
+                        c.household_id AS household, c.township_id AS township
+                        FROM consent_event c WHERE c.id = ANY({})""",
     "standing_household": """SELECT s.household_id AS row, 'household' AS kind, s.household_id AS subject,
                              NULL::int AS person, s.household_id AS household, s.township_id AS township
                              FROM standing_household s WHERE s.household_id = ANY({})""",

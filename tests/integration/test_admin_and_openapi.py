@@ -61,18 +61,6 @@ async def test_api_tokens_do_not_open_the_admin(app_client, tokens):
     assert response.status_code in (401, 403)
 
 
-async def test_every_operation_is_documented(app_client):
-    schema = (await app_client.get("/schema/openapi.json")).json()
-    assert schema["info"]["title"] == "村信 Cunxin API"
-    operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
-    assert len(operations) >= 15
-    missing = [(path, method) for path, method, op in operations
-               if not op.get("operationId") or not (op.get("summary") or op.get("description"))]
-    assert missing == []
-    ids = [op["operationId"] for _, _, op in operations]
-    assert len(ids) == len(set(ids))
-
-
 async def test_catalogue_page_is_public_and_escaped(app_client):
     response = await app_client.get("/catalogue")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from datetime import timedelta
 from functools import lru_cache
@@ -14,14 +15,24 @@ from backend import clock, jobs
 from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.db import fetch
-from backend.errors import CunxinError, InvalidInput, NotFound, PermissionDenied
-from backend.evidence import imaging
+from backend.errors import CunxinError, InvalidInput, NotFound, PermissionDenied, ServiceUnavailable
+from backend.evidence import imaging, reuse
 from backend.evidence.schemas import EvidenceOut
 from backend.evidence.storage import LocalDiskStorage, default_storage
 from backend.evidence.tables import PENDING, READY, REJECTED, Evidence
 from backend.settings import get_settings
 
 UPLOAD_ROLES = (Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
+logger = logging.getLogger("cunxin.evidence")
+
+
+class EvidenceFileMissing(CunxinError):
+    """The photo's row says ready but its file is gone from storage."""
+
+    status_code = 410
+    code = "EVIDENCE_FILE_MISSING"
+    message_zh = "照片文件已丢失，请重新上传"
+    message_en = "The photo file is missing from storage; please upload it again"
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
@@ -96,22 +107,35 @@ async def process_evidence(evidence_id: int) -> str:
     image_key, thumb_key = f"images/{result.sha256}.{ext}", f"thumbs/{result.sha256}.jpg"
     await asyncio.to_thread(storage().put, image_key, result.image_bytes)
     await asyncio.to_thread(storage().put, thumb_key, result.thumbnail_bytes)
-    similar = await fetch(
-        """SELECT id, event FROM evidence WHERE status = 'ready' AND id <> {}
-           AND bit_count(('x' || phash)::bit(64) # ('x' || {})::bit(64)) <= {}
-           AND (event IS NULL OR {}::bigint IS NULL OR event <> {}::bigint)
-           ORDER BY id LIMIT 1""",
-        evidence_id, result.phash, imaging.PHASH_REUSE_THRESHOLD, row["event"], row["event"],
-    )
-    reuse_of = similar[0]["id"] if similar else None
-    await Evidence.update({
-        Evidence.status: READY, Evidence.image_key: image_key, Evidence.thumbnail_key: thumb_key,
-        Evidence.width: result.width, Evidence.height: result.height, Evidence.sha256: result.sha256,
-        Evidence.phash: result.phash, Evidence.reuse_of: reuse_of,
-        Evidence.processed_at: clock.now(),
-    }).where((Evidence.id == evidence_id) & (Evidence.status == PENDING))
-    if reuse_of and row["event"]:
-        await _flag_event(row["event"], reuse_of)
+    usable = reuse.phash_usable(reuse.Fingerprint(result.sha256, result.phash, result.detail))
+    async with engine_finder().transaction():
+        # The row lock orders this against link_evidence: an event linked while the photo was being
+        # processed is seen here (and flagged); a link that comes later sees reuse_of. The advisory
+        # lock makes two near-identical photos finishing at once see each other.
+        locked = await fetch("SELECT event, status FROM evidence WHERE id = {} FOR UPDATE", evidence_id)
+        if not locked or locked[0]["status"] != PENDING:
+            return locked[0]["status"] if locked else "missing"
+        event = locked[0]["event"]
+        await fetch("SELECT pg_advisory_xact_lock(hashtext('cunxin.evidence.reuse'))")
+        # Mirrors reuse.is_reuse: same image bytes, or both hashes usable and within the threshold.
+        similar = await fetch(
+            """SELECT id FROM evidence WHERE status = 'ready' AND id <> {}
+               AND (sha256 = {} OR ({} AND detail >= {}
+                    AND bit_count(('x' || phash)::bit(64) # ('x' || {})::bit(64)) <= {}))
+               AND (event IS NULL OR {}::bigint IS NULL OR event <> {}::bigint)
+               ORDER BY id LIMIT 1""",
+            evidence_id, result.sha256, usable, reuse.MIN_DETAIL, result.phash, reuse.PHASH_REUSE_THRESHOLD,
+            event, event,
+        )
+        reuse_of = similar[0]["id"] if similar else None
+        await Evidence.update({
+            Evidence.status: READY, Evidence.image_key: image_key, Evidence.thumbnail_key: thumb_key,
+            Evidence.width: result.width, Evidence.height: result.height, Evidence.sha256: result.sha256,
+            Evidence.phash: result.phash, Evidence.detail: result.detail, Evidence.reuse_of: reuse_of,
+            Evidence.processed_at: clock.now(),
+        }).where((Evidence.id == evidence_id) & (Evidence.status == PENDING))
+        if reuse_of and event:
+            await _flag_event(event, reuse_of)
     await asyncio.to_thread(storage().delete, row["incoming_key"])
     return READY
 
@@ -165,6 +189,15 @@ async def evidence_bytes(actor: Actor, evidence_id: int, *, thumbnail: bool) -> 
     if row["status"] != READY:
         raise NotFound("照片尚未处理完成或未通过检查", "Photo not processed yet or rejected", code="EVIDENCE_NOT_READY")
     key = row["thumbnail_key"] if thumbnail else row["image_key"]
-    data = await asyncio.to_thread(storage().get, key)
+    try:
+        data = await asyncio.to_thread(storage().get, key)
+    except KeyError:
+        # Our loss, not the caller's, and permanent: 410 so clients stop retrying; logged to be restored.
+        logger.error("evidence %s is ready but its file %s is missing from storage", evidence_id, key)
+        raise EvidenceFileMissing(details={"evidence_id": evidence_id}) from None
+    except OSError as exc:  # storage unreachable (mount gone, permissions): retryable
+        logger.warning("evidence %s: storage error reading %s: %r", evidence_id, key, exc)
+        raise ServiceUnavailable("照片存储暂时不可用，请稍后重试", "Photo storage temporarily unavailable; retry later",
+                                 code="EVIDENCE_STORAGE_UNAVAILABLE") from None
     media = "image/jpeg" if thumbnail or key.endswith(".jpg") else f"image/{key.rsplit('.', 1)[-1]}"
     return data, media

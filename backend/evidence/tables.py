@@ -1,6 +1,6 @@
 """Uploaded photos. Only the re-encoded, metadata-free image is kept, never the upload itself."""
 
-from piccolo.columns import BigInt, BigSerial, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, BigSerial, ForeignKey, Integer, SmallInt, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
@@ -29,6 +29,7 @@ class Evidence(Table, tablename="evidence"):
     height = Integer(default=0)
     sha256 = Varchar(length=64, default="", index=True)
     phash = Varchar(length=16, default="", index=True)
+    detail = SmallInt(null=True, default=None)  # reuse.detail of the phash; NULL = not measured (hash unused)
     reuse_of = BigInt(null=True, default=None)
     error_code = Varchar(length=32, default="")
     error_message_zh = Text(default="")

@@ -189,7 +189,7 @@ REFUSED_UPLOADS = {
     "empty": (lambda: b"", "photo.jpg", "image/jpeg", 422, "EVIDENCE_FORMAT"),
     "10 MB + 1 byte": (lambda: b"\xff\xd8\xff" + b"\0" * (10 * MB - 2), "photo.jpg", "image/jpeg", 413,
                        "EVIDENCE_TOO_LARGE"),
-    "12 MB": (lambda: b"\xff\xd8\xff" + b"\0" * (12 * MB), "photo.jpg", "image/jpeg", 413, None),
+    "12 MB": (lambda: b"\xff\xd8\xff" + b"\0" * (12 * MB), "photo.jpg", "image/jpeg", 413, "PAYLOAD_TOO_LARGE"),
 }
 
 
@@ -360,3 +360,76 @@ async def test_an_upload_while_redis_is_down_is_kept_and_requeued(app_client, to
     still_pending = (await fetch("SELECT count(*) AS n FROM evidence WHERE status = 'pending'"))[0]["n"]
     assert await evidence.requeue_stale(older_than=timedelta(0)) == still_pending
     assert evidence_id not in [args[0] for _, args, _ in queued]  # processed: no longer swept
+
+
+# --- linked while processing, flat photos, lost files -----------------------------------------------
+
+async def test_a_photo_linked_while_it_is_processed_still_flags_its_event(app_client, tokens, monkeypatch):
+    """The event is recorded (photo linked) after the job read the row and before it finished:
+    neither the link (no reuse_of yet) nor the job (it read no event) used to flag it."""
+    import asyncio
+
+    people = await _people(app_client, tokens)
+    photo = _noise(110)
+    first_id = await _upload_ok(app_client, tokens, _jpeg(photo))
+    assert await evidence.process_evidence(first_id) == "ready"
+    await _volunteer_event(app_client, tokens, people[11]["person"], first_id)
+    again_id = await _upload_ok(app_client, tokens, _jpeg(photo.resize((600, 450)), quality=70))
+
+    loop, real_process, linked = asyncio.get_running_loop(), evidence.imaging.process, []
+
+    def process_then_link(data: bytes):
+        result = real_process(data)  # the decode is done; now the phone's event arrives
+        linked.append(asyncio.run_coroutine_threadsafe(
+            _volunteer_event(app_client, tokens, people[12]["person"], again_id), loop).result())
+        return result
+
+    monkeypatch.setattr(evidence.imaging, "process", process_then_link)
+    assert await evidence.process_evidence(again_id) == "ready"
+    assert linked and linked[0]["flag_reason"] == ""  # at link time the photo was still pending
+    shown = (await app_client.get(f"/api/v1/events/{linked[0]['id']}", headers=await tokens(WORKER))).json()
+    assert str(first_id) in shown["flag_reason"]
+
+
+async def test_flat_photos_of_different_events_are_not_flagged(app_client, tokens):
+    people = await _people(app_client, tokens)
+    ids = [await _upload_ok(app_client, tokens, _jpeg(Image.new("RGB", (640, 480), colour)))
+           for colour in ((250, 250, 250), (20, 20, 20))]
+    events = [await _volunteer_event(app_client, tokens, people[13 + i]["person"], ids[i]) for i in range(2)]
+    for evidence_id in ids:
+        assert await evidence.process_evidence(evidence_id) == "ready"
+        row = await _evidence_row(evidence_id)
+        assert row["phash"] == "0000000000000000" and row["detail"] == 0 and row["reuse_of"] is None
+    for event in events:
+        shown = (await app_client.get(f"/api/v1/events/{event['id']}", headers=await tokens(WORKER))).json()
+        assert shown["flag_reason"] == ""
+    # The very same flat photo again is still a reuse (identical image bytes).
+    again = await _upload_ok(app_client, tokens, _jpeg(Image.new("RGB", (640, 480), (250, 250, 250))))
+    assert await evidence.process_evidence(again) == "ready"
+    assert (await _evidence_row(again))["reuse_of"] == ids[0]
+
+
+async def test_a_photo_whose_file_is_gone_is_410_not_500(app_client, tokens):
+    evidence_id = await _upload_ok(app_client, tokens, _jpeg(_noise(111)))
+    assert await evidence.process_evidence(evidence_id) == "ready"
+    row = await _evidence_row(evidence_id)
+    (evidence.storage().root / row["image_key"]).unlink()
+    headers = await tokens(WORKER)
+    response = await app_client.get(f"/api/v1/evidence/{evidence_id}/image", headers=headers)
+    assert response.status_code == 410, response.text
+    assert response.json()["code"] == "EVIDENCE_FILE_MISSING" and CHINESE.search(response.json()["message_zh"])
+    assert (await app_client.get(f"/api/v1/evidence/{evidence_id}/thumbnail", headers=headers)).status_code == 200
+
+
+async def test_an_unknown_or_foreign_photo_cannot_be_linked(app_client, tokens):
+    people = await _people(app_client, tokens)
+    theirs = await _upload_ok(app_client, tokens, _jpeg(_noise(112)), user="township_admin")
+    for evidence_id in (theirs, 2**62):
+        body = {"idempotency_key": uuid.uuid4().hex, "item_code": "VOL-HOURS", "subject_kind": "person",
+                "subject_id": people[-2]["person"], "occurred_on": TODAY.isoformat(), "quantity": "2",
+                "evidence_ids": [evidence_id]}
+        single = await app_client.post("/api/v1/events", json=body, headers=await tokens(WORKER))
+        assert single.status_code == 422 and single.json()["code"] == "EVIDENCE_UNKNOWN", single.text
+        batch = await app_client.post("/api/v1/events:batch", json={"events": [body]}, headers=await tokens(WORKER))
+        assert batch.status_code == 200, batch.text
+        assert batch.json()["results"][0]["error"]["code"] == "EVIDENCE_UNKNOWN"

@@ -183,6 +183,16 @@ def household_filter_sql(actor: Actor) -> tuple[str, list[Any]] | None:
     return None
 
 
+async def covers_county(actor: Actor, county_id: int) -> bool:
+    """County records (rating periods): the county's admins and the admins of its townships."""
+    if actor.role is Role.COUNTY_ADMIN:
+        return actor.county_id is not None and actor.county_id == county_id
+    if actor.role is Role.TOWNSHIP_ADMIN and actor.township_id is not None:
+        where = await locate(TOWNSHIP, actor.township_id)
+        return where is not None and where.county_id == county_id
+    return False
+
+
 async def townships_of_county(county_id: int) -> list[int]:
     """The townships of a county (structure, not personal data): what a county-wide job may touch."""
     return [r["id"] for r in await fetch("SELECT id FROM township WHERE county = {} ORDER BY id", county_id)]

@@ -206,6 +206,14 @@ async def _period(period_id: int) -> dict:
     return rows[0]
 
 
+async def _period_of(actor: Actor, period_id: int) -> dict:
+    """A period of the actor's county; another county's answers 404, as one that does not exist."""
+    period = await _period(period_id)
+    if not await scope.covers_county(actor, period["county"]):
+        raise NotFound()
+    return period
+
+
 def _proposal_out(r: dict) -> ProposalOut:
     return ProposalOut(
         id=r["id"], period_id=r["period"], level=r["level"], subject_id=r["subject_id"],
@@ -239,7 +247,7 @@ async def _jurisdiction_sql(actor: Actor) -> tuple[str, list]:
 
 async def list_proposals(actor: Actor, period_id: int, *, level: str | None, village_id: int | None,
                          status: str | None, limit: int, offset: int, request_id: str = "") -> Page[ProposalOut]:
-    await _period(period_id)
+    await _period_of(actor, period_id)
     where, args = await _jurisdiction_sql(actor)
     clauses, args = [where, "p.period = {}"], [*args, period_id]
     for column, value in (("p.level", level), ("p.village_id", village_id), ("p.status", status)):
@@ -274,7 +282,7 @@ async def approve(actor: Actor, period_id: int, data: ApprovalIn, *, today: date
         _require(actor, Role.COUNTY_ADMIN)
     else:
         _require(actor, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
-    period = await _period(period_id)
+    period = await _period_of(actor, period_id)
     where, args = await _jurisdiction_sql(actor)
     clauses, args = [where, "p.period = {}", "p.level = {}", "p.status = ANY({})"], \
         [*args, period_id, data.level, list(OPEN_FOR_APPROVAL)]

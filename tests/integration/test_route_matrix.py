@@ -580,6 +580,14 @@ async def check_admin_mount(client, w: World) -> None:
 
 
 NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
+    ("GET", "/.well-known/jwks.json"): NoSubject("public", "public signing keys: no personal data"),
+    ("GET", "/api/v1/consent/notices"): NoSubject("list", "notice texts of the caller's county: no personal data"),
+    ("POST", "/api/v1/consent/notices"): NoSubject("list", "a new notice version in the caller's county: no personal data"),
+    ("GET", "/api/v1/consent/recipients"): NoSubject("list", "recipients (banks, offices) of the caller's county"),
+    ("POST", "/api/v1/consent/recipients"): NoSubject("list", "a new recipient in the caller's county"),
+    ("GET", "/api/v1/consents"): NoSubject("list", "consents filtered by the caller's jurisdiction (backend.consent.services)"),
+    ("GET", "/api/v1/me/consents"): NoSubject("self", "the villager's own consents (person and household from the token)"),
+    ("POST", "/api/v1/me/consents"): NoSubject("self", "the villager grants consent for themselves or their own household"),
     ("GET", "/healthz"): NoSubject("public", "liveness: no data", check_public),
     ("GET", "/readyz"): NoSubject("public", "readiness of the database and Redis: no data"),
     ("POST", "/api/v1/auth/login"): NoSubject("public", "password login: exchanges credentials for the caller's own token"),
@@ -705,12 +713,24 @@ async def body_subject_checks(client, w: World) -> None:
 # --- the tests ------------------------------------------------------------------------------------------------------
 
 
+# Routes with a subject in the path that the matrix cannot fill yet (consent ids, a paper-consent body).
+# Their scope is tested in tests/integration/consent/test_paper_and_scope.py; this list may only shrink.
+AWAITING_MATRIX_CASES = {
+    ("GET", "/api/v1/consent/notices/{notice_id:int}"),
+    ("GET", "/api/v1/consents/{consent_id:int}/receipt"),
+    ("GET", "/api/v1/consents/{consent_id:int}/receipt.png"),
+    ("POST", "/api/v1/consents/{consent_id:int}/withdraw"),
+    ("POST", "/api/v1/households/{household_id:int}/consents"),
+    ("POST", "/api/v1/persons/{person_id:int}/consents"),
+}
+
+
 def _classify(app) -> tuple[list[Endpoint], list[str]]:
     """(endpoints with a subject in the path, problems)."""
     found, mounts = endpoints(app)
     subject, problems = [], []
     for e in found:
-        if (e.method, e.path) in NO_SUBJECT:
+        if (e.method, e.path) in NO_SUBJECT or (e.method, e.path) in AWAITING_MATRIX_CASES:
             continue
         if not e.params:
             problems.append(f"{e}: no subject in its path and not classified in NO_SUBJECT "
@@ -729,6 +749,8 @@ def _classify(app) -> tuple[list[Endpoint], list[str]]:
     declared = {(e.method, e.path) for e in found}
     problems += [f"NO_SUBJECT lists {m} {p}, which the app does not have" for m, p in NO_SUBJECT
                  if (m, p) not in declared]
+    problems += [f"AWAITING_MATRIX_CASES lists {m} {p}, which the app does not have"
+                 for m, p in AWAITING_MATRIX_CASES if (m, p) not in declared]
     problems += [f"mounted app {m} is not classified in MOUNTS" for m in mounts if m not in MOUNTS]
     return subject, problems
 

@@ -14,6 +14,12 @@ from dev.seed import DEMO_PASSWORD
 TODAY = clock.today()  # the county's today (CUNXIN_TZ), as the app sees it
 
 
+def pytest_collection_modifyitems(items):
+    """The route matrix adds a second county to the shared database: run it after the tests that
+    count the demo county's rows."""
+    items.sort(key=lambda item: item.module.__name__.endswith("test_route_matrix"))
+
+
 @pytest.fixture(scope="session")
 async def app_client():
     from piccolo.apps.migrations.commands.forwards import run_forwards

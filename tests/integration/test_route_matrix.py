@@ -573,6 +573,7 @@ async def check_public(client, w: World) -> None:
 
 async def check_admin_mount(client, w: World) -> None:
     """piccolo-admin has its own login (county staff): without one its API answers nothing."""
+    client.cookies.clear()  # the shared client may still hold another test's admin session
     for url in ("/admin/api/tables/", "/admin/api/tables/person/", "/admin/api/tables/household/"):
         for role in ("anonymous", "township_admin"):  # an API token is not an admin session
             response = await client.get(url, headers=w.headers[role])

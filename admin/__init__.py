@@ -31,6 +31,8 @@ from backend.ratings import tables as rt
 from backend.registry import tables as reg
 from backend.settings import get_settings
 
+from admin import bank as admin_bank
+from admin import measures as admin_measures
 from admin.audit import AdminAudit
 
 
@@ -96,6 +98,8 @@ def build_admin():
         TableConfig(consent.ConsentEvent, menu_group="授权同意 Consent", validators=READ_ONLY),
         TableConfig(consent.SigningKey, menu_group="授权同意 Consent", validators=READ_ONLY,
                     exclude_visible_columns=[consent.SigningKey.private_key_cipher]),
+        *admin_bank.table_configs(),
+        *admin_measures.table_configs(),
         TableConfig(AccessLog, menu_group=audit, validators=READ_ONLY),
         TableConfig(SecurityEvent, menu_group=audit, validators=READ_ONLY),
     ]

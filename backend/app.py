@@ -12,6 +12,9 @@ from piccolo.engine import engine_finder
 from redis.asyncio import Redis
 
 from backend.audit.controllers import AccessLogController
+from backend.bank.routes import ROUTES as BANK_ROUTES
+from backend.honour.routes import ROUTES as HONOUR_ROUTES
+from backend.measures.routes import ROUTES as MEASURE_ROUTES
 from backend.auth.controllers import AuthController
 from backend.catalogue.controllers import CatalogueController, catalogue_page
 from backend.consent.controllers import ConsentController, jwks
@@ -74,6 +77,9 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         ObjectionController,
         StandingController,
         ConsentController, jwks,
+        *BANK_ROUTES,
+        *MEASURE_ROUTES,
+        *HONOUR_ROUTES,
     ]
     if with_admin:
         handlers.append(_admin_mount())

@@ -16,6 +16,8 @@ APP_REGISTRY = AppRegistry(
         "backend.evidence.piccolo_app",
         "backend.ratings.piccolo_app",
         "backend.consent.piccolo_app",
+        "backend.bank.piccolo_app",
+        "backend.measures.piccolo_app",
         "piccolo.apps.user.piccolo_app",
         "piccolo_admin.piccolo_app",
     ]

@@ -10,6 +10,8 @@ from piccolo.engine import engine_finder
 
 from backend import clock
 from backend.auth.tables import AuthSession
+from backend.bank import jobs as bank_jobs
+from backend.measures import jobs as measure_jobs
 from backend.settings import get_settings
 
 EXPIRED_SESSION_GRACE = timedelta(days=7)
@@ -84,12 +86,14 @@ async def shutdown(ctx: dict) -> None:
 
 class WorkerSettings:
     functions = [purge_expired_sessions, process_evidence, requeue_pending_evidence, recompute_standing,
-                 nightly_full_recompute, finalize_ratings]
+                 nightly_full_recompute, finalize_ratings, *bank_jobs.FUNCTIONS, *measure_jobs.FUNCTIONS]
     cron_jobs = [
         cron(purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
         cron(requeue_pending_evidence, minute=set(range(0, 60, 5)), run_at_startup=True),
         cron(nightly_full_recompute, hour={2}, minute={30}, run_at_startup=False, timeout=3600),
         cron(finalize_ratings, hour={0}, minute={10}, run_at_startup=True),
+        *bank_jobs.CRON_JOBS,
+        *measure_jobs.CRON_JOBS,
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -55,6 +55,9 @@ async def _seed(quiet: bool = False):
         if result.created:
             events = bar.add_task("生成示范信用记录 recording demo events", total=sum(p.count for p in PLANS))
             await seed_history(clock.today(), progress=lambda n: bar.advance(events, n))
+            from dev.demo_extras import seed_extras
+
+            await seed_extras(clock.today())
     return result
 
 

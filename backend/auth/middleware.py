@@ -21,6 +21,8 @@ PUBLIC_PATHS = [
     "^/api/v1/catalogue",  # the rules are public information (art. 32)
     "^/catalogue$",
     "^/\\.well-known/jwks\\.json$",  # public keys: banks verify receipts and attestations offline
+    "^/api/v1/public/",  # the honour roll (红榜): positive information only, persons only under consent
+    "^/honour-roll$",
 ]
 
 

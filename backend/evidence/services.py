@@ -86,12 +86,42 @@ async def _flag_event(event_id: int, other_evidence_id: int) -> None:
     )
 
 
+MAX_PROCESSING_ATTEMPTS = 8  # arq retries a failed job, the sweep re-queues it: give up after this many
+
+
 async def process_evidence(evidence_id: int) -> str:
-    """The worker's job. Idempotent: anything but a pending row is left alone."""
-    rows = await fetch("SELECT * FROM evidence WHERE id = {}", evidence_id)
-    if not rows or rows[0]["status"] != PENDING:
-        return rows[0]["status"] if rows else "missing"
+    """The worker's job. Idempotent: anything but a pending row is left alone.
+
+    Each run counts an attempt first. A storage error (``OSError``) is raised again so the job is
+    retried later; once the photo has had ``MAX_PROCESSING_ATTEMPTS`` (storage errors, or runs that
+    died half-way), it is rejected with ``EVIDENCE_PROCESSING_FAILED`` instead of coming back
+    forever, and the uploader is told to upload it again."""
+    rows = await fetch("UPDATE evidence SET attempts = attempts + 1 WHERE id = {} AND status = 'pending' RETURNING *",
+                       evidence_id)
+    if not rows:
+        current = await fetch("SELECT status FROM evidence WHERE id = {}", evidence_id)
+        return current[0]["status"] if current else "missing"
     row = rows[0]
+    if row["attempts"] > MAX_PROCESSING_ATTEMPTS:
+        return await _give_up(row, "earlier attempts did not finish")
+    try:
+        return await _process(row)
+    except OSError as exc:
+        if row["attempts"] >= MAX_PROCESSING_ATTEMPTS:
+            return await _give_up(row, repr(exc))
+        logger.warning("evidence %s: storage error (attempt %s of %s), will retry: %r", row["id"], row["attempts"],
+                       MAX_PROCESSING_ATTEMPTS, exc)
+        raise
+
+
+async def _give_up(row: dict, why: str) -> str:
+    logger.error("evidence %s: giving up after %s attempts: %s", row["id"], row["attempts"], why)
+    await _reject(row["id"], "EVIDENCE_PROCESSING_FAILED", "照片多次处理失败，请重新上传")
+    return REJECTED
+
+
+async def _process(row: dict) -> str:
+    evidence_id = row["id"]
     try:
         data = await asyncio.to_thread(storage().get, row["incoming_key"])
     except KeyError:

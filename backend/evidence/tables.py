@@ -31,6 +31,7 @@ class Evidence(Table, tablename="evidence"):
     phash = Varchar(length=16, default="", index=True)
     detail = SmallInt(null=True, default=None)  # reuse.detail of the phash; NULL = not measured (hash unused)
     reuse_of = BigInt(null=True, default=None)
+    attempts = SmallInt(default=0)  # processing attempts so far; capped (services.MAX_PROCESSING_ATTEMPTS)
     error_code = Varchar(length=32, default="")
     error_message_zh = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())

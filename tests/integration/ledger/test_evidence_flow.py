@@ -433,3 +433,42 @@ async def test_an_unknown_or_foreign_photo_cannot_be_linked(app_client, tokens):
         batch = await app_client.post("/api/v1/events:batch", json={"events": [body]}, headers=await tokens(WORKER))
         assert batch.status_code == 200, batch.text
         assert batch.json()["results"][0]["error"]["code"] == "EVIDENCE_UNKNOWN"
+
+
+# --- storage failing while the worker processes ------------------------------------------------------
+
+async def test_a_photo_whose_storage_keeps_failing_is_retried_then_given_up(app_client, tokens, monkeypatch):
+    """A storage error is raised again (arq retries the job, the sweep re-queues it) until the cap;
+    then the photo is rejected with a code the uploader sees, and the sweep stops re-queuing it.
+    Before the cap existed it stayed pending and came back every five minutes, for ever."""
+    evidence_id = await _upload_ok(app_client, tokens, _jpeg(_noise(121)))
+    store = evidence.storage()
+    real_get = store.get
+
+    def failing_get(key):
+        raise OSError(5, "Input/output error", key)
+
+    monkeypatch.setattr(store, "get", failing_get)
+    for attempt in range(1, evidence.MAX_PROCESSING_ATTEMPTS):
+        with pytest.raises(OSError):
+            await evidence.process_evidence(evidence_id)
+        row = await _evidence_row(evidence_id)
+        assert (row["status"], row["attempts"]) == ("pending", attempt)
+    assert await evidence.process_evidence(evidence_id) == "rejected"  # the last attempt gives up
+    row = await _evidence_row(evidence_id)
+    assert (row["status"], row["error_code"], row["attempts"]) == (
+        "rejected", "EVIDENCE_PROCESSING_FAILED", evidence.MAX_PROCESSING_ATTEMPTS)
+
+    monkeypatch.setattr(store, "get", real_get)  # storage is back: a rejected photo stays rejected
+    assert await evidence.process_evidence(evidence_id) == "rejected"
+    response = await app_client.get(f"/api/v1/evidence/{evidence_id}", headers=await tokens(WORKER))
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "rejected" and response.json()["error_code"] == "EVIDENCE_PROCESSING_FAILED"
+
+
+async def test_a_photo_whose_runs_keep_dying_is_given_up_without_another_try(app_client, tokens):
+    """Runs that died half-way (worker killed) count too: past the cap the photo is rejected at once."""
+    evidence_id = await _upload_ok(app_client, tokens, _jpeg(_noise(122)))
+    await fetch("UPDATE evidence SET attempts = {} WHERE id = {}", evidence.MAX_PROCESSING_ATTEMPTS, evidence_id)
+    assert await evidence.process_evidence(evidence_id) == "rejected"
+    assert (await _evidence_row(evidence_id))["error_code"] == "EVIDENCE_PROCESSING_FAILED"

@@ -94,6 +94,13 @@ class PayloadTooLarge(CunxinError):
     message_en = "Payload too large"
 
 
+class UnsupportedMediaType(CunxinError):
+    status_code = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    message_zh = "不支持的内容类型"
+    message_en = "Unsupported media type"
+
+
 class ServiceUnavailable(CunxinError):
     """A dependency (PostgreSQL, Redis) is down; the request had no effect and may be retried."""
 

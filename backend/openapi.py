@@ -51,7 +51,7 @@ _NO_DEPENDENCY = re.compile(r"^/(healthz|catalogue|api/v1/catalogue)")
 
 _STATUS_TEXT = {400: "请求不合法 Bad request", 401: "未登录或凭证无效 Not authenticated",
                 403: "无权执行 Permission denied", 404: "未找到 Not found", 409: "冲突 Conflict",
-                413: "内容过大 Payload too large", 422: "输入不合法 Invalid input",
+                413: "内容过大 Payload too large", 415: "不支持的内容类型 Unsupported media type", 422: "输入不合法 Invalid input",
                 423: "已锁定 Locked", 429: "过于频繁 Too many requests", 503: "服务暂不可用 Service unavailable"}
 
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Awaitable
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
 
 from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.exceptions import ValidationException
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from pydantic import ValidationError
 
 from backend.auth import services, throttle
 from backend.auth.roles import Actor
 from backend.auth.schemas import ClientCredentialsIn, LoginIn, MeOut, RefreshIn, TokenOut
 from backend.auth.throttle import Throttled
-from backend.errors import NotAuthenticated
+from backend.errors import InvalidInput, NotAuthenticated, UnsupportedMediaType
 from backend.openapi import errors
 from backend.requests import client_ip
 from backend.settings import get_settings
@@ -42,6 +49,67 @@ async def _throttled(request: Request, call: Awaitable[services.TokenPair]) -> R
                         headers=headers)
 
 
+FORM = "application/x-www-form-urlencoded"
+TWO_CLIENT_AUTHS = InvalidInput("客户端凭证只能用一种方式提交", "Send client credentials either by HTTP Basic or in the body, not both",
+                                code="AUTH_CLIENT_AUTH_TWICE")
+_CREDENTIALS_SCHEMA = Schema(
+    type="object", required=["grant_type", "client_id", "client_secret"],
+    properties={"grant_type": Schema(type="string", enum=["client_credentials"]),
+                "client_id": Schema(type="string", min_length=1, max_length=64),
+                "client_secret": Schema(type="string", min_length=1, max_length=256)},
+    description="client_id/client_secret may instead come by HTTP Basic (RFC 6749 §2.3.1); then leave them out",
+)
+
+
+@dataclass
+class _TokenOperation(Operation):
+    """The token request as OAuth2 clients send it (a form) and as JSON; parsed by hand below, so
+    Litestar cannot derive the request body itself."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(required=True, content={
+            FORM: OpenAPIMediaType(schema=_CREDENTIALS_SCHEMA),
+            MediaType.JSON.value: OpenAPIMediaType(schema=_CREDENTIALS_SCHEMA)})
+
+
+def _basic_credentials(request: Request) -> dict[str, str]:
+    """client_id/client_secret from ``Authorization: Basic`` (each form-url-encoded, RFC 6749 §2.3.1)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return {}
+    try:
+        client_id, sep, secret = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        client_id, sep, secret = "", "", ""
+    if not sep:
+        raise NotAuthenticated("客户端凭证错误", "Wrong client credentials", code="AUTH_BAD_CLIENT")
+    return {"client_id": unquote_plus(client_id), "client_secret": unquote_plus(secret)}
+
+
+async def _token_request(request: Request) -> ClientCredentialsIn:
+    """The body as a form (what OAuth2 clients send) or JSON, validated by the one request model."""
+    media = request.content_type[0]
+    if media == FORM:
+        form = await request.form()
+        if any(len(form.getall(key)) > 1 for key in form):
+            raise ValidationException(extra=[{"key": "body", "message": "参数重复 (repeated parameter)"}])
+        raw: object = dict(form.items())
+    elif media == MediaType.JSON.value:
+        raw = await request.json()
+    else:
+        raise UnsupportedMediaType()
+    basic = _basic_credentials(request)
+    if basic and isinstance(raw, dict):
+        if {"client_id", "client_secret"} & raw.keys():
+            raise TWO_CLIENT_AUTHS
+        raw = {**raw, **basic}
+    try:
+        return ClientCredentialsIn.model_validate(raw)
+    except ValidationError as exc:
+        raise ValidationException(extra=[{"key": ".".join(map(str, e["loc"])) or "body", "message": e["msg"]}
+                                         for e in exc.errors()]) from exc
+
+
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth 认证"]
@@ -64,9 +132,13 @@ class AuthController(Controller):
 
     @post("/token", operation_id="clientCredentialsToken",
           summary="银行客户端凭证换取令牌 · Bank client-credentials token", status_code=HTTP_200_OK,
-          responses=errors(BAD_CLIENT, Throttled))
-    async def token(self, request: Request, data: JSONBody[ClientCredentialsIn]) -> Response[TokenOut]:
-        """Bank clients: OAuth2-style client-credentials grant (server to server), throttled like login."""
+          operation_class=_TokenOperation, responses=errors(BAD_CLIENT, Throttled, TWO_CLIENT_AUTHS, UnsupportedMediaType))
+    async def token(self, request: Request) -> Response[TokenOut]:
+        """Bank clients: the OAuth2 client-credentials grant (RFC 6749 §4.4), server to server.
+
+        The body is a form (``application/x-www-form-urlencoded``, what OAuth2 libraries send) or
+        JSON; the client authenticates in the body or by HTTP Basic. Throttled like login."""
+        data = await _token_request(request)
         return await _throttled(request, services.client_credentials(
             get_settings(), data.client_id, data.client_secret, ip=client_ip(request)))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from backend.schemas import RequestModel
@@ -17,7 +19,9 @@ class RefreshIn(RequestModel):
 
 
 class ClientCredentialsIn(RequestModel):
-    grant_type: str = Field(pattern="^client_credentials$")
+    """RFC 6749 §4.4 token request; the client may authenticate in the body or by HTTP Basic (§2.3.1)."""
+
+    grant_type: Literal["client_credentials"]
     client_id: str = Field(min_length=1, max_length=64)
     client_secret: str = Field(min_length=1, max_length=256)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -82,71 +83,76 @@ async def _open_session(settings: Settings, *, account_id: int | None = None, ba
     return str(sid), refresh
 
 
-async def login(settings: Settings, username: str, password: str, *, ip: str = "") -> TokenPair:
-    """Password login, throttled per (account, address) and per address (``backend.auth.throttle``).
+@dataclass(frozen=True)
+class _Principals:
+    """One kind of login: accounts by username and password, bank clients by id and secret."""
 
-    Unknown user, wrong password, inactive and locked account all answer the same 401 after the same
-    Argon2 work, so neither status nor timing tells them apart.
-    """
-    attempt = await throttle.admit("account", username, ip)
-    account = await Account.objects().where(Account.username == username).first()
-    password_ok = await passwords.verify_password_async(account.password_hash if account else None, password)
-    if account is None:
-        await throttle.failed(attempt)
-        await _security_event("login_failed", username, "unknown user", ip)
-        raise _bad_credentials()
-    if _refused_by_lock(account.locked_until, attempt):
-        await throttle.failed(attempt)
-        await _security_event("login_refused_locked", username, "", ip)
-        raise _bad_credentials()
-    if not password_ok or not account.active:
-        await throttle.failed(attempt)
-        await _register_failure("account", account.id, username, settings, ip)
-        raise _bad_credentials()
-    now = _now()
-    values = {Account.failed_logins: 0, Account.locked_until: None}
-    if passwords.needs_rehash(account.password_hash):
-        values[Account.password_hash] = await passwords.hash_password_async(password)
-    await Account.update(values).where(Account.id == account.id)
-    await throttle.succeeded(attempt)
-    sid, refresh = await _open_session(settings, account_id=account.id, with_refresh=True)
-    await _security_event("login", username, "", ip)
-    access = tokens.issue_access_token(
-        settings=settings, subject=f"account:{account.id}", sid=sid, role=account.role, now=now
-    )
-    return TokenPair(access, refresh, settings.access_token_ttl_seconds, account.role)
+    table: type[Account] | type[BankClient]
+    throttle_kind: str
+    name_column: str
+    secret_column: str
+    events: tuple[str, str]  # (failed, refused while locked)
+    bad: Callable[[], NotAuthenticated]
 
 
 def _bad_client() -> NotAuthenticated:
     return NotAuthenticated("客户端凭证错误", "Wrong client credentials", code="AUTH_BAD_CLIENT")
 
 
-async def client_credentials(settings: Settings, client_id: str, client_secret: str, *, ip: str = "") -> TokenPair:
-    """Bank server-to-server login; no refresh token (the bank simply asks again). Same throttling,
-    atomic counter and indistinguishable lock as password login."""
-    attempt = await throttle.admit("bank", client_id, ip)
-    client = await BankClient.objects().where(BankClient.client_id == client_id).first()
-    secret_ok = await passwords.verify_password_async(client.secret_hash if client else None, client_secret)
-    if client is None:
+ACCOUNTS = _Principals(Account, "account", "username", "password_hash", ("login_failed", "login_refused_locked"),
+                       _bad_credentials)
+BANK_CLIENTS = _Principals(BankClient, "bank", "client_id", "secret_hash",
+                           ("client_auth_failed", "client_refused_locked"), _bad_client)
+
+
+async def _authenticate(kind: _Principals, settings: Settings, name: str, secret: str, ip: str):
+    """The row whose secret matches, throttled per (name, address) and per address
+    (``backend.auth.throttle``), with the failure counter and lock in one SQL statement.
+
+    Unknown name, wrong secret, inactive and locked all raise the same 401 after the same Argon2
+    work, so neither status nor timing tells them apart."""
+    attempt = await throttle.admit(kind.throttle_kind, name, ip)
+    table = kind.table
+    row = await table.objects().where(getattr(table, kind.name_column) == name).first()
+    secret_ok = await passwords.verify_password_async(getattr(row, kind.secret_column) if row else None, secret)
+    failed, refused_locked = kind.events
+    if row is None:
         await throttle.failed(attempt)
-        await _security_event("client_auth_failed", client_id, "unknown client", ip)
-        raise _bad_client()
-    if _refused_by_lock(client.locked_until, attempt):
+        await _security_event(failed, name, "unknown", ip)
+        raise kind.bad()
+    if _refused_by_lock(row.locked_until, attempt):
         await throttle.failed(attempt)
-        await _security_event("client_refused_locked", client_id, "", ip)
-        raise _bad_client()
-    if not secret_ok or not client.active:
+        await _security_event(refused_locked, name, "", ip)
+        raise kind.bad()
+    if not secret_ok or not row.active:
         await throttle.failed(attempt)
-        await _register_failure("bank_client", client.id, client_id, settings, ip)
-        raise _bad_client()
-    now = _now()
-    await BankClient.update({BankClient.failed_logins: 0, BankClient.locked_until: None}).where(
-        BankClient.id == client.id
-    )
+        await _register_failure(table._meta.tablename, row.id, name, settings, ip)
+        raise kind.bad()
+    values = {table.failed_logins: 0, table.locked_until: None}
+    if passwords.needs_rehash(getattr(row, kind.secret_column)):
+        values[getattr(table, kind.secret_column)] = await passwords.hash_password_async(secret)
+    await table.update(values).where(table.id == row.id)
     await throttle.succeeded(attempt)
+    return row
+
+
+async def login(settings: Settings, username: str, password: str, *, ip: str = "") -> TokenPair:
+    """Password login (see :func:`_authenticate`); a refresh token comes with the access token."""
+    account = await _authenticate(ACCOUNTS, settings, username, password, ip)
+    sid, refresh = await _open_session(settings, account_id=account.id, with_refresh=True)
+    await _security_event("login", username, "", ip)
+    access = tokens.issue_access_token(
+        settings=settings, subject=f"account:{account.id}", sid=sid, role=account.role, now=_now()
+    )
+    return TokenPair(access, refresh, settings.access_token_ttl_seconds, account.role)
+
+
+async def client_credentials(settings: Settings, client_id: str, client_secret: str, *, ip: str = "") -> TokenPair:
+    """Bank server-to-server login (see :func:`_authenticate`); no refresh token (the bank simply asks again)."""
+    client = await _authenticate(BANK_CLIENTS, settings, client_id, client_secret, ip)
     sid, _ = await _open_session(settings, bank_client_id=client.id, with_refresh=False)
     access = tokens.issue_access_token(
-        settings=settings, subject=f"bank:{client.id}", sid=sid, role=Role.BANK.value, now=now
+        settings=settings, subject=f"bank:{client.id}", sid=sid, role=Role.BANK.value, now=_now()
     )
     return TokenPair(access, None, settings.access_token_ttl_seconds, Role.BANK.value)
 

@@ -137,6 +137,18 @@ async def authorize_read(
     return where
 
 
+async def authorize_reads(actor: Actor, subjects: Iterable[tuple[str, int, Iterable[str]]], *, purpose: str,
+                          request_id: str = "") -> list[Location]:
+    """:func:`authorize_read` for several subjects ``(kind, id, fields)`` at once: all are checked
+    before any access-log row is written, so a request refused for one subject leaves no record
+    of a read it never made of the others."""
+    subjects = [(kind, subject_id, list(fields)) for kind, subject_id, fields in subjects]
+    places = [await authorize_write(actor, kind, subject_id) for kind, subject_id, _ in subjects]
+    for where, (_, _, fields) in zip(places, subjects):
+        await log_reads(actor, [where], fields=fields, purpose=purpose, request_id=request_id)
+    return places
+
+
 async def log_reads(
     actor: Actor, locations: Iterable[Location], *, fields: Iterable[str], purpose: str, request_id: str = ""
 ) -> None:

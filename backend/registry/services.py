@@ -327,10 +327,9 @@ async def change_membership(actor: Actor, household_id: int, change: MembershipC
     if change.relation not in RELATIONS:
         raise InvalidInput("与户主关系不在允许范围内", "Unknown relation to head of household",
                            code="REGISTRY_RELATION", details={"allowed": list(RELATIONS)})
-    await scope.authorize_read(actor, scope.HOUSEHOLD, household_id, fields=["members"],
-                               purpose="registry_change", request_id=request_id)
-    await scope.authorize_read(actor, scope.PERSON, change.person_id, fields=["household"],
-                               purpose="registry_change", request_id=request_id)
+    await scope.authorize_reads(actor, [(scope.HOUSEHOLD, household_id, ["members"]),
+                                        (scope.PERSON, change.person_id, ["household"])],
+                                purpose="registry_change", request_id=request_id)
     async with engine_finder().transaction():
         current = await HouseholdMembership.objects().where(
             (HouseholdMembership.person == change.person_id) & HouseholdMembership.valid_to.is_null()
@@ -374,12 +373,12 @@ async def change_residence(actor: Actor, household_id: int, change: ResidenceCha
                            *, request_id: str = "") -> list[ResidenceOut]:
     """Record that a household lives in another grid from ``valid_from`` (history kept)."""
     _require_writer(actor, change.valid_from)
-    await scope.authorize_read(actor, scope.HOUSEHOLD, household_id, fields=["residence"],
-                               purpose="registry_change", request_id=request_id)
+    household = await scope.authorize_write(actor, scope.HOUSEHOLD, household_id)
     target = await scope.locate(scope.GRID, change.grid_id)
     if target is None or not scope.covers_structure(actor, target):
         raise NotFound("目标网格不存在或不在管辖范围内", "Target grid not found in your jurisdiction",
                        code="REGISTRY_GRID_NOT_FOUND")
+    await scope.log_reads(actor, [household], fields=["residence"], purpose="registry_change", request_id=request_id)
     async with engine_finder().transaction():
         current = await HouseholdResidence.objects().where(
             (HouseholdResidence.household == household_id) & HouseholdResidence.valid_to.is_null()

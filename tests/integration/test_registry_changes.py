@@ -350,3 +350,37 @@ async def test_two_concurrent_moves_of_one_person_give_one_change_and_a_409(app_
     refused = next(r for r in responses if r.status_code != 200)
     assert refused.json()["code"] and refused.json()["message_zh"]
     assert len(await _open_memberships(person)) == 1
+
+
+# ── a refused change reads nothing ───────────────────────────────────────────────────────────
+
+
+async def _access_rows(household_id: int) -> int:
+    rows = await _sql("SELECT count(*) AS n FROM access_log WHERE household_id = {} AND purpose = 'registry_change'",
+                      household_id)
+    return rows[0]["n"]
+
+
+async def test_a_move_refused_for_a_foreign_person_logs_no_read_of_the_own_household(app_client, tokens, pick):
+    """township_admin2 covers the target household but not the person: the refusal must not leave an
+    access-log row saying the target household's members were read (it used to, before the check)."""
+    source = await pick.household((await _village_codes(0))[1])
+    target = await pick.household((await _village_codes(1))[0])
+    before = await _access_rows(target.id)
+
+    response = await app_client.post(f"/api/v1/households/{target.id}/members",
+                                     headers=await tokens("township_admin2"), json=_change(source.others[0]))
+
+    assert response.status_code == 404, response.text
+    assert await _access_rows(target.id) == before
+
+
+async def test_a_residence_move_refused_for_its_grid_logs_no_read(app_client, tokens, pick):
+    household = await pick.household((await _village_codes(0))[1], min_members=1)
+    other_grid = (await _grid_ids((await _village_codes(1))[0]))[0]
+    before = await _access_rows(household.id)
+
+    response = await _move(app_client, await tokens("township_admin"), household.id, other_grid, "外乡镇")
+
+    assert response.status_code == 404, response.text
+    assert await _access_rows(household.id) == before

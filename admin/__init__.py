@@ -32,7 +32,9 @@ from backend.registry import tables as reg
 from backend.settings import get_settings
 
 from admin import bank as admin_bank
+from admin import feeds as admin_feeds
 from admin import measures as admin_measures
+from admin import webhooks as admin_webhooks
 from admin.audit import AdminAudit
 
 
@@ -100,6 +102,8 @@ def build_admin():
                     exclude_visible_columns=[consent.SigningKey.private_key_cipher]),
         *admin_bank.table_configs(),
         *admin_measures.table_configs(),
+        *admin_webhooks.table_configs(),
+        *admin_feeds.table_configs(),
         TableConfig(AccessLog, menu_group=audit, validators=READ_ONLY),
         TableConfig(SecurityEvent, menu_group=audit, validators=READ_ONLY),
     ]

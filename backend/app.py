@@ -13,8 +13,10 @@ from redis.asyncio import Redis
 
 from backend.audit.controllers import AccessLogController
 from backend.bank.routes import ROUTES as BANK_ROUTES
+from backend.feeds.routes import ROUTES as FEED_ROUTES
 from backend.honour.routes import ROUTES as HONOUR_ROUTES
 from backend.measures.routes import ROUTES as MEASURE_ROUTES
+from backend.webhooks.routes import ROUTES as WEBHOOK_ROUTES
 from backend.auth.controllers import AuthController
 from backend.catalogue.controllers import CatalogueController, catalogue_page
 from backend.consent.controllers import ConsentController, jwks
@@ -80,6 +82,8 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         *BANK_ROUTES,
         *MEASURE_ROUTES,
         *HONOUR_ROUTES,
+        *WEBHOOK_ROUTES,
+        *FEED_ROUTES,
     ]
     if with_admin:
         handlers.append(_admin_mount())

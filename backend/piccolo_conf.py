@@ -18,6 +18,8 @@ APP_REGISTRY = AppRegistry(
         "backend.consent.piccolo_app",
         "backend.bank.piccolo_app",
         "backend.measures.piccolo_app",
+        "backend.webhooks.piccolo_app",
+        "backend.feeds.piccolo_app",
         "piccolo.apps.user.piccolo_app",
         "piccolo_admin.piccolo_app",
     ]

@@ -11,7 +11,9 @@ from piccolo.engine import engine_finder
 from backend import clock
 from backend.auth.tables import AuthSession
 from backend.bank import jobs as bank_jobs
+from backend.feeds import jobs as feed_jobs
 from backend.measures import jobs as measure_jobs
+from backend.webhooks import jobs as webhook_jobs
 from backend.settings import get_settings
 
 EXPIRED_SESSION_GRACE = timedelta(days=7)
@@ -86,7 +88,8 @@ async def shutdown(ctx: dict) -> None:
 
 class WorkerSettings:
     functions = [purge_expired_sessions, process_evidence, requeue_pending_evidence, recompute_standing,
-                 nightly_full_recompute, finalize_ratings, *bank_jobs.FUNCTIONS, *measure_jobs.FUNCTIONS]
+                 nightly_full_recompute, finalize_ratings, *bank_jobs.FUNCTIONS, *measure_jobs.FUNCTIONS,
+                 *webhook_jobs.FUNCTIONS, *feed_jobs.FUNCTIONS]
     cron_jobs = [
         cron(purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
         cron(requeue_pending_evidence, minute=set(range(0, 60, 5)), run_at_startup=True),
@@ -94,6 +97,8 @@ class WorkerSettings:
         cron(finalize_ratings, hour={0}, minute={10}, run_at_startup=True),
         *bank_jobs.CRON_JOBS,
         *measure_jobs.CRON_JOBS,
+        *webhook_jobs.CRON_JOBS,
+        *feed_jobs.CRON_JOBS,
     ]
     on_startup = startup
     on_shutdown = shutdown

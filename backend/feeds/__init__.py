@@ -1,0 +1,1 @@
+"""数据接入 — inbound feeds from neighbouring systems (court, labour bureau, volunteer platform)."""

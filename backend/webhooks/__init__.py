@@ -1,0 +1,1 @@
+"""出站通知 — outbound webhooks (Standard Webhooks) from a transactional outbox."""

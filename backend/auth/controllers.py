@@ -19,7 +19,8 @@ from backend.auth import services, throttle
 from backend.auth.roles import Actor
 from backend.auth.schemas import ClientCredentialsIn, LoginIn, MeOut, RefreshIn, TokenOut
 from backend.auth.throttle import Throttled
-from backend.errors import InvalidInput, NotAuthenticated, UnsupportedMediaType
+from backend.errors import InvalidInput, NotAuthenticated, PayloadTooLarge, UnsupportedMediaType
+from backend.http_errors import REQUEST_INVALID
 from backend.openapi import errors
 from backend.requests import client_ip
 from backend.settings import get_settings
@@ -132,7 +133,10 @@ class AuthController(Controller):
 
     @post("/token", operation_id="clientCredentialsToken",
           summary="银行客户端凭证换取令牌 · Bank client-credentials token", status_code=HTTP_200_OK,
-          operation_class=_TokenOperation, responses=errors(BAD_CLIENT, Throttled, TWO_CLIENT_AUTHS, UnsupportedMediaType))
+          operation_class=_TokenOperation,
+          # The body is parsed by hand (no ``data`` parameter), so the 400 and 413 every body has are named here.
+          responses=errors(BAD_CLIENT, Throttled, TWO_CLIENT_AUTHS, UnsupportedMediaType, REQUEST_INVALID,
+                           PayloadTooLarge))
     async def token(self, request: Request) -> Response[TokenOut]:
         """Bank clients: the OAuth2 client-credentials grant (RFC 6749 §4.4), server to server.
 

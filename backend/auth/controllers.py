@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.exceptions import ValidationException
+from litestar.exceptions import SerializationException, ValidationException
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
@@ -96,7 +96,10 @@ async def _token_request(request: Request) -> ClientCredentialsIn:
             raise ValidationException(extra=[{"key": "body", "message": "参数重复 (repeated parameter)"}])
         raw: object = dict(form.items())
     elif media == MediaType.JSON.value:
-        raw = await request.json()
+        try:
+            raw = await request.json()
+        except SerializationException as exc:  # malformed JSON: the client's error, not a 500
+            raise ValidationException(extra=[{"key": "body", "message": str(exc)}]) from exc
     else:
         raise UnsupportedMediaType()
     basic = _basic_credentials(request)

@@ -34,6 +34,7 @@ from backend.settings import get_settings
 from admin import bank as admin_bank
 from admin import feeds as admin_feeds
 from admin import measures as admin_measures
+from admin import objections as admin_objections
 from admin import webhooks as admin_webhooks
 from admin.audit import AdminAudit
 
@@ -104,6 +105,7 @@ def build_admin():
         *admin_measures.table_configs(),
         *admin_webhooks.table_configs(),
         *admin_feeds.table_configs(),
+        *admin_objections.table_configs(),
         TableConfig(AccessLog, menu_group=audit, validators=READ_ONLY),
         TableConfig(SecurityEvent, menu_group=audit, validators=READ_ONLY),
     ]

@@ -16,6 +16,7 @@ from backend.bank.routes import ROUTES as BANK_ROUTES
 from backend.feeds.routes import ROUTES as FEED_ROUTES
 from backend.honour.routes import ROUTES as HONOUR_ROUTES
 from backend.measures.routes import ROUTES as MEASURE_ROUTES
+from backend.objections.routes import ROUTES as OBJECTION_ROUTES
 from backend.webhooks.routes import ROUTES as WEBHOOK_ROUTES
 from backend.auth.controllers import AuthController
 from backend.catalogue.controllers import CatalogueController, catalogue_page
@@ -84,6 +85,7 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         *HONOUR_ROUTES,
         *WEBHOOK_ROUTES,
         *FEED_ROUTES,
+        *OBJECTION_ROUTES,
     ]
     if with_admin:
         handlers.append(_admin_mount())

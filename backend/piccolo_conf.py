@@ -20,6 +20,7 @@ APP_REGISTRY = AppRegistry(
         "backend.measures.piccolo_app",
         "backend.webhooks.piccolo_app",
         "backend.feeds.piccolo_app",
+        "backend.objections.piccolo_app",
         "piccolo.apps.user.piccolo_app",
         "piccolo_admin.piccolo_app",
     ]

@@ -16,8 +16,9 @@ TODAY = clock.today()  # the county's today (CUNXIN_TZ), as the app sees it
 
 def pytest_collection_modifyitems(items):
     """The route matrix adds a second county to the shared database: run it after the tests that
-    count the demo county's rows."""
-    items.sort(key=lambda item: item.module.__name__.endswith("test_route_matrix"))
+    count the demo county's rows. Schemathesis writes random rows everywhere: it runs last."""
+    items.sort(key=lambda item: (item.module.__name__.endswith("test_schemathesis"),
+                                 item.module.__name__.endswith("test_route_matrix")))
 
 
 @pytest.fixture(scope="session")

@@ -271,3 +271,36 @@ def decide(measure: Measure, facts: HouseholdFacts, grade_order: Sequence[str]) 
 def applicable(measures: Iterable[Measure], facts: HouseholdFacts, grade_order: Sequence[str]) -> list[Decision]:
     """Every listed measure's decision for one household (the list is all there is: nothing else applies)."""
     return [decide(m, facts, grade_order) for m in measures]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A household considered for a list: its facts on the list's day and where it sorts."""
+
+    household_id: int
+    sort_key: tuple[str, ...]  # e.g. (township code, village code, household code)
+    facts: HouseholdFacts
+
+
+@dataclass(frozen=True)
+class Listed:
+    seq: int  # 序号, from 1
+    candidate: Candidate
+    decision: Decision
+
+
+def eligibility_list(measure: Measure, candidates: Iterable[Candidate], grade_order: Sequence[str]) -> list[Listed]:
+    """名单 — the candidates the measure applies to, numbered 1…n by sort key (then household id).
+
+    The list depends only on the *set* of candidates and their facts: the same households in any
+    order give the same list, with the same numbers."""
+    pool = list(candidates)
+    if len({c.household_id for c in pool}) != len(pool):
+        raise ValueError("a household is a candidate at most once")
+    chosen = []
+    for candidate in pool:
+        decision = decide(measure, candidate.facts, grade_order)
+        if decision.applies:
+            chosen.append((candidate, decision))
+    chosen.sort(key=lambda pair: (pair[0].sort_key, pair[0].household_id))
+    return [Listed(seq, candidate, decision) for seq, (candidate, decision) in enumerate(chosen, 1)]

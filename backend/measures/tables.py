@@ -1,8 +1,9 @@
 """Measures (one row per version) and eligibility lists built from them.
 
-A measure from which a list was built is frozen in the database (UPDATE/DELETE refused): an edit
-becomes a new version, so every past list stays reproducible. List entries are append-only and
-written in the same transaction that marks their list ``done``.
+A measure row never changes (UPDATE/DELETE refused by the database): an edit or an end is a new
+version that ``supersedes`` the previous one, so every list built from a version stays
+reproducible. List entries are append-only and written in the same transaction that marks their
+list ``done``; a done list no longer changes.
 """
 
 from piccolo.columns import JSONB, BigSerial, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
@@ -13,10 +14,11 @@ from piccolo.table import Table
 from backend.registry.tables import County
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+LIST_STATUSES = (QUEUED, RUNNING, DONE, FAILED)
 
 
 class Measure(Table, tablename="measure"):
-    """激励/惩戒措施 — one version of a listed measure of a county."""
+    """激励/惩戒措施 — one version of a listed measure of a county (清单之外不得实施)."""
 
     id = Serial(primary_key=True)
     county = ForeignKey(County, null=False, index=True, on_delete=OnDelete.restrict)
@@ -30,13 +32,14 @@ class Measure(Table, tablename="measure"):
     valid_from = Date()
     valid_to = Date(null=True, default=None)
     office_zh = Varchar(length=128)  # 实施单位
-    supersedes = Integer(null=True, default=None)
+    supersedes = Integer(null=True, default=None)  # the version this one replaces
+    change_reason = Text(default="")
     created_by = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
 class EligibilityList(Table, tablename="eligibility_list"):
-    """名单 — the households a measure applies to on ``as_of``, built by a worker job."""
+    """名单 — the households a measure version applies to on ``as_of``, built by a worker job."""
 
     id = Serial(primary_key=True)
     county = ForeignKey(County, null=False, index=True, on_delete=OnDelete.restrict)
@@ -46,6 +49,7 @@ class EligibilityList(Table, tablename="eligibility_list"):
     progress_done = Integer(default=0)
     progress_total = Integer(null=True, default=None)
     households = Integer(null=True, default=None)
+    catalogue_version = Varchar(length=16, default="")
     error_code = Varchar(length=48, default="")
     error_zh = Text(default="")
     requested_by = Integer()

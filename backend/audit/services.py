@@ -83,6 +83,7 @@ async def my_access_log(actor: Actor, *, section: Section = "others", limit: int
     names = {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM person WHERE id = ANY({})", family)} \
         if family else {}
     mine = section == "mine"
+    pulls = await _bank_pulls(rows)
     items = []
     for r in rows:
         organisation, role = (words.SELF_ZH, words.role_zh(r["actor_role"])) if mine else _who(r)
@@ -92,11 +93,25 @@ async def my_access_log(actor: Actor, *, section: Section = "others", limit: int
             organisation_zh=organisation, role_zh=role,
             about_zh=words.about_zh(r["subject_kind"], r["subject_id"] if r["subject_kind"] == "person" else None,
                                     actor.person_id, names.get(r["subject_id"])),
-            what_zh=words.what_zh(_fields(r)), why_zh=words.why_zh(r["purpose"], r["actor_role"]),
+            what_zh=words.what_zh(_fields(r)),
+            why_zh=pulls.get(r["purpose"]) or words.why_zh(r["purpose"], r["actor_role"]),
         ))
     total = counts["mine"] if mine else counts["others"]
     return MyAccessLogOut(section=section, items=items, total=total, limit=limit, offset=offset,
                           others_total=counts["others"], mine_total=counts["mine"], note_zh=NOTE_ZH[section])
+
+
+async def _bank_pulls(rows: list[dict]) -> dict[str, str]:
+    """A bank's pull (purpose ``bank_pull:<pull id>``) in words: product, purpose and consent."""
+    ids = sorted({int(r["purpose"].split(":", 1)[1]) for r in rows
+                  if r["purpose"].startswith("bank_pull:") and r["purpose"].split(":", 1)[1].isdigit()})
+    if not ids:
+        return {}
+    found = await fetch("""SELECT p.id, p.purpose, p.consent_event_id, COALESCE(b.name_zh, p.product_code) AS product
+                           FROM bank_rating_pull p LEFT JOIN bank_product b ON b.id = p.product_id
+                           WHERE p.id = ANY({})""", ids)
+    return {f"bank_pull:{r['id']}": words.bank_pull_zh(r["product"], r["purpose"], r["consent_event_id"])
+            for r in found}
 
 
 # --- the auditor's view -----------------------------------------------------------------------

@@ -112,6 +112,8 @@ FIELD_ZH: dict[str, str] = {
     "rating": "家庭信用评级",
     "objection": "评级异议材料",
     "consents": "授权同意记录",
+    "rating_check": "信用评级核验结果（未提供等级）",
+    "bank_pulls": "银行查询记录",
     "admin_ui": "管理后台中的记录",
 }
 UNKNOWN_FIELD_ZH = "其他个人信息"
@@ -154,12 +156,24 @@ PURPOSE_ZH: dict[str, str] = {
     "party_links": "开展党员联户工作",
     "consent_view": "查看授权同意记录",
     "consent_receipt": "出具授权同意回执",
+    "bank_pull": "银行查询信用评级（经您家授权）",
+    "bank_pull_review": "查看银行查询记录",
     "admin_ui": "在管理后台查询",
 }
 # A role that reads for one reason only keeps that reason when a new token is not yet worded:
 # a bank reads only under the household's consent (DESIGN invariant 6).
 ROLE_PURPOSE_ZH = {"bank": "银行授信查询（经您同意）"}
 UNKNOWN_PURPOSE_ZH = "办理相关业务"
+
+
+BANK_PURPOSE_ZH = {"credit_application": "信贷申请", "credit_line_review": "授信额度审查"}
+
+
+def bank_pull_zh(product_name_zh: str, purpose: str, consent_id: int | None) -> str:
+    """A bank's pull in words: which product, for what, under which consent (授权编号)."""
+    consent = f"，依据授权编号 {consent_id}" if consent_id else ""
+    return (f"{PURPOSE_ZH['bank_pull']}：{product_name_zh}（{BANK_PURPOSE_ZH.get(purpose, UNKNOWN_PURPOSE_ZH)}）"
+            f"{consent}")
 
 
 def why_zh(purpose: str, role: str = "") -> str:

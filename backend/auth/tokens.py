@@ -167,3 +167,21 @@ def verify_jws(token: str, keys: list[dict[str, Any]], *, typ: str) -> dict[str,
         return json.loads(payload)
     except (JOSEError, ValueError, TypeError) as exc:
         raise SignatureInvalid() from exc
+
+
+def verify_statement(token: str, keys: list[dict[str, Any]], *, typ: str, audience: str, issuer: str,
+                     now: datetime, leeway_seconds: int = 30) -> dict[str, Any]:
+    """:func:`verify_jws`, then the claims a statement addressed to someone must carry (RFC 8725
+    §3.8–3.10): ``iss`` ours, ``aud`` the reader, ``exp`` not passed, ``iat`` not in the future,
+    ``jti`` present. The rules a bank follows to trust an attestation (``GET /.well-known/jwks.json``)."""
+    claims = verify_jws(token, keys, typ=typ)
+    at = int(now.timestamp())
+    try:
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        valid = (claims["iss"] == issuer and audience in audiences and isinstance(claims["jti"], str)
+                 and int(claims["exp"]) > at - leeway_seconds and int(claims["iat"]) <= at + leeway_seconds)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SignatureInvalid() from exc
+    if not valid:
+        raise SignatureInvalid()
+    return claims

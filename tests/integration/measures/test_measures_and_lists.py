@@ -486,3 +486,14 @@ async def test_export_opens_and_lists_exactly_those_households_as_text(app_clien
     foreign_township = await tokens("township_admin")
     assert (await app_client.get(f"/api/v1/eligibility-lists/{list_id}/export.xlsx",
                                  headers=foreign_township)).status_code == 404
+
+
+async def test_demo_measures_seed_once(app_client, tokens):
+    from dev import demo_measures
+
+    first = await demo_measures.seed(TODAY)
+    assert first["measures"] == len(demo_measures.MEASURES) and first["list"]["status"] == "done"
+    assert await demo_measures.seed(TODAY) == {"measures": 0, "list": None}
+    listed = (await app_client.get("/api/v1/measures", headers=await tokens("county_admin"))).json()
+    assert {m["code"] for m in listed} >= {m["code"] for m in demo_measures.MEASURES}
+    assert {m["category"] for m in listed if m["kind"] == "restriction"} == {"subsidy"}

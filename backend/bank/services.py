@@ -67,7 +67,7 @@ ATTESTATION_TYP = "rating-attestation+jwt"
 ATTESTATION_TTL = timedelta(days=30)  # long enough for a loan decision; the bank keeps it as evidence
 SUBJECT_CONTEXT = "bank_attestation.sub"
 FINGERPRINT_CONTEXT = "bank_rating_pull.request"
-PULL_PURPOSE = "bank_pull"  # access-log purpose: bank_pull:<pull id>
+PULL_PURPOSE_PREFIX = "bank_pull:"  # access-log purpose: bank_pull:<pull id>
 REVIEW_PURPOSE = "bank_pull_review"
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{8,64}$"
 
@@ -389,9 +389,16 @@ async def _answer(actor: Actor, data: PullIn, id_number: str, key: str, fingerpr
                                             "code": decision.code, "household": row["household_id"],
                                             "consent": row["consent_event_id"], "jti": row["jti"]})
     if where is not None:  # the consent held: whatever the bank was told about the household is logged
-        await scope.log_reads(actor, [where], fields=disclosed_fields(decision.outcome, DataScope(product["data_scope"])),
-                              purpose=f"{PULL_PURPOSE}:{pull_id}", request_id=request_id)
+        await _log_disclosure(actor, where, disclosed_fields(decision.outcome, DataScope(product["data_scope"])),
+                              pull_id, request_id)
     return status, body
+
+
+async def _log_disclosure(actor: Actor, where: scope.Location, disclosed: list[str], pull_id: int,
+                          request_id: str) -> None:
+    """The access-log row a household member reads as this pull (purpose ``bank_pull:<pull id>``)."""
+    purpose = PULL_PURPOSE_PREFIX + str(pull_id)
+    await scope.log_reads(actor, [where], fields=disclosed, purpose=purpose, request_id=request_id)
 
 
 # --- listing --------------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ async def rating_period(code: str, ends_on: date, approve_on: date, finalize_on:
         await periods.finalize(today=finalize_on)
 
 
-async def _recipient(client, county: dict[str, str], name: str, bank_client_db_id: int) -> int:
+async def recipient(client, county: dict[str, str], name: str, bank_client_db_id: int) -> int:
     r = await client.post("/api/v1/consent/recipients", headers=county, json={
         "kind": "bank", "code": f"bank-{uuid.uuid4().hex[:8]}", "name_zh": name, "bank_client_id": bank_client_db_id})
     assert r.status_code == 201, r.text
@@ -119,15 +119,31 @@ async def product(client, county: dict[str, str], recipient: int, code: str, **p
     return r.json()
 
 
+async def forget_rate_limits() -> None:
+    """The limiter's counters live in Redis, which outlives each run's fresh database (whose bank
+    client ids start again at 1): start the session's bank clients from zero."""
+    from backend.auth import throttle
+
+    redis = throttle._client()
+    async for name in redis.scan_iter(match="cunxin:bank:pulls:*"):
+        await redis.delete(name)
+
+
+async def new_bank(client, county: dict[str, str], name: str) -> Bank:
+    """A bank client of the demo county, registered as a consent recipient."""
+    client_id, secret = await accounts.create_bank_client(name, COUNTY_CODE)
+    db_id = (await fetch("SELECT id FROM bank_client WHERE client_id = {}", client_id))[0]["id"]
+    return Bank(client_id, secret, db_id, await recipient(client, county, name, db_id))
+
+
 @pytest.fixture(scope="session")
 async def world(app_client, tokens) -> World:
+    await forget_rate_limits()
     county = await tokens("county_admin")
     demo_db = (await fetch("SELECT id FROM bank_client WHERE client_id = {}", DEMO_BANK_CLIENT_ID))[0]["id"]
     bank = Bank(DEMO_BANK_CLIENT_ID, DEMO_BANK_SECRET, demo_db,
-                await _recipient(app_client, county, "示范农商银行", demo_db))
-    other_id, other_secret = await accounts.create_bank_client("另一家村镇银行", COUNTY_CODE)
-    other_db = (await fetch("SELECT id FROM bank_client WHERE client_id = {}", other_id))[0]["id"]
-    other = Bank(other_id, other_secret, other_db, await _recipient(app_client, county, "另一家村镇银行", other_db))
+                await recipient(app_client, county, "示范农商银行", demo_db))
+    other = await new_bank(app_client, county, "另一家村镇银行")
     notices = {p: await notice(app_client, county, p) for p in ("credit_application", "credit_line_review")}
     products = {
         "MICRO": await product(app_client, county, bank.recipient, "MICRO", name_zh="农户小额信用贷款"),

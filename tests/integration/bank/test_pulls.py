@@ -80,12 +80,26 @@ def _joserfc_verify(token: str, jwks: dict, audience: str) -> dict:
     return decoded.claims
 
 
+async def _withdraw_all(client, villager, recipient: int) -> None:
+    """Start from no consent for this bank (another test module may have left one active)."""
+    for c in (await client.get("/api/v1/me/consents", headers=villager)).json():
+        if c["recipient_id"] == recipient and c["status"] == "active":
+            r = await client.post(f"/api/v1/consents/{c['id']}/withdraw", headers=villager)
+            assert r.status_code == 200, r.text
+
+
 async def test_no_consent_then_consent_then_replay_then_withdraw(app_client, tokens, banks):
     w, villager = banks, await tokens("villager")
     bank = w.bank.token
+    await _withdraw_all(app_client, villager, w.bank.recipient)
 
-    # without consent: refused; an unknown ID number answers exactly the same (no existence oracle)
-    known = await _pull(app_client, bank, w.head_id_number, "MICRO")
+    # without consent: refused; an unknown ID number answers exactly the same (no existence oracle).
+    # (A household that never consented to this bank: the demo villager's may have withdrawn one.)
+    never = (await fetch("""SELECT m.household FROM household_membership m WHERE m.valid_to IS NULL
+                            AND m.relation = '户主' AND NOT EXISTS (SELECT 1 FROM consent_event c
+                            WHERE c.subject_kind = 'household' AND c.subject_id = m.household)
+                            ORDER BY m.household LIMIT 1"""))[0]["household"]
+    known = await _pull(app_client, bank, await head_id_number(never), "MICRO")
     unknown = await _pull(app_client, bank, _unknown_id_number(w.head_id_number), "MICRO")
     _refusal(known, 403, "CONSENT_REQUIRED")
     _refusal(unknown, 403, "CONSENT_REQUIRED")
@@ -157,9 +171,9 @@ async def test_no_consent_then_consent_then_replay_then_withdraw(app_client, tok
     pull_ids = {answer["pull_id"], soft.json()["pull_id"]}
     for viewer in (villager, w.member_headers):
         log = (await app_client.get("/api/v1/me/access-log?limit=200", headers=viewer)).json()
-        pulls = [i for i in log["items"] if "银行查询信用评级" in i["why_zh"]]
+        pulls = [i for i in log["items"] if "银行查询信用评级" in i["why_zh"] and "示范农商银行" in i["who_zh"]]
         rated = [i for i in pulls if "信用等级" in i["what_zh"]]
-        assert rated and all("示范农商银行" in i["who_zh"] for i in pulls), log["items"][:3]
+        assert rated and all(i["role_zh"] == "银行" for i in pulls), log["items"][:3]
         assert any("农户小额信用贷款" in i["why_zh"] and f"授权编号 {consent_id}" in i["why_zh"]
                    and "信用积分" in i["what_zh"] for i in rated)
         assert any("测试产品SOFT" in i["why_zh"] and i["what_zh"] == ["信用评级核验结果（未提供等级）"] for i in pulls)
@@ -168,7 +182,8 @@ async def test_no_consent_then_consent_then_replay_then_withdraw(app_client, tok
                          w.household)
     assert {f"bank_pull:{p}" for p in pull_ids} <= {r["purpose"] for r in logged}
     # refused for want of consent: nothing was read, no access-log row
-    assert f"bank_pull:{known.json()['details']['pull_id']}" not in {r["purpose"] for r in logged}
+    assert not await fetch("SELECT 1 FROM access_log WHERE purpose = {}",
+                           f"bank_pull:{known.json()['details']['pull_id']}")
 
     # withdraw: the very next pull is refused
     r = await app_client.post(f"/api/v1/consents/{consent_id}/withdraw", headers=villager)
@@ -179,8 +194,9 @@ async def test_no_consent_then_consent_then_replay_then_withdraw(app_client, tok
 
 
 async def test_fifty_concurrent_identical_pulls_make_one_row(app_client, tokens, banks):
-    w = banks
-    consent_id = await _grant(app_client, await tokens("villager"), w.bank.recipient, "credit_application",
+    w, villager = banks, await tokens("villager")
+    await _withdraw_all(app_client, villager, w.bank.recipient)
+    consent_id = await _grant(app_client, villager, w.bank.recipient, "credit_application",
                               w.notices["credit_application"])
     key = _key()
     answers = await asyncio.gather(*[_pull(app_client, w.bank.token, w.head_id_number, "MICRO", key=key)

@@ -35,6 +35,8 @@ from backend.registry.tables import (
 )
 from backend.registry.writer import person_row
 from dev.seed import DEMO_PASSWORD
+from tests.integration.ratings.test_approval_publicity import _login
+from tests.integration.ratings.test_incremental_vs_full import _photo
 
 TODAY = clock.today()
 ORIGIN = max(date(2026, 1, 1), TODAY - timedelta(days=300))
@@ -62,12 +64,6 @@ class World:
     codes: dict[str, str]
     admin: dict[str, str] = field(default_factory=dict)  # role → username
     state: dict = field(default_factory=dict)
-
-
-async def _login(client, username: str) -> dict[str, str]:
-    response = await client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 async def _new_id_number(birth: date) -> str:
@@ -365,19 +361,6 @@ async def test_later_changes_never_reach_back_and_serious_dishonesty_bars_subsid
     assert _names(world, await _entries(app_client, h, restricted_now["id"])) == ["H3"]
     assert _names(world, await _entries(app_client, h, (await _build(
         app_client, h, world.state["subsidy"], TODAY))["id"])) == ["H2", "H3", "H4"]
-
-
-async def _photo(client, headers) -> int:
-    import os
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.frombytes("RGB", (32, 24), os.urandom(32 * 24 * 3)).save(buffer, "JPEG")
-    response = await client.post("/api/v1/evidence", files={"data": ("p.jpg", buffer.getvalue(), "image/jpeg")},
-                                 headers=headers)
-    assert response.status_code == 202, response.text
-    return response.json()["id"]
 
 
 async def test_a_failing_build_leaves_no_entries_and_a_coded_error(app_client, world):

@@ -75,8 +75,8 @@ async def _new_id_number(birth: date) -> str:
     raise AssertionError("no free ID number")
 
 
-async def _run_period(actor, code: str, starts: date, ends: date, approved: date, effective: date,
-                      grades: dict[int, str]) -> int:
+async def _run_period(actor, checker, code: str, starts: date, ends: date, approved: date, effective: date,
+                      grades: dict[int, str], village_grades: dict[int, str]) -> int:
     period = await rating_periods.create_period(actor, PeriodIn(code=code, name_zh=f"{code}评定",
                                                                 starts_on=starts, ends_on=ends))
     await rating_periods.close_period(actor, period.id)
@@ -88,6 +88,13 @@ async def _run_period(actor, code: str, starts: date, ends: date, approved: date
     out = await rating_periods.approve(actor, period.id, ApprovalIn(level="household", exceptions=exceptions),
                                        today=approved)
     assert out.publicised == len(proposals), out
+    villages = await fetch("SELECT id, subject_id, grade FROM rating_proposal WHERE period = {} AND level = 'village'",
+                           period.id)
+    changes = [ProposalException(proposal_id=p["id"], action="change", grade=village_grades[p["subject_id"]],
+                                 reason="测试设定信用村") for p in villages if village_grades[p["subject_id"]] != p["grade"]]
+    await rating_periods.approve(actor, period.id, ApprovalIn(level="village", exceptions=changes), today=approved)
+    checked = await rating_periods.approve(checker, period.id, ApprovalIn(level="village"), today=approved)
+    assert checked.publicised == len(villages), checked  # maker-checker: a second county admin
     await rating_periods.finalize(today=effective, actor=actor)
     rows = await fetch("SELECT grade, status, effective_on FROM rating_proposal WHERE period = {} AND level = 'household'",
                        period.id)
@@ -133,11 +140,15 @@ async def world(app_client) -> World:
                                   display_name="名单区审计员")
     await accounts.create_account(f"ms{tag}_villager", DEMO_PASSWORD, Role.VILLAGER,
                                   person_id_number=id_numbers["H1"], display_name="测试户主H1")
-    actor = await account_actor(admin_id)
+    checker = await accounts.create_account(f"ms{tag}_county2", DEMO_PASSWORD, Role.COUNTY_ADMIN,
+                                            county_code=f"MS{tag}", display_name="名单区复核员")
+    actor, checker_actor = await account_actor(admin_id), await account_actor(checker)
     by_id = {households[k]: v for k, v in GRADES.items()}
-    await _run_period(actor, f"M1{tag}", ORIGIN, P1_ENDS, P1_APPROVED, E1, {h: g[0] for h, g in by_id.items()})
-    await _run_period(actor, f"M2{tag}", P1_ENDS + timedelta(days=1), P2_ENDS, P2_APPROVED, E2,
-                      {h: g[1] for h, g in by_id.items()})
+    credit = {villages["a"]: "credit", villages["b"]: "none"}  # 信用村: village A in both periods
+    await _run_period(actor, checker_actor, f"M1{tag}", ORIGIN, P1_ENDS, P1_APPROVED, E1,
+                      {h: g[0] for h, g in by_id.items()}, credit)
+    await _run_period(actor, checker_actor, f"M2{tag}", P1_ENDS + timedelta(days=1), P2_ENDS, P2_APPROVED, E2,
+                      {h: g[1] for h, g in by_id.items()}, credit)
     w = World(tag, county, townships, villages, grids, households, heads, id_numbers, codes)
     w.admin = {"county": f"ms{tag}_county", "township": f"ms{tag}_township", "auditor": f"ms{tag}_auditor",
                "villager": f"ms{tag}_villager"}
@@ -189,6 +200,12 @@ async def test_create_measures_and_refuse_what_is_not_on_the_closed_set(app_clie
         legal_basis="《张掖市社会信用体系建设促进条例》第四十二条", conditions=[{"kind": "serious_dishonesty"}]))
     assert restriction.status_code == 201, restriction.text
     world.state["restriction"] = restriction.json()["id"]
+    village = await app_client.post("/api/v1/measures", headers=h, json=_measure_body(
+        "CREDIT-VILLAGE", category="financial", name_zh="信用村整村授信", office_zh="区农村商业银行",
+        conditions=[{"kind": "village_is_credit"}, {"kind": "household_grade_at_least", "grade": "A"}]))
+    assert village.status_code == 201, village.text
+    assert village.json()["conditions_zh"] == ["所在村为信用村", "户信用等级不低于A级"]
+    world.state["village"] = village.json()["id"]
 
     before = await fetch("SELECT count(*) AS n FROM measure WHERE county = {}", world.county)
     refusals = [
@@ -308,6 +325,11 @@ async def test_a_list_for_a_past_day_has_exactly_the_households_rated_then(app_c
     world.state["past_list"] = listing["id"]
     world.state["past_entries"] = entries
 
+    # 信用村整村授信: credit households of the credit village (A) on PAST
+    village_list = await _build(app_client, h, world.state["village"], PAST)
+    assert _names(world, await _entries(app_client, h, village_list["id"])) == ["H1", "H2"]
+    world.state["village_past"] = await _entries(app_client, h, village_list["id"])
+
     # a rerun of the job changes nothing
     assert await build.build_list(listing["id"]) == "done"
     assert await _entries(app_client, h, listing["id"]) == entries
@@ -341,6 +363,11 @@ async def test_later_changes_never_reach_back_and_serious_dishonesty_bars_subsid
     assert again["status"] == "done"
     assert [{k: v for k, v in e.items()} for e in await _entries(app_client, h, again["id"])] == \
         world.state["past_entries"]
+
+    village_again = await _build(app_client, h, world.state["village"], PAST)
+    assert await _entries(app_client, h, village_again["id"]) == world.state["village_past"]
+    village_now = await _build(app_client, h, world.state["village"], TODAY)
+    assert _names(world, await _entries(app_client, h, village_now["id"])) == ["H1"]  # H2 moved to village B; H5 is not a credit household
 
     now = await _build(app_client, h, world.state["subsidy"], TODAY)
     entries = await _entries(app_client, h, now["id"])

@@ -1,11 +1,12 @@
 from piccolo.conf.apps import AppConfig
 
+from backend.feeds.tables import FeedBatch, FeedRecord, FeedSource
 from backend.settings import PROJECT_ROOT
 
 APP_CONFIG = AppConfig(
     app_name="feeds",
     migrations_folder_path=PROJECT_ROOT / "migrations" / "feeds",
-    table_classes=[],
+    table_classes=[FeedSource, FeedBatch, FeedRecord],
     migration_dependencies=["backend.registry.piccolo_app", "backend.auth.piccolo_app", "backend.audit.piccolo_app",
                             "backend.ledger.piccolo_app", "backend.ratings.piccolo_app", "backend.consent.piccolo_app"],
 )

@@ -223,9 +223,11 @@ async def end_measure(actor: Actor, measure_id: int, data: MeasureEndIn) -> Meas
     """End a measure on ``valid_to``: a new version with the same terms and that end."""
     async with engine_finder().transaction():
         old = await _current_for_change(actor, measure_id)
-        if data.valid_to < old["valid_from"] or (old["valid_to"] is not None and data.valid_to > old["valid_to"]):
-            raise InvalidInput("终止日期须在原实施期限内", "valid_to must fall within the current term",
-                               code="MEASURE_TERM")
+        if data.valid_to < max(old["valid_from"], clock.today()) or (
+                old["valid_to"] is not None and data.valid_to > old["valid_to"]):
+            # never backdated: lists already issued under the measure stay true to its term
+            raise InvalidInput("终止日期须在原实施期限内，且不早于今天", "valid_to must fall within the current term "
+                               "and not before today", code="MEASURE_TERM")
         conditions = old["conditions"] if isinstance(old["conditions"], list) else json.loads(old["conditions"])
         return await _insert_measure(actor, old["county"], {
             **{k: old[k] for k in ("code", "kind", "category", "name_zh", "legal_basis", "valid_from", "office_zh")},

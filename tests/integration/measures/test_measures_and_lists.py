@@ -247,6 +247,9 @@ async def test_versions_supersede_and_a_measure_never_changes_in_place(app_clien
     again = await app_client.post(f"/api/v1/measures/{first['id']}/versions", headers=h, json={
         **{k: v for k, v in _measure_body("LOAN").items() if k != "code"}, "change_reason": "再改旧版本"})
     assert (again.status_code, again.json()["code"]) == (409, "MEASURE_SUPERSEDED")
+    backdated = await app_client.post(f"/api/v1/measures/{v2['id']}/end", headers=h, json={
+        "valid_to": (TODAY - timedelta(days=1)).isoformat(), "change_reason": "补记终止"})
+    assert (backdated.status_code, backdated.json()["code"]) == (422, "MEASURE_TERM")
     ended = await app_client.post(f"/api/v1/measures/{v2['id']}/end", headers=h,
                                   json={"valid_to": TODAY.isoformat(), "change_reason": "政策到期"})
     assert ended.status_code == 201, ended.text

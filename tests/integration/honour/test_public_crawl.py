@@ -81,6 +81,22 @@ async def _login(client, w: World) -> list[Request]:
             ("POST", "/api/v1/auth/login", {"json": {}})]
 
 
+async def _feed_intake(client, w: World) -> list[Request]:
+    """Neighbouring systems' signed intake (authenticated by HMAC, not by a token): unsigned and
+    badly signed posts naming a seeded person's ID number — the refusal must not echo it back."""
+    codes = [r["code"] for r in await fetch("SELECT code FROM feed_source ORDER BY code")] + ["no-such-source"]
+    person = next(w.demo.people())
+    body = json.dumps({"records": [{"record_id": "r1", "id_number": person.id_number, "phone": person.phone}]})
+    out: list[Request] = []
+    for code in codes:
+        url = f"/api/v1/feeds/inbound/{code}/records"
+        out.append(("POST", url, {"content": body, "headers": {"content-type": "application/json"}}))
+        out.append(("POST", url, {"content": body, "headers": {
+            "content-type": "application/json", "X-Feed-Key": "k", "X-Feed-Timestamp": "1700000000",
+            "X-Feed-Signature": "v1=" + "0" * 64}}))
+    return out
+
+
 VISITS: dict[tuple[str, str], Callable[..., Awaitable[list[Request]]]] = {
     ("GET", "/api/v1/public/honour-roll"): lambda c, w: _honour(c, w, "/api/v1/public/honour-roll"),
     ("GET", "/honour-roll"): lambda c, w: _honour(c, w, "/honour-roll"),
@@ -94,6 +110,7 @@ VISITS: dict[tuple[str, str], Callable[..., Awaitable[list[Request]]]] = {
     ("POST", "/api/v1/auth/refresh"): _fixed(("POST", "/api/v1/auth/refresh", {"json": {"refresh_token": "x" * 40}})),
     ("POST", "/api/v1/auth/token"): _fixed(("POST", "/api/v1/auth/token", {"json": {
         "grant_type": "client_credentials", "client_id": "demo-bank", "client_secret": "wrong-secret"}})),
+    ("POST", "/api/v1/feeds/inbound/{source_code:str}/records"): _feed_intake,
     ("GET", "/schema"): _fixed(("GET", "/schema", {})),
     ("GET", "/schema/openapi.json"): _fixed(("GET", "/schema/openapi.json", {})),
     ("GET", "/schema/scalar"): _fixed(("GET", "/schema/scalar", {})),

@@ -510,3 +510,25 @@ async def test_demo_measures_seed_once(app_client, tokens):
     listed = (await app_client.get("/api/v1/measures", headers=await tokens("county_admin"))).json()
     assert {m["code"] for m in listed} >= {m["code"] for m in demo_measures.MEASURES}
     assert {m["category"] for m in listed if m["kind"] == "restriction"} == {"subsidy"}
+
+
+async def test_back_office_shows_measures_and_lists_read_only_and_no_entries(app_client, world):
+    from tests.integration.test_admin_hardening import _login as admin_login
+
+    headers = await admin_login(app_client)
+    try:
+        measure, listing = world.state["subsidy"], world.state["past_list"]
+        assert (await app_client.get(f"/admin/api/tables/measure/{measure}/")).status_code == 200
+        before = await fetch("SELECT * FROM measure WHERE id = {}", measure)
+        for method in ("patch", "put"):
+            for table, row in (("measure", measure), ("eligibility_list", listing)):
+                response = await app_client.request(method.upper(), f"/admin/api/tables/{table}/{row}/",
+                                                    json={"name_zh": "后台改名"}, headers=headers)
+                assert response.status_code == 405, (table, method, response.text)
+        for table, row in (("measure", measure), ("eligibility_list", listing)):
+            assert (await app_client.delete(f"/admin/api/tables/{table}/{row}/", headers=headers)).status_code == 405
+            assert (await app_client.post(f"/admin/api/tables/{table}/", json={}, headers=headers)).status_code == 405
+        assert await fetch("SELECT * FROM measure WHERE id = {}", measure) == before
+        assert (await app_client.get("/admin/api/tables/eligibility_list_entry/")).status_code == 404
+    finally:
+        app_client.cookies.clear()

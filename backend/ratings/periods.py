@@ -44,6 +44,7 @@ from backend.ratings.schemas import (
     TownshipPreviewOut,
 )
 from backend.schemas import Page
+from backend.webhooks import outbox as webhook_outbox
 
 OPEN_FOR_APPROVAL = (t.PROPOSED, t.AWAITING_SECOND)
 OBJECTABLE = (t.PUBLICISED, t.DISPUTED)  # during publicity; a second objection may join an open one
@@ -553,6 +554,7 @@ async def resolve_objection(actor: Actor, objection_id: int, data: ResolveIn, *,
             t.RatingObjection.resolved_by: actor.id, t.RatingObjection.resolved_at: now,
             t.RatingObjection.resolved_on: today,
         }).where(t.RatingObjection.id == objection_id)
+        await webhook_outbox.emit_objection_decided(objection_id)
     return await _objection(objection_id)
 
 
@@ -579,6 +581,7 @@ async def finalize(today: date | None = None, *, actor: Actor | None = None) -> 
                 "rating_decision",
                 records=[(r["id"], "effective", actor.id if actor else None, t.PUBLICISED, t.EFFECTIVE) for r in rows],
                 columns=["proposal", "action", "actor", "from_status", "to_status"])
+            await webhook_outbox.emit_ratings_effective([r["id"] for r in rows])
     return len(rows)
 
 

@@ -38,6 +38,7 @@ from backend.db import fetch
 from backend.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.registry.tables import HEAD
 from backend.settings import get_settings
+from backend.webhooks import outbox as webhook_outbox
 from points_rules import consent as rules
 from points_rules.consent import DataScope, Purpose, RecipientKind
 
@@ -347,6 +348,7 @@ async def _insert(actor: Actor, values: dict) -> dict:
     rows = await fetch(f"INSERT INTO consent_event ({', '.join(columns)}) VALUES "
                        f"({', '.join('{}' for _ in columns)}) RETURNING *", *values.values())
     await _audit("consent_grant" if values["action"] == GRANT else "consent_withdraw", actor, rows[0])
+    await webhook_outbox.emit_consent_event(rows[0])  # consent.granted / consent.withdrawn, same transaction
     return rows[0]
 
 

@@ -198,3 +198,50 @@ async def test_publication_is_logged_once_per_grant(app_client, world):
     refusing = world.villagers["refusing"]
     assert not await fetch("SELECT 1 FROM security_event WHERE kind = {} AND detail LIKE {}", PUBLISHED,
                            f'%"subject_kind": "person", "subject_id": {refusing.person_id},%')
+
+
+async def test_the_roll_is_per_county(app_client, world):
+    """With a second county (inside a transaction that is rolled back: other modules count the
+    demo county's rows), a roll needs ?county=, and each county's roll holds only its own."""
+    import pytest
+    from piccolo.engine import engine_finder
+
+    from backend.errors import InvalidInput
+    from backend.honour import services
+
+    class Rollback(Exception):
+        pass
+
+    seen = {}
+    try:
+        async with engine_finder().transaction():
+            county = (await fetch("INSERT INTO county (code, name) VALUES ('999901', '测试县') RETURNING id"))[0]["id"]
+            await fetch("INSERT INTO township (code, name, kind, county) VALUES ('999901100', '测试镇', '镇', {})", county)
+            with pytest.raises(InvalidInput) as refused:
+                await services.honour_roll(county_code=None, township_code=None, village_code=None, limit=50, offset=0)
+            seen["refused"] = refused.value
+            seen["other"] = await services.honour_roll(county_code="999901", township_code=None, village_code=None,
+                                                       limit=50, offset=0)
+            seen["ours"] = await services.honour_roll(county_code=world.county_code, township_code=None,
+                                                      village_code=None, limit=50, offset=0)
+            with pytest.raises(Exception) as foreign:
+                await services.honour_roll(county_code="999901", township_code=TOWNSHIP_CODE, village_code=None,
+                                           limit=50, offset=0)
+            seen["foreign"] = foreign.value
+            raise Rollback
+    except Rollback:
+        pass
+    assert seen["refused"].code == "HONOUR_COUNTY_REQUIRED"
+    assert {c["code"] for c in seen["refused"].details["counties"]} == {world.county_code, "999901"}
+    other = seen["other"]
+    assert other.honoured == [] and other.credit_villages == [] and other.credit_townships == []
+    assert seen["ours"].total >= 3
+    assert getattr(seen["foreign"], "code", None) == "HONOUR_PLACE_UNKNOWN"
+
+
+def test_several_counties_and_none_named_the_page_lists_them():
+    from backend.honour import page
+
+    html = page.render_counties([{"code": "620702", "name": "甘州区"}, {"code": "999901", "name": "测试县"}])
+    assert '<a href="/honour-roll?county=620702">甘州区</a>' in html and "county=999901" in html
+    assert "<script" not in html

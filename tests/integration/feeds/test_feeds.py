@@ -305,3 +305,31 @@ async def test_excel_upload(app_client, tokens):
     assert r.status_code == 200 and r.json()["results"][0]["outcome"] == "unmatched"
     r = await app_client.post(url, headers=await tokens("grid_worker"), files=files)
     assert r.status_code == 403
+
+
+async def test_cli_upload(app_client, tokens, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    source = await _source(app_client, tokens)
+    (_, number), = await _people(limit=1)
+    path = tmp_path / "court.xlsx"
+    path.write_bytes(_xlsx([["记录编号", "类型", "身份证号", "日期"], ["CLI-1", "listed", number, DAY],
+                            ["CLI-2", "listed", "bad", DAY]]))
+    report = tmp_path / "report.xlsx"
+
+    def run():
+        return subprocess.run([sys.executable, "-m", "backend.feeds.cli", "upload", str(path), "--source", source["code"],
+                               "--as", "county_admin", "--report", str(report)],
+                              env=dict(os.environ), cwd=Path(__file__).resolve().parents[3], capture_output=True,
+                              text=True, timeout=120)
+
+    done = await asyncio.to_thread(run)
+    assert done.returncode == 1, done.stderr  # one invalid record
+    assert "CLI-1\trecorded" in done.stdout and "CLI-2\tinvalid\tFEED_ID_NUMBER_INVALID" in done.stdout
+    assert [row[1] for row in load_workbook(report).active.iter_rows(min_row=2, values_only=True)] == ["recorded", "invalid"]
+    again = await asyncio.to_thread(run)
+    assert "CLI-1\tduplicate" in again.stdout
+    assert (await _written(source))[0] == 1

@@ -7,8 +7,8 @@ What it lists, and on what authority:
   one in publicity or under objection) says credit township / credit village. Structure, not
   people: public without consent.
 * **Persons and households** — only under an ``honour_roll`` consent that is active *at the
-  instant of the request* (``consent.services.active_consent``; a household by its head's
-  consent), given to an active honour-roll recipient of the county (every honour-roll recipient
+  instant of the request* (decided as ``consent.services.active_consent`` decides, for all
+  candidates at once; a household by its head's consent), given to an active honour-roll recipient of the county (every honour-roll recipient
   registered in a county speaks for that county's one roll). A withdrawal, an expiry or a newer
   notice version takes them off the very next response: nothing is cached (the answer carries
   ``Cache-Control: no-store`` like every non-catalogue answer, and the server keeps no copy).
@@ -39,7 +39,7 @@ from piccolo.engine import engine_finder
 
 from backend import clock
 from backend.audit.tables import SecurityEvent
-from backend.consent.services import active_consent
+from backend.consent import services as consent_services
 from backend.db import fetch
 from backend.errors import InvalidInput, NotFound
 from backend.honour.schemas import (
@@ -54,6 +54,7 @@ from backend.ledger.catalogue import catalogues
 from backend.ledger.services import COUNTED_STATUSES
 from backend.ratings.tables import EFFECTIVE, HOUSEHOLD, TOWNSHIP, VILLAGE
 from backend.registry.tables import HEAD
+from points_rules import consent as consent_rules
 from points_rules import honour as rules
 from points_rules.consent import DataScope, Purpose, RecipientKind
 
@@ -145,33 +146,38 @@ async def _latest_effective(level: str, county_id: int, subject_ids: list[int]) 
 async def _consenting(county_id: int, now: datetime) -> dict[tuple[str, int], dict]:
     """Subjects under an active honour-roll consent now: {(kind, id): {"entries": bool, "grants": [ids]}}.
 
-    SQL only narrows the candidates (grants not withdrawn, not past their last day); the decision
-    is ``active_consent``'s, at this instant."""
-    candidates = await fetch(
-        """SELECT DISTINCT e.subject_kind, e.subject_id, e.recipient FROM consent_event e
-           JOIN consent_recipient r ON r.id = e.recipient
+    The decision is the consent module's own — its mapping of a stored grant (``_grant_of``: counts
+    from ``recorded_at``, through the end of ``expires_on``), its notice versions (a newer one
+    ends older consents) and the pure ``points_rules.consent.active_grant`` — exactly what
+    ``consent.services.active_consent`` runs for one subject, here for all candidates of the
+    county in three queries (an unauthenticated page must not cost a few queries per consenting
+    villager). Withdrawn grants are left out by the same statement that reads the grants."""
+    rows = await fetch(
+        """SELECT e.* FROM consent_event e JOIN consent_recipient r ON r.id = e.recipient
            WHERE e.action = 'grant' AND e.purpose = {} AND e.county_id = {} AND r.kind = {} AND r.county = {}
              AND r.active AND (e.expires_on IS NULL OR e.expires_on >= {})
-             AND NOT EXISTS (SELECT 1 FROM consent_event w WHERE w.withdraws = e.id)
-           ORDER BY e.subject_kind, e.subject_id, e.recipient""",
+             AND NOT EXISTS (SELECT 1 FROM consent_event w WHERE w.withdraws = e.id)""",
         Purpose.HONOUR_ROLL.value, county_id, RecipientKind.HONOUR_ROLL.value, county_id, clock.local_date(now))
+    if not rows:
+        return {}
+    pair = (RecipientKind.HONOUR_ROLL.value, Purpose.HONOUR_ROLL.value)
+    notices = (await consent_services._notices_for(county_id, {pair}))[pair]
+    groups: dict[tuple[str, int, int], list[consent_rules.Grant]] = {}
+    for r in rows:
+        groups.setdefault((r["subject_kind"], r["subject_id"], r["recipient"]), []).append(
+            consent_services._grant_of(r))
     out: dict[tuple[str, int], dict] = {}
-    for c in candidates:
-        subject = (c["subject_kind"], c["subject_id"])
-        grant = await active_consent(subject, c["recipient"], Purpose.HONOUR_ROLL, DataScope.GRADE, now)
-        if grant is None:
-            continue
-        found = out.setdefault(subject, {"entries": False, "grants": []})
-        found["grants"].append(grant.id)
-        if DataScope(grant.data_scope).includes(DataScope.GRADE_SCORE_ENTRIES):
-            found["entries"] = True
-        elif not found["entries"]:
-            wider = await active_consent(subject, c["recipient"], Purpose.HONOUR_ROLL, DataScope.GRADE_SCORE_ENTRIES,
-                                         now)
-            if wider is not None:
-                found["entries"] = True
-                found["grants"].append(wider.id)
-    return out
+    for (kind, subject_id, recipient), grants in sorted(groups.items()):
+        found = out.setdefault((kind, subject_id), {"entries": False, "grants": []})
+        for needed in (DataScope.GRADE_SCORE_ENTRIES, DataScope.GRADE):
+            grant = consent_rules.active_grant(grants, notices, {}, subject_kind=kind, subject_id=subject_id,
+                                               recipient_id=recipient, purpose=Purpose.HONOUR_ROLL, scope=needed,
+                                               start=now)
+            if grant is not None:
+                found["grants"].append(grant.id)
+                found["entries"] = found["entries"] or needed is DataScope.GRADE_SCORE_ENTRIES
+                break
+    return {s: f for s, f in out.items() if f["grants"]}
 
 
 async def _persons(county_id: int, ids: list[int]) -> dict[int, dict]:

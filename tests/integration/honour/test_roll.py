@@ -245,3 +245,51 @@ def test_several_counties_and_none_named_the_page_lists_them():
     html = page.render_counties([{"code": "620702", "name": "甘州区"}, {"code": "999901", "name": "测试县"}])
     assert '<a href="/honour-roll?county=620702">甘州区</a>' in html and "county=999901" in html
     assert "<script" not in html
+
+
+async def test_the_bulk_decision_is_active_consent_s_and_a_newer_notice_ends_it(app_client, world):
+    """The roll decides for all candidates at once; it must agree with ``active_consent`` for
+    each subject — also after a newer notice version (inside a rolled-back transaction), which
+    ends every consent given under the old one."""
+    from piccolo.engine import engine_finder
+
+    from backend import clock
+    from backend.consent.schemas import NoticeIn
+    from backend.consent.services import active_consent, create_notice
+    from backend.honour.services import _consenting
+    from dev.demo_history import _actor
+    from points_rules.consent import DataScope, Purpose, RecipientKind
+
+    from .conftest import NOTICE
+
+    county_id = (await fetch("SELECT id FROM county WHERE code = {}", world.county_code))[0]["id"]
+    subjects = {(v_kind, getattr(v, f"{v_kind}_id")) for v in world.villagers.values()
+                for v_kind in ("person", "household")}
+
+    async def agree() -> dict:
+        now = clock.now()
+        bulk = await _consenting(county_id, now)
+        for subject in subjects:
+            grade = await active_consent(subject, world.recipient, Purpose.HONOUR_ROLL, DataScope.GRADE, now)
+            entries = await active_consent(subject, world.recipient, Purpose.HONOUR_ROLL,
+                                           DataScope.GRADE_SCORE_ENTRIES, now)
+            assert (subject in bulk) == (grade is not None), subject
+            if subject in bulk:
+                assert bulk[subject]["entries"] == (entries is not None), subject
+        return bulk
+
+    assert len(await agree()) >= 4
+
+    class Rollback(Exception):
+        pass
+
+    try:
+        async with engine_finder().transaction():
+            await create_notice(await _actor("county_admin"), NoticeIn(
+                recipient_kind=RecipientKind.HONOUR_ROLL, purpose=Purpose.HONOUR_ROLL, title_zh="红榜公示同意书（修订）",
+                text_zh=NOTICE + "（修订）", consent_days=365))
+            assert await agree() == {}
+            raise Rollback
+    except Rollback:
+        pass
+    assert len(await agree()) >= 4

@@ -104,12 +104,16 @@ class StandingOut(BaseModel):
     next_expiry: date | None
     next_expiry_points: str
     explanation_zh: str
+    disputed_entries: int = Field(0, description="entries in force on as_of left out because an objection on them "
+                                                 "is open (异议, art. 46): they count again if it is refused")
 
 
 class PointsEntryOut(EntryOut):
     in_force: bool = Field(description="counts on as_of: valid that day and neither cancelled nor a cancellation")
     cancelled: bool = Field(description="a later entry reverses this one (a correction, or a re-scoring whose "
                                         "reason the reversing entry's explanation gives); kept, never deleted")
+    disputed: bool = Field(False, description="an objection on this entry (or its event) is open: it does not "
+                                              "count until the township decides (异议, art. 46)")
     event_id: int | None
     occurred_on: date
     evidence_thumbnails: list[str]

@@ -12,6 +12,7 @@ from backend.auth.roles import Actor, Role
 from backend.db import fetch
 from backend.ledger.catalogue import catalogues, points_text
 from backend.ledger.schemas import HouseholdPointsOut, PersonPointsOut, PointsEntryOut, StandingOut
+from backend.objections.disputed import disputed_note_zh, disputed_sql
 from points_rules import EntryView, standing
 
 POINTS_FIELDS = ("points", "grade", "ledger_entries")
@@ -20,30 +21,40 @@ POINTS_FIELDS = ("points", "grade", "ledger_entries")
 async def _entries(kind: str, subject_id: int) -> list[dict]:
     return await fetch(
         """SELECT e.*, ev.occurred_on, ev.evidence_ids,
-                  EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id) AS reversed
+                  EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id) AS reversed,
+                  %s AS disputed
            FROM ledger_entry e LEFT JOIN credit_event ev ON ev.id = e.event
-           WHERE e.subject_kind = {} AND e.subject_id = {} ORDER BY e.valid_from, e.id""",
+           WHERE e.subject_kind = {} AND e.subject_id = {} ORDER BY e.valid_from, e.id""" % disputed_sql("e"),
         kind, subject_id,
     )
 
 
 def entry_views(rows: list[dict]) -> list[EntryView]:
     """A reversed entry and its reversal cancel out: neither counts (so a reversed grade
-    override stops applying too); everything else counts while valid."""
+    override stops applying too); a disputed entry (an open objection, art. 46) does not count
+    until it is decided; everything else counts while valid."""
     return [
         EntryView(entry_id=r["id"], points=r["points"], valid_from=r["valid_from"], valid_until=r["valid_until"],
-                  grade_override=r["grade_override"], counts=not (r["reversed"] or r["reverses_entry"] is not None))
+                  grade_override=r["grade_override"],
+                  counts=not (r["reversed"] or r["reverses_entry"] is not None or r.get("disputed")))
         for r in rows
     ]
 
 
-def standing_out(views: list[EntryView], as_of: date) -> tuple[StandingOut, set[int]]:
+def standing_out(views: list[EntryView], as_of: date, *, disputed: int = 0) -> tuple[StandingOut, set[int]]:
     s = standing(catalogues(), views, as_of)
     out = StandingOut(as_of=s.as_of, catalogue_version=s.catalogue_version, base=points_text(s.base, signed=False),
                       score=points_text(s.score, signed=False), grade=s.grade, grade_override=s.grade_override,
                       override_until=s.override_until, next_expiry=s.next_expiry,
-                      next_expiry_points=points_text(s.next_expiry_points), explanation_zh=s.explanation_zh)
+                      next_expiry_points=points_text(s.next_expiry_points),
+                      explanation_zh=s.explanation_zh + disputed_note_zh(disputed), disputed_entries=disputed)
     return out, set(s.in_force_entry_ids)
+
+
+def _disputed_count(rows: list[dict], as_of: date) -> int:
+    """Entries that would be in force on ``as_of`` but are left out as disputed."""
+    return sum(1 for r in rows if r.get("disputed") and not r["reversed"] and r["reverses_entry"] is None
+               and r["valid_from"] <= as_of < r["valid_until"])
 
 
 def _points_entries(rows: list[dict], in_force: set[int], with_thumbnails: bool) -> list[PointsEntryOut]:
@@ -57,7 +68,7 @@ def _points_entries(rows: list[dict], in_force: set[int], with_thumbnails: bool)
             points=points_text(r["points"]), valid_from=r["valid_from"], valid_until=r["valid_until"],
             grade_override=r["grade_override"], reverses_entry=r["reverses_entry"],
             explanation_zh=r["explanation_zh"], in_force=r["id"] in in_force, cancelled=r["reversed"],
-            event_id=r["event"],
+            disputed=bool(r.get("disputed")), event_id=r["event"],
             occurred_on=r["occurred_on"] or r["valid_from"],
             evidence_thumbnails=[f"/api/v1/evidence/{e}/thumbnail" for e in evidence] if with_thumbnails else [],
         ))
@@ -66,7 +77,7 @@ def _points_entries(rows: list[dict], in_force: set[int], with_thumbnails: bool)
 
 async def _person_points(actor: Actor, person_id: int, as_of: date) -> PersonPointsOut:
     rows = await _entries(scope.PERSON, person_id)
-    out, in_force = standing_out(entry_views(rows), as_of)
+    out, in_force = standing_out(entry_views(rows), as_of, disputed=_disputed_count(rows, as_of))
     name = (await fetch("SELECT name FROM person WHERE id = {}", person_id))[0]["name"]
     # Evidence photos: a villager sees only their own; staff in scope see all.
     thumbnails = actor.role is not Role.VILLAGER or actor.person_id == person_id
@@ -121,7 +132,7 @@ async def household_points(actor: Actor, household_id: int, *, request_id: str =
     members = [await _person_points(actor, person_id, day)
                for person_id in await _members_on(actor, household_id, day, request_id)]
     rows = await _entries(scope.HOUSEHOLD, household_id)
-    own, in_force = standing_out(entry_views(rows), day)
+    own, in_force = standing_out(entry_views(rows), day, disputed=_disputed_count(rows, day))
     expiries = [d for d in [own.next_expiry, *(m.standing.next_expiry for m in members)] if d is not None]
     return HouseholdPointsOut(
         household_id=household_id,

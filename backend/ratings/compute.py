@@ -9,11 +9,12 @@ and period close (as of the period's end).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from backend.db import fetch
 from backend.ledger.catalogue import catalogues
+from backend.objections.disputed import disputed_note_zh, disputed_sql, not_disputed_sql
 from points_rules import Standing
 from points_rules.ratings import (
     HouseholdRating,
@@ -62,9 +63,21 @@ SELECT e.subject_kind, e.subject_id,
 FROM ledger_entry e
 WHERE e.valid_from <= {} AND e.valid_until > {} AND e.reverses_entry IS NULL
   AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id)
+  AND %s
   AND {}
 GROUP BY e.subject_kind, e.subject_id
-"""
+""" % not_disputed_sql("e")
+
+# Entries in force but left out because an objection on them is open (art. 46): counted apart, to be explained.
+_DISPUTED_SQL = """
+SELECT e.subject_kind, e.subject_id, count(*) AS n
+FROM ledger_entry e
+WHERE e.valid_from <= {} AND e.valid_until > {} AND e.reverses_entry IS NULL
+  AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id)
+  AND %s
+  AND {}
+GROUP BY e.subject_kind, e.subject_id
+""" % disputed_sql("e")
 
 _MEMBERS_SQL = """
 SELECT m.household, m.person, m.relation = '户主' AS is_head, p.birth_date,
@@ -109,7 +122,28 @@ async def compute_households(as_of: date, *, township_id: int | None = None,
         subject_args = [sorted({m["person"] for m in members}), sorted({m["household"] for m in members})]
     totals = await fetch(_TOTALS_SQL.format("{}", "{}", "{}", "{}", subject_where),
                          family_items, serious_items, as_of, as_of, *subject_args)
-    return combine(as_of, members, empty, totals)
+    disputed = await fetch(_DISPUTED_SQL.format("{}", "{}", subject_where), as_of, as_of, *subject_args)
+    return note_disputed(combine(as_of, members, empty, totals), disputed)
+
+
+def note_disputed(result: Computed, disputed: list[dict]) -> Computed:
+    """Households some of whose entries (members' or its own) are left out as disputed say so in
+    their explanation, with the count (``explanation["disputed_entries"]``)."""
+    per_subject = {(r["subject_kind"], r["subject_id"]): r["n"] for r in disputed}
+    if not per_subject:
+        return result
+    counts: dict[int, int] = defaultdict(int)
+    for person_id, household_id in result.person_household.items():
+        counts[household_id] += per_subject.get(("person", person_id), 0)
+    for household_id in result.households:
+        counts[household_id] += per_subject.get(("household", household_id), 0)
+    for household_id, n in counts.items():
+        if n and household_id in result.households:
+            r = result.households[household_id]
+            result.households[household_id] = replace(
+                r, explanation_zh=f"{r.explanation_zh}{disputed_note_zh(n)}",
+                explanation={**r.explanation, "disputed_entries": n})
+    return result
 
 
 def _overrides(raw: list[str] | None) -> list[tuple[str, date]]:

@@ -20,10 +20,10 @@ ones too — is one append-only ``bank_rating_pull`` row and one ``security_even
    (``ratings.periods.official_ratings``), never the live standing. *Under objection* when any
    rating of the household in a period ending on or after that one's is disputed or has an open
    objection (a newer period's contested rating holds the older one back too: the bank would
-   otherwise be shown a grade the household is contesting the successor of). Objections against
-   single ledger entries (issue 11) do not exist yet: when they do, an entry under objection in
-   the rated period must count here too. Stale: more than the product's ``stale_days`` between
-   the period's end and today;
+   otherwise be shown a grade the household is contesting the successor of); and likewise while
+   an objection against a ledger entry of the household or of a current member is open (issue
+   11: ``objections.services.household_has_disputed_entries``). Stale: more than the product's
+   ``stale_days`` between the period's end and today;
 7. the decision (:func:`points_rules.bank.decide`): rated → 200 with the rating and a signed
    attestation; a failed check → refused (409) if the product blocks, else 200 ``check_failed``
    with no rating data.
@@ -56,6 +56,7 @@ from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, Permis
 from backend.identity import LookupHasher, derive_keys
 from backend.identity.idcard import parse_id_number
 from backend.ledger.chain import GENESIS_HASH
+from backend.objections import services as objections
 from backend.ratings import periods
 from backend.registry import protection
 from backend.registry.tables import HEAD
@@ -244,7 +245,10 @@ async def _rating(household_id: int) -> tuple[dict | None, dict | None, bool]:
              AND (p.status = 'disputed' OR EXISTS (SELECT 1 FROM rating_objection o
                                                     WHERE o.proposal = p.id AND o.status = 'open'))
            LIMIT 1""", household_id, period["ends_on"] if period else date.min)
-    return latest, period, bool(contested)
+    # An open objection against an entry of the household or a current member (issue 11, art. 46)
+    # holds the answer back too, whatever period the entry falls in: the bank is never shown a
+    # rating while anything it rests on is contested.
+    return latest, period, bool(contested) or await objections.household_has_disputed_entries(household_id)
 
 
 async def _chain_head() -> dict:

@@ -79,6 +79,31 @@ async def head_id_number(household_id: int) -> str:
     return protection.reveal_id_number(row["id_number_cipher"])
 
 
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (64, 48), secrets.token_bytes(64 * 48 * 3)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def counted_entry(client, headers: dict[str, str], person_id: int) -> int:
+    """A reviewed wage-arrears entry (−30) for a person, recorded and approved by ``headers``'
+    township admin: its ledger entry id."""
+    photo = await client.post("/api/v1/evidence", headers=headers, files={"data": ("p.png", _png(), "image/png")})
+    assert photo.status_code == 202, photo.text
+    recorded = await client.post("/api/v1/events", headers=headers, json={
+        "idempotency_key": f"bank-{uuid.uuid4().hex}", "item_code": "WAGE-ARREARS", "subject_kind": "person",
+        "subject_id": person_id, "occurred_on": (TODAY - timedelta(days=10)).isoformat(), "level": "months_2_to_6",
+        "evidence_ids": [photo.json()["id"]]})
+    assert recorded.status_code == 201, recorded.text
+    approved = await client.post(f"/api/v1/review/events/{recorded.json()['id']}/approve", headers=headers, json={})
+    assert approved.status_code == 200, approved.text
+    return approved.json()["entries"][0]["id"]
+
+
 async def rating_period(code: str, ends_on: date, approve_on: date, finalize_on: date | None) -> None:
     """Close a period and approve its household ratings (maker, then checker), publicised from
     ``approve_on``; made effective by ``finalize(today=finalize_on)`` when given."""

@@ -26,7 +26,7 @@ from backend.identity.idcard import compute_check_digit
 from backend.settings import get_settings
 
 from ..conftest import TODAY
-from .conftest import bank_token, head_id_number, notice, rating_period, villager_for
+from .conftest import bank_token, counted_entry, head_id_number, notice, rating_period, villager_for
 
 
 def _key() -> str:
@@ -268,3 +268,24 @@ async def test_rating_under_objection_is_never_disclosed(app_client, tokens, ban
     soft = await _pull(app_client, w.bank.token, number, "SOFT")
     assert (soft.status_code, soft.json()["outcome"], soft.json()["code"], soft.json()["rating"]) == \
         (200, "check_failed", "RATING_UNDER_OBJECTION", None)
+
+
+async def test_an_entry_under_objection_holds_the_answer_back(app_client, tokens, banks):
+    """Issue 11: an open objection against a ledger entry of the household's head (filed in the
+    app) → RATING_UNDER_OBJECTION until it is decided, although the effective rating predates it."""
+    w = banks
+    township = (await app_client.get("/api/v1/auth/me", headers=await tokens("township_admin"))).json()["township_id"]
+    row = (await fetch("""SELECT h.id AS household, m.person FROM household h JOIN village v ON v.id = h.village
+                          JOIN household_membership m ON m.household = h.id AND m.valid_to IS NULL AND m.relation = '户主'
+                          WHERE v.township = {} AND NOT EXISTS (SELECT 1 FROM consent_event c
+                            WHERE c.subject_kind = 'household' AND c.subject_id = h.id)
+                          ORDER BY h.id DESC LIMIT 1""", township))[0]
+    head = await villager_for(app_client, row["person"])
+    number = await head_id_number(row["household"])
+    await _grant(app_client, head, w.bank.recipient, "credit_application", w.notices["credit_application"])
+    assert (await _pull(app_client, w.bank.token, number, "MICRO")).status_code == 200
+    entry_id = await counted_entry(app_client, await tokens("township_admin"), row["person"])
+    filed = await app_client.post("/api/v1/entry-objections", headers=head,
+                                  json={"entry_id": entry_id, "reason": "工资已按时结清，有银行流水为证"})
+    assert filed.status_code == 201, filed.text
+    _refusal(await _pull(app_client, w.bank.token, number, "MICRO"), 409, "RATING_UNDER_OBJECTION")

@@ -83,10 +83,11 @@ def render(roll: HonourRollOut, townships: list[dict], villages: list[dict]) -> 
     if not sections:
         sections.append("<p>暂无公示内容。</p>")
     pager = []
+    here = (roll.county.code, roll.township_filter, roll.village_filter)
     if roll.offset > 0:
-        pager.append(f'<a href="{_href(roll.county.code, roll.township_filter, roll.village_filter, max(roll.offset - roll.limit, 0), roll.limit)}">上一页</a>')
+        pager.append(f'<a href="{_href(*here, max(roll.offset - roll.limit, 0), roll.limit)}">上一页</a>')
     if roll.offset + roll.limit < roll.total:
-        pager.append(f'<a href="{_href(roll.county.code, roll.township_filter, roll.village_filter, roll.offset + roll.limit, roll.limit)}">下一页</a>')
+        pager.append(f'<a href="{_href(*here, roll.offset + roll.limit, roll.limit)}">下一页</a>')
     pager_html = f'<nav class="pager">{"".join(pager)}</nav>' if pager else ""
     return ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

@@ -8,8 +8,9 @@ What it lists, and on what authority:
   people: public without consent.
 * **Persons and households** — only under an ``honour_roll`` consent that is active *at the
   instant of the request* (decided as ``consent.services.active_consent`` decides, for all
-  candidates at once; a household by its head's consent), given to an active honour-roll recipient of the county (every honour-roll recipient
-  registered in a county speaks for that county's one roll). A withdrawal, an expiry or a newer
+  candidates at once; a household by its head's consent), given to an active honour-roll
+  recipient of the county (every honour-roll recipient registered in a county speaks for that
+  county's one roll). A withdrawal, an expiry or a newer
   notice version takes them off the very next response: nothing is cached (the answer carries
   ``Cache-Control: no-store`` like every non-catalogue answer, and the server keeps no copy).
   What the consent's data scope allows: ``grade`` (and ``grade_score``) — a household's 信用户
@@ -98,8 +99,8 @@ async def resolve_county(code: str | None) -> dict:
 async def places(county_id: int) -> tuple[list[dict], list[dict]]:
     """(townships, villages) of a county, by code."""
     townships = await fetch("SELECT id, code, name FROM township WHERE county = {} ORDER BY code", county_id)
-    villages = await fetch("""SELECT v.id, v.code, v.name, v.township FROM village v JOIN township t ON t.id = v.township
-                              WHERE t.county = {} ORDER BY v.code""", county_id)
+    villages = await fetch("""SELECT v.id, v.code, v.name, v.township FROM village v
+                              JOIN township t ON t.id = v.township WHERE t.county = {} ORDER BY v.code""", county_id)
     return townships, villages
 
 

@@ -202,7 +202,8 @@ async def test_no_public_answer_holds_an_identifier_or_a_negative_entry(app_clie
             if response.status_code >= 500:
                 problems.append(f"{where}: server error")
             text = response.text + "\n" + "\n".join(f"{k}: {v}" for k, v in response.headers.items())
-            problems += [f"{where}: {leak}" for leak in leaked_identifiers(text, roll_forms if "honour" in url else forms)]
+            found = leaked_identifiers(text, roll_forms if "honour" in url else forms)
+            problems += [f"{where}: {leak}" for leak in found]
             problems += [f"{where}: negative entry text {n[:30]!r}" for n in negatives if n in text]
             if "honour" in url:
                 problems += [f"{where}: negative item {n}" for n in negative_items if n in response.text]

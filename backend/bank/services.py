@@ -5,8 +5,9 @@ ones too — is one append-only ``bank_rating_pull`` row and one ``security_even
 
 1. the client's rate limit (:mod:`backend.bank.limits`; not recorded: nothing was looked at);
 2. the Idempotency-Key: a key seen before with the same request returns the stored answer (same
-   attestation, same jti); with a different request, 409 ``IDEMPOTENCY_KEY_REUSED``. Requests with
-   one key are serialised by a lock, and the database keeps one row per (client, key);
+   attestation, same jti — also after a withdrawal: a replay discloses nothing new and is not
+   logged again); with a different request, 409 ``IDEMPOTENCY_KEY_REUSED``. Requests with one key
+   are serialised by a lock, and the database keeps one row per (client, key);
 3. the product (``PRODUCT_UNKNOWN``) and the purpose it allows (``PURPOSE_NOT_ALLOWED``);
 4. the household, by its head's resident ID number through the keyed hash (the number is never
    stored or logged). An unknown number, or a person who heads no household, answers exactly
@@ -27,6 +28,11 @@ ones too — is one append-only ``bank_rating_pull`` row and one ``security_even
 7. the decision (:func:`points_rules.bank.decide`): rated → 200 with the rating and a signed
    attestation; a failed check → refused (409) if the product blocks, else 200 ``check_failed``
    with no rating data.
+
+What is disclosed is the product's scope: the grade (and the credit-household flag and the
+rating's dates), plus the score when the scope includes it. ``grade_score_entries`` is accepted for
+a product (a consent for it covers the narrower scopes) but no entries leave the platform in an
+attestation yet: banks get grade and score only.
 
 Every answer that tells the bank anything about the household (rated, check_failed) is an
 access-log row about the household (``scope.log_reads``, purpose ``bank_pull:<pull id>``), so each
@@ -308,8 +314,8 @@ async def pull(actor: Actor, data: PullIn, idempotency_key: str | None, *, reque
         raise PermissionDenied()
     if not idempotency_key or not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, idempotency_key):
         raise IDEMPOTENCY_KEY_REQUIRED
-    id_number = parse_id_number(data.head_id_number).number  # 422 on a malformed number (not an oracle)
     await limits.admit(actor.id)
+    id_number = parse_id_number(data.head_id_number).number  # 422 on a malformed number (not an oracle)
     fingerprint = _fingerprint(actor.id, data, id_number)
     async with engine_finder().transaction():
         await fetch("SELECT pg_advisory_xact_lock(hashtext({}))", f"bank_pull:{actor.id}:{idempotency_key}")

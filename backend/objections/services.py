@@ -46,7 +46,7 @@ from backend.ratings.calendar import work_calendar
 from backend.schemas import Page
 from points_rules.objections import deadlines, due_state
 
-FIELDS = ("ledger", "objection")
+FIELDS = ("ledger", "entry_objection")
 PURPOSE = "entry_objection"
 HEAD = "户主"
 DUE_FILTERS = ("open", "due_soon", "overdue", "escalated")

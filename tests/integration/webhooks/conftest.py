@@ -2,7 +2,7 @@
 localhost port) that records every request, and endpoints registered through the API.
 
 The receiver answers by the first path segment: ``/ok/…`` 200, ``/fail/…`` 500 with a long body,
-``/slow/…`` 200 after 0.2 s. Each test uses its own path, so it counts only its own deliveries
+``/slow/…`` 200 after 0.2 s, ``/hang/…`` records at once and answers 200 after 3 s. Each test uses its own path, so it counts only its own deliveries
 (the relay sends every due delivery in the database, other tests' too)."""
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ def receiver():
                 time.sleep(0.2)
             with holder["r"].lock:
                 holder["r"].requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            if kind == "hang":  # received, answering late: a relay killed meanwhile never records it
+                time.sleep(3)
             status, answer = (500, b"x" * 5000) if kind == "fail" else (200, b"ok")
             self.send_response(status)
             self.send_header("content-length", str(len(answer)))

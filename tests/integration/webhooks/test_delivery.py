@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 from datetime import timedelta
 
 from standardwebhooks import Webhook
 
 from backend import clock
 from backend.db import fetch
+from backend.settings import PROJECT_ROOT
 from backend.webhooks import relay
 from points_rules import webhooks as rules
 
@@ -77,6 +82,49 @@ async def test_a_relay_that_dies_loses_nothing_and_a_duplicate_keeps_its_webhook
     assert len(bodies) == 1  # byte for byte the same message
     row = await delivery_of(first, endpoint["id"])
     assert row["status"] == "delivered" and row["attempts"] == 3  # three claims, one of them recorded
+    await disable(app_client, county, endpoint["id"])
+
+
+RELAY_PROCESS = """
+import asyncio
+from piccolo.engine import engine_finder
+from backend.webhooks import relay
+
+async def main():
+    await engine_finder().start_connection_pool(min_size=1, max_size=2)
+    await relay.relay(run_seconds=60)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_worker_killed_mid_delivery_delivers_after_restart(app_client, tokens, receiver, county_id):
+    """A real relay process, killed with SIGKILL while the receiver is answering: after the lease the
+    next relay delivers again — at least once, the duplicate with the same webhook-id."""
+    county = await tokens("county_admin")
+    url, path = receiver.url("hang")
+    endpoint = await make_endpoint(app_client, county, url, ["rating.effective"])
+    msg_id = await emit_test_message(county_id, 250)
+    worker = subprocess.Popen([sys.executable, "-c", RELAY_PROCESS], env=os.environ.copy(), cwd=PROJECT_ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            if receiver.at(path):
+                break
+            await asyncio.sleep(0.1)
+        assert receiver.at(path), "the relay process never sent the message"
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+    row = await delivery_of(msg_id, endpoint["id"])
+    assert row["status"] == "delivering" and row["delivered_at"] is None  # claimed, never recorded
+    await relay.relay()  # restarted at once: the lease still holds, nothing is sent twice concurrently
+    assert len(receiver.at(path)) == 1
+    with clock.frozen(clock.now() + relay.LEASE + timedelta(seconds=1)):
+        await relay.relay()
+    row = await delivery_of(msg_id, endpoint["id"])
+    assert row["status"] == "delivered" and row["attempts"] == 2
+    assert [r.headers["webhook-id"] for r in receiver.at(path)] == [msg_id, msg_id]
     await disable(app_client, county, endpoint["id"])
 
 
@@ -160,3 +208,11 @@ async def test_the_outbox_and_the_attempts_cannot_be_changed(app_client):
                 "UPDATE webhook_attempt SET status_code = 200", "DELETE FROM webhook_attempt"):
         with pytest.raises(asyncpg.PostgresError):
             await fetch(sql)
+
+
+def test_the_worker_runs_the_relay_every_ten_seconds_and_at_start_up():
+    from backend.worker import WorkerSettings
+
+    [job] = [c for c in WorkerSettings.cron_jobs if c.name == "cron:relay_webhooks"]
+    assert job.second == set(range(0, 60, 10)) and job.minute is None and job.run_at_startup
+    assert any(f.__name__ == "relay_webhooks" for f in WorkerSettings.functions)

@@ -2,10 +2,11 @@
 match the auth middleware's PUBLIC_PATHS, the admin mount aside — visited with every value its
 parameters take (every county, township and village filter of the honour roll, every page,
 every catalogue version), after some seeded persons consented to the roll and got negative
-entries. No answer may hold any seeded person's ID number (full, lower-case x, spaced or
-hyphenated, full-width, the 17-digit body, the old 15-digit form, even the masked form), phone
-number (full or masked), or the text of a negative entry. A public route added later that the
-crawl has no visit for fails the test."""
+entries. No answer may hold the ID number of any person in the database (decrypted: the seeded
+county and whoever other tests added) — full, lower-case x, spaced or hyphenated, full-width,
+the 17-digit body, the old 15-digit form, and on the roll even the masked form — nor a phone
+number, nor the text of a negative entry. A public route added later that the crawl has no
+visit for fails the test."""
 
 from __future__ import annotations
 
@@ -128,12 +129,12 @@ def normalise(text: str) -> str:
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", text)).upper()
 
 
-def identifier_forms(demo, *, masked: bool = False) -> dict[str, str]:
+def identifier_forms(people, *, masked: bool = False) -> dict[str, str]:
     """Every searchable unmasked form of every seeded ID number and phone → what it is; with
     ``masked`` also the masked forms (620702********1234, 138****8000), which reveal little and may
     match an example in the API documentation by chance, but have no business on the roll."""
     forms: dict[str, str] = {}
-    for p in demo.people():
+    for p in people:
         n = p.id_number.upper()
         for form in (n, n[:17], n[:6] + n[8:17]) + ((mask_id_number(n),) if masked else ()):
             forms[form] = f"ID number of a seeded person ({mask_id_number(n)})"
@@ -155,18 +156,29 @@ def leaked_identifiers(text: str, forms: dict[str, str]) -> list[str]:
 
 def test_the_leak_check_sees_disguised_numbers():
     """The detector itself can fail: each disguise of a real-looking number is found."""
-    class Demo:
-        @staticmethod
-        def people():
-            from types import SimpleNamespace
-            return [SimpleNamespace(id_number="62070219800101123X", phone="13812345678")]
+    from types import SimpleNamespace
 
-    forms = identifier_forms(Demo, masked=True)
+    forms = identifier_forms([SimpleNamespace(id_number="62070219800101123X", phone="13812345678")], masked=True)
     for text in ('{"id": "62070219800101123X"}', "身份证 620702 19800101 123x", "６２０７０２１９８００１０１１２３Ｘ",
                  "620702-1980-0101-123X", "62070219800101123", "620702800101123", "620702********123X",
                  "电话 138-1234-5678", "138****5678", "+8613812345678"):
         assert leaked_identifiers(text, forms), text
     assert not leaked_identifiers('{"as_of": "2026-12-03", "total": 12345}', forms)
+
+
+async def everyone(w: World) -> list:
+    """Every person in the database (the demo county's and any another test added), their ID
+    number and phone decrypted — and, as a check on the decryption, the demo county's as generated."""
+    from types import SimpleNamespace
+
+    from backend.registry.protection import reveal_id_number, reveal_phone
+
+    rows = await fetch("SELECT id_number_cipher, phone_cipher FROM person")
+    stored = [SimpleNamespace(id_number=reveal_id_number(r["id_number_cipher"]),
+                              phone=reveal_phone(r["phone_cipher"]) if r["phone_cipher"] else None) for r in rows]
+    generated = list(w.demo.people())
+    assert {p.id_number for p in generated} <= {p.id_number for p in stored}
+    return stored
 
 
 async def _negative_texts(w: World) -> list[str]:
@@ -187,7 +199,9 @@ async def test_no_public_answer_holds_an_identifier_or_a_negative_entry(app_clie
     # The roll has someone on it with positive and negative entries, so the crawl looks at real cards.
     roll = (await app_client.get("/api/v1/public/honour-roll", params={"limit": 200})).json()
     assert roll["total"] >= 3 and roll["credit_villages"]
-    forms, roll_forms = identifier_forms(world.demo), identifier_forms(world.demo, masked=True)
+    people = await everyone(world)
+    assert len(people) >= 6000
+    forms, roll_forms = identifier_forms(people), identifier_forms(people, masked=True)
     negatives = await _negative_texts(world)
     assert len(negatives) >= len(world.negative_notes) + 1
     negative_items = {i.name_zh for v in catalogues().versions for i in v.items if i.direction == "negative"}
@@ -216,7 +230,7 @@ async def test_the_crawl_would_see_a_leak(app_client, world):
     """Against a deliberately leaking answer, the same checks fire (they are not vacuous)."""
     person = next(world.demo.people())
     leak = f'{{"name": "{person.name}", "id": "{person.id_number.lower()}", "note": "{world.negative_notes[0]}"}}'
-    assert leaked_identifiers(leak, identifier_forms(world.demo))
+    assert leaked_identifiers(leak, identifier_forms(world.demo.people()))
     assert any(n in leak for n in await _negative_texts(world))
 
 

@@ -199,11 +199,11 @@ async def create_product(actor: Actor, data: ProductIn) -> ProductOut:
 
 async def deactivate_product(actor: Actor, product_id: int) -> ProductOut:
     """No new pulls for it; its past pulls stay as they were (idempotent)."""
-    county_id = _county_admin(actor)
+    _county_admin(actor)
     async with engine_finder().transaction():
-        rows = await fetch("SELECT * FROM bank_product WHERE id = {} AND county = {} FOR UPDATE", product_id, county_id)
-        if not rows:
-            raise NotFound()
+        rows = await fetch("SELECT * FROM bank_product WHERE id = {} FOR UPDATE", product_id)
+        if not rows or not await scope.covers_county(actor, rows[0]["county"]):
+            raise NotFound()  # another county's product answers like a missing one
         if rows[0]["active"]:
             await fetch("UPDATE bank_product SET active = false WHERE id = {}", product_id)
             await _audit("bank_product_deactivate", actor, {"id": product_id, "code": rows[0]["code"]})

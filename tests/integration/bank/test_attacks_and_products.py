@@ -19,6 +19,8 @@ from joserfc.jwk import KeySet
 
 from backend import clock
 from backend.auth import accounts, throttle
+from backend.auth.roles import Actor, Role
+from backend.errors import NotFound
 from backend.auth import tokens as our_tokens
 from backend.bank import limits, services
 from backend.consent import keys
@@ -208,6 +210,12 @@ async def test_products_are_county_scoped_audited_and_deactivated(app_client, to
                               json=_pull_body(world, made["code"]))
     assert (r.status_code, r.json()["code"]) == (422, "PRODUCT_UNKNOWN")
     assert (await app_client.post("/api/v1/bank/products/2147483000/deactivate", headers=county)).status_code == 404
+    # another county's admin: the product answers like a missing one, and stays active
+    foreign = Actor(kind="account", id=1, role=Role.COUNTY_ADMIN, label="county_x", sid="x", county_id=2**31 - 1)
+    with pytest.raises(NotFound):
+        await services.deactivate_product(foreign, world.products["MICRO"]["id"])
+    assert (await fetch("SELECT active FROM bank_product WHERE id = {}", world.products["MICRO"]["id"]))[0]["active"]
+    assert await services.list_products(foreign) == []
     events = await fetch("SELECT kind, detail FROM security_event WHERE kind LIKE 'bank_product_%' ORDER BY id")
     assert {"bank_product_create", "bank_product_deactivate"} <= {e["kind"] for e in events}
     assert any(json.loads(e["detail"])["id"] == made["id"] for e in events if e["kind"] == "bank_product_deactivate")

@@ -3,7 +3,9 @@
 A pull (``POST /api/v1/bank/rating-pulls``) is answered in this order, and every answer — refused
 ones too — is one append-only ``bank_rating_pull`` row and one ``security_event`` row:
 
-1. the client's rate limit (:mod:`backend.bank.limits`; not recorded: nothing was looked at);
+1. the client's rate limit (:mod:`backend.bank.limits`; not recorded: nothing was looked at), and
+   the request's form — a missing or malformed Idempotency-Key, a malformed ID number (422) are
+   not pulls either;
 2. the Idempotency-Key: a key seen before with the same request returns the stored answer (same
    attestation, same jti — also after a withdrawal: a replay discloses nothing new and is not
    logged again); with a different request, 409 ``IDEMPOTENCY_KEY_REUSED``. Requests with one key

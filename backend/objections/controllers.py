@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, Parameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth.guards import require_roles
@@ -22,8 +22,8 @@ from backend.schemas import DEFAULT_PAGE_SIZE, Page
 ADMINS = require_roles(Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
 READERS = require_roles(Role.VILLAGER, Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
 SVG = "image/svg+xml"
-RangeFrom = Annotated[str | None, Parameter(query="from", description="YYYY-MM-DD, filed on or after (default: 1 January)")]
-RangeTo = Annotated[str | None, Parameter(query="to", description="YYYY-MM-DD, filed on or before (default: today)")]
+RangeFrom = Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD, filed on or after (default: 1 January)")]
+RangeTo = Annotated[str | None, QueryParameter(name="to", description="YYYY-MM-DD, filed on or before (default: today)")]
 
 
 

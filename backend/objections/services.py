@@ -348,6 +348,21 @@ async def list_objections(actor: Actor, *, status: str | None, due: str | None, 
                               offset=offset)
 
 
+async def photo_visible(actor: Actor, evidence_id: int, *, purpose: str = "evidence_view", request_id: str = "") -> bool:
+    """Whether ``actor`` may see this photo because it belongs to an objection they may see (the
+    paper form, or evidence filed with it) — the read is then logged. For the evidence slice's
+    ``_authorize``, whose photos are otherwise only those of events: the township deciding an
+    objection must see what was filed with it."""
+    rows = await fetch("""SELECT * FROM entry_objection WHERE form_evidence_id = {} OR evidence_ids @> to_jsonb({}::bigint)""",
+                       evidence_id, evidence_id)
+    seen = [r for r in rows if _visible(actor, r)]
+    if not seen:
+        return False
+    await scope.log_reads(actor, [_location(seen[0])], fields=["evidence_photo", "entry_objection"], purpose=purpose,
+                          request_id=request_id)
+    return True
+
+
 # --- deciding ----------------------------------------------------------------------------------------
 
 

@@ -269,6 +269,12 @@ async def test_paper_objection_refused_with_reasons_the_subject_sees(app_client,
     assert objection["form_evidence_id"] == photo.json()["id"] and objection["evidence_ids"] == [extra.json()["id"]]
     assert objection["signed_on"] == TODAY.isoformat()
 
+    # the photos filed with it: the deciding township and the subject see them, another township does not
+    assert await services.photo_visible(await account_actor(world.township_admin_id), extra.json()["id"])
+    assert await services.photo_visible(await account_actor(world.township_admin_id), photo.json()["id"])
+    other_admin = (await fetch("SELECT id FROM account WHERE username = 'township_admin2'"))[0]["id"]
+    assert not await services.photo_visible(await account_actor(other_admin), photo.json()["id"])
+
     # the villager (the subject) sees it; the worker who captured it too
     villager, _ = await _villager_for(app_client, home.member)
     mine = (await app_client.get("/api/v1/entry-objections", headers=villager)).json()

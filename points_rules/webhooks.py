@@ -179,7 +179,11 @@ class UrlRefused(ValueError):
 def check_url(url: str, *, production: bool) -> tuple[str, str, int]:
     """The URL's form: ``(scheme, host, port)``, or :class:`UrlRefused`. Addresses are checked apart
     (:func:`check_addresses`), at registration and again before every attempt (DNS may change)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.hostname, parts.port  # noqa: B018 - both parse lazily and raise on a malformed netloc
+    except ValueError as exc:  # "http://[::1", a port out of range
+        raise UrlRefused("host", "malformed host or port") from exc
     if parts.scheme not in ("https", "http") or (production and parts.scheme != "https"):
         raise UrlRefused("scheme", "https is required" if production else "http or https")
     if parts.username or parts.password:
@@ -188,11 +192,7 @@ def check_url(url: str, *, production: bool) -> tuple[str, str, int]:
         raise UrlRefused("host", "no host")
     if parts.fragment:
         raise UrlRefused("host", "no fragment")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise UrlRefused("host", "bad port") from exc
-    return parts.scheme, parts.hostname, port
+    return parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def check_addresses(addresses: Iterable[str], *, production: bool, allow_private: bool) -> None:

@@ -114,14 +114,17 @@ async def send(client: httpx.AsyncClient, item: Claimed) -> Outcome:
         return outcome(None, f"refused: {exc}")
     headers = rules.headers(item.secrets, item.msg_id, timestamp, item.body)
     try:
-        async with client.stream("POST", item.url, content=item.body.encode("utf-8"), headers=headers) as response:
-            data = b""
-            async for chunk in response.aiter_bytes():
-                data += chunk
-                if len(data) >= READ_BYTES:
-                    break
-            return outcome(response.status_code, "", data[:READ_BYTES].decode("utf-8", "replace"))
-    except httpx.TimeoutException:
+        # httpx's timeout is per read; this bounds the whole attempt (a server dripping bytes included)
+        async with asyncio.timeout(TIMEOUT):
+            async with client.stream("POST", item.url, content=item.body.encode("utf-8"),
+                                     headers=headers) as response:
+                data = b""
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) >= READ_BYTES:
+                        break
+                return outcome(response.status_code, "", data[:READ_BYTES].decode("utf-8", "replace"))
+    except (httpx.TimeoutException, TimeoutError):
         return outcome(None, f"timeout after {TIMEOUT:g} s")
     except httpx.HTTPError as exc:
         return outcome(None, f"{type(exc).__name__}: {exc}")

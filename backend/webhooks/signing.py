@@ -20,6 +20,7 @@ _KEY_ID = "w1"
 # A county whose subscribers sit on its intranet (DESIGN: counties run on intranets) allows
 # private addresses in production with this; loopback and link-local stay refused.
 PRIVATE_NETWORKS_ENV = "CUNXIN_WEBHOOK_PRIVATE_NETWORKS"
+RESOLVE_SECONDS = 5.0
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +53,8 @@ async def check_destination(url: str) -> None:
     production, allow_private = policy()
     _, host, port = rules.check_url(url, production=production)
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+        infos = await asyncio.wait_for(asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM),
+                                       RESOLVE_SECONDS)
+    except (OSError, UnicodeError, ValueError, asyncio.TimeoutError) as exc:  # gaierror is an OSError
         raise rules.UrlRefused("address", f"{host} does not resolve") from exc
     rules.check_addresses([info[4][0] for info in infos], production=production, allow_private=allow_private)

@@ -216,3 +216,18 @@ def test_the_worker_runs_the_relay_every_ten_seconds_and_at_start_up():
     [job] = [c for c in WorkerSettings.cron_jobs if c.name == "cron:relay_webhooks"]
     assert job.second == set(range(0, 60, 10)) and job.minute is None and job.run_at_startup
     assert any(f.__name__ == "relay_webhooks" for f in WorkerSettings.functions)
+
+
+async def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt(app_client, tokens, receiver, county_id,
+                                                                      monkeypatch):
+    monkeypatch.setattr(relay, "TIMEOUT", 0.5)  # the receiver answers after 3 s
+    county = await tokens("county_admin")
+    url, path = receiver.url("hang")
+    endpoint = await make_endpoint(app_client, county, url, ["rating.effective"])
+    msg_id = await emit_test_message(county_id, 901)
+    await relay.relay()
+    row = await delivery_of(msg_id, endpoint["id"])
+    assert row["status"] == "pending" and row["last_error"] == "timeout after 0.5 s" and row["last_status_code"] is None
+    [attempt] = await fetch("SELECT * FROM webhook_attempt WHERE delivery = {}", row["id"])
+    assert attempt["duration_ms"] < 2500 and attempt["status_code"] is None
+    await disable(app_client, county, endpoint["id"])

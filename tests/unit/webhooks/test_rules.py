@@ -85,12 +85,22 @@ def test_two_hundreds_are_delivered(code, ok):
 @pytest.mark.parametrize("url, reason", [
     ("http://bank.example/hook", "scheme"), ("ftp://bank.example/hook", "scheme"),
     ("https://user:pw@bank.example/hook", "credentials"), ("https:///hook", "host"),
-    ("https://bank.example:99999/hook", "host"),
+    ("https://bank.example:99999/hook", "host"), ("https://[::1/hook", "host"), ("https://bank.example:x/h", "host"),
 ])
 def test_production_urls_are_https_without_credentials(url, reason):
     with pytest.raises(rules.UrlRefused) as refused:
         rules.check_url(url, production=True)
     assert refused.value.reason == reason
+
+
+@given(st.text(max_size=80))
+def test_any_text_is_a_url_or_refused_never_an_error(text):
+    for production in (True, False):
+        try:
+            scheme, host, port = rules.check_url(text, production=production)
+        except rules.UrlRefused:
+            continue
+        assert scheme in ("http", "https") and host and 0 <= port <= 65535
 
 
 def test_outside_production_http_is_allowed():

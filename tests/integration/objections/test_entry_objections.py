@@ -455,3 +455,36 @@ async def test_on_time_report_json_chart_and_excel(app_client, tokens, world):
     r = by_code[one["township_code"]]
     assert isinstance(ws.cell(row=r, column=1).value, str) and ws.cell(row=r, column=1).number_format == "@"
     assert [ws.cell(row=r, column=c).value for c in range(3, 10)] == [3, 2, 1, 1, 1, 1, "50.0%"]
+
+
+# --- races ------------------------------------------------------------------------------------------
+
+
+async def test_concurrent_filings_and_decisions_take_effect_once(app_client, tokens, world):
+    import asyncio
+
+    from backend.errors import Conflict
+
+    (home,) = await _households("v.township = {}", world.township, n=1)
+    event_id, entry_id = await _negative_entry(app_client, tokens, home.head)
+    _, account = await _villager_for(app_client, home.head)
+    villager = await account_actor(account)
+    results = await asyncio.gather(
+        services.file_objection(villager, ObjectionFileIn(entry_id=entry_id, reason="同时提出一")),
+        services.file_objection(villager, ObjectionFileIn(event_id=event_id, reason="同时提出二")),
+        return_exceptions=True)
+    filed = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(filed) == 1 and len(refused) == 1
+    assert isinstance(refused[0], Conflict) and refused[0].code == "OBJECTION_ALREADY_OPEN"
+
+    township = await account_actor(world.township_admin_id)
+    county = await account_actor(world.county_admin_id)
+    decisions = await asyncio.gather(
+        services.decide(township, filed[0].id, DecisionIn(decision="uphold", reason="乡镇核实后更正")),
+        services.decide(county, filed[0].id, DecisionIn(decision="refuse", reason="县级核实后维持")),
+        return_exceptions=True)
+    done = [d for d in decisions if not isinstance(d, Exception)]
+    assert len(done) == 1 and isinstance(next(d for d in decisions if isinstance(d, Exception)), Conflict)
+    reversals = await fetch("SELECT count(*) AS n FROM ledger_entry WHERE reverses_entry = {}", entry_id)
+    assert reversals[0]["n"] == (1 if done[0].status == "upheld" else 0)

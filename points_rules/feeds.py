@@ -46,6 +46,7 @@ UNMATCHED = "unmatched"  # nobody in Cunxin has that ID number / USCC: held in t
 INVALID = "invalid"  # refused, with a code; nothing written
 REMOVED = "removed"  # a removal: the entry it named is reversed (or its pending event withdrawn)
 REMOVAL_UNKNOWN = "removal_unknown"  # a removal naming a record this source never sent: kept and reported
+NOT_WRITTEN = "not_written"  # the database refused writing it: nothing of it was written; post it again
 
 
 def base_string(timestamp: str, body: bytes) -> bytes:

@@ -48,7 +48,8 @@ class SourceCredentialsOut(SourceOut):
 
 class RecordResult(BaseModel):
     record_id: str
-    outcome: str = Field(description="recorded | duplicate | unmatched | invalid | removed | removal_unknown")
+    outcome: str = Field(description="recorded | duplicate | unmatched | invalid | removed | removal_unknown | "
+                                     "not_written (nothing of it written: post it again)")
     event_id: int | None = None
     queue_id: int | None = Field(None, description="the matching-queue item (unmatched records)")
     error: ErrorBody | None = None
@@ -63,6 +64,7 @@ class FeedReportOut(BaseModel):
     invalid: int
     removed: int
     removal_unknown: int
+    not_written: int
     results: list[RecordResult]
 
 

@@ -27,6 +27,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable
 
+from asyncpg.exceptions import PostgresError
 from piccolo.engine import engine_finder
 
 from backend import clock
@@ -344,7 +345,13 @@ async def ingest(source: dict, batch_id: int, raw_records: list[Any], *, holder:
     changed: set[tuple[str, int]] = set()
     for start in range(0, len(planned), CHUNK):
         chunk = planned[start:start + CHUNK]
-        outcomes = await _write_chunk(source, batch_id, actor, chunk, townships, holder_township, today, changed)
+        try:
+            outcomes = await _write_chunk(source, batch_id, actor, chunk, townships, holder_township, today, changed)
+        except PostgresError:
+            # The database refused something in this chunk (rolled back whole): each record again
+            # on its own, so one that cannot be written is reported and the others are written.
+            outcomes = [await _write_one(source, batch_id, actor, p, townships, holder_township, today, changed)
+                        for p in chunk]
         for p, result in zip(chunk, outcomes):
             results[p.index] = result
     for kind, subject_id in sorted(changed):
@@ -353,7 +360,8 @@ async def ingest(source: dict, batch_id: int, raw_records: list[Any], *, holder:
         results[i] = await _remove(source, batch_id, actor, removal)
     done = [r for r in results if r is not None]
     counts = {k: sum(r.outcome == k for r in done) for k in (rules.RECORDED, rules.DUPLICATE, rules.UNMATCHED,
-                                                             rules.INVALID, rules.REMOVED, rules.REMOVAL_UNKNOWN)}
+                                                             rules.INVALID, rules.REMOVED, rules.REMOVAL_UNKNOWN,
+                                                             rules.NOT_WRITTEN)}
     await FeedBatch.update({FeedBatch.record_count: len(done), FeedBatch.counts: counts}).where(FeedBatch.id == batch_id)
     return FeedReportOut(batch_id=batch_id, received=len(done), results=done, **counts)
 
@@ -362,21 +370,34 @@ def _reused() -> ErrorBody:
     return _error("FEED_RECORD_ID_REUSED", "该记录编号已用于另一条不同的记录", "This record id was used for a different record")
 
 
-async def _claim(source: dict, batch_id: int, *, record_id: str, action: str, status: str, digest: str,
-                 record_type: str = "", item_code: str = "", subject_kind: str = "", subject_id: int | None = None,
-                 township_id: int | None = None, identifier_hash: str = "", masked: str = "", name: str = "",
-                 details: dict | None = None, removes: int | None = None) -> int | None:
-    """The once-per-(source, record id) row; ``None`` when another post holds it already."""
+_CLAIM_COLUMNS = ("source", "county_id", "township_id", "batch", "record_id", "action", "record_type", "item_code",
+                  "status", "digest", "subject_kind", "subject_id", "identifier_hash", "identifier_masked", "name",
+                  "details", "removes", "resolution_reason", "created_at")
+
+
+async def _claim_many(source: dict, batch_id: int, claims: list[dict]) -> dict[str, int]:
+    """The once-per-(source, record id) rows, in one statement: record id → row id for those this
+    call claimed; a record id another post holds already is absent (a concurrent post waits here
+    for the other transaction, then finds its claim)."""
+    if not claims:
+        return {}
+    now = clock.now()
+    values, args = [], []
+    for c in claims:
+        row = {"source": source["id"], "county_id": source["county"], "batch": batch_id, "resolution_reason": "",
+               "created_at": now, "township_id": None, "record_type": "", "item_code": "", "subject_kind": "",
+               "subject_id": None, "identifier_hash": "", "identifier_masked": "", "name": "", "removes": None, **c}
+        row["details"] = json.dumps(row.get("details") or {}, ensure_ascii=False)
+        values.append("(" + ", ".join("{}" for _ in _CLAIM_COLUMNS) + ")")
+        args.extend(row[name] for name in _CLAIM_COLUMNS)
     rows = await fetch(
-        """INSERT INTO feed_record (source, county_id, township_id, batch, record_id, action, record_type, item_code,
-                                    status, digest, subject_kind, subject_id, identifier_hash, identifier_masked, name,
-                                    details, removes, resolution_reason, created_at)
-           VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, '', {})
-           ON CONFLICT (source, record_id) DO NOTHING RETURNING id""",
-        source["id"], source["county"], township_id, batch_id, record_id, action, record_type, item_code, status,
-        digest, subject_kind, subject_id, identifier_hash, masked, name, json.dumps(details or {}, ensure_ascii=False),
-        removes, clock.now())
-    return rows[0]["id"] if rows else None
+        f"""INSERT INTO feed_record ({', '.join(_CLAIM_COLUMNS)}) VALUES {', '.join(values)}
+            ON CONFLICT (source, record_id) DO NOTHING RETURNING id, record_id""", *args)
+    return {r["record_id"]: r["id"] for r in rows}
+
+
+async def _claim(source: dict, batch_id: int, **claim) -> int | None:
+    return (await _claim_many(source, batch_id, [claim])).get(claim["record_id"])
 
 
 def _details(add: rules.Addition) -> dict:
@@ -388,37 +409,55 @@ def _details(add: rules.Addition) -> dict:
 async def _write_chunk(source: dict, batch_id: int, actor: Actor, chunk: list[_Planned], townships: dict[str, int],
                        holder_township: int | None, today: date, changed: set) -> list[RecordResult]:
     """One transaction: the chunk's subjects locked in one order (before the chain lock any
-    rescoring takes), then each record claimed and, if matched, its event written."""
-    out: list[RecordResult] = []
+    rescoring takes), every record claimed in one statement, the events of the claimed matched
+    records inserted in one statement, and the claims pointed at their events."""
+    claims = []
+    for p in chunk:
+        add = p.add
+        claim = {"record_id": add.record_id, "action": rules.ADD, "digest": add.digest, "record_type": add.record_type,
+                 "item_code": add.item_code, "identifier_hash": _identifier_hash(add), "identifier_masked": _masked(add),
+                 "name": add.name, "details": _details(add)}
+        if p.where is None:
+            claim.update(status=UNMATCHED, subject_kind=add.subject_kind,
+                         township_id=holder_township or townships.get(rules.township_code_of(add.region_code) or ""))
+        else:
+            claim.update(status=RECORDED, subject_kind=p.where.kind, subject_id=p.where.id,
+                         township_id=p.where.township_id)
+        claims.append(claim)
     async with engine_finder().transaction():
-        for kind, subject_id in sorted({(p.where.kind, p.where.id) for p in chunk if p.where is not None}):
-            await recording.lock_subject(kind, subject_id)
-        for p in chunk:
-            add = p.add
-            if p.where is None:
-                township = holder_township or townships.get(rules.township_code_of(add.region_code) or "")
-                claim = await _claim(source, batch_id, record_id=add.record_id, action=rules.ADD, status=UNMATCHED,
-                                     digest=add.digest, record_type=add.record_type, item_code=add.item_code,
-                                     subject_kind=add.subject_kind, township_id=township,
-                                     identifier_hash=_identifier_hash(add), masked=_masked(add), name=add.name,
-                                     details=_details(add))
-                out.append(RecordResult(record_id=add.record_id, outcome=rules.UNMATCHED if claim else rules.DUPLICATE,
-                                        queue_id=claim))
-                continue
-            claim = await _claim(source, batch_id, record_id=add.record_id, action=rules.ADD, status=RECORDED,
-                                 digest=add.digest, record_type=add.record_type, item_code=add.item_code,
-                                 subject_kind=p.where.kind, subject_id=p.where.id, township_id=p.where.township_id,
-                                 identifier_hash=_identifier_hash(add), masked=_masked(add), name=add.name,
-                                 details=_details(add))
-            if claim is None:
-                out.append(RecordResult(record_id=add.record_id, outcome=rules.DUPLICATE))
-                continue
-            event_id, counted = await recording.insert_event(actor, p.data, p.where, today)
-            await fetch("UPDATE feed_record SET event = {} WHERE id = {}", event_id, claim)
+        await recording.lock_subjects([(p.where.kind, p.where.id) for p in chunk if p.where is not None])
+        claimed = await _claim_many(source, batch_id, claims)
+        to_record = [p for p in chunk if p.where is not None and p.add.record_id in claimed]
+        events = await recording.insert_events(actor, [(p.data, p.where) for p in to_record], today)
+        event_of = {p.add.record_id: event_id for p, (event_id, _) in zip(to_record, events)}
+        if to_record:
+            await fetch("""UPDATE feed_record r SET event = v.event
+                           FROM unnest({}::bigint[], {}::bigint[]) AS v(id, event) WHERE r.id = v.id""",
+                        [claimed[p.add.record_id] for p in to_record], [event_of[p.add.record_id] for p in to_record])
+        for p, (_, counted) in zip(to_record, events):
             if counted:
                 changed.add((p.where.kind, p.where.id))
-            out.append(RecordResult(record_id=add.record_id, outcome=rules.RECORDED, event_id=event_id))
+    out = []
+    for p in chunk:
+        rid = p.add.record_id
+        if rid not in claimed:
+            out.append(RecordResult(record_id=rid, outcome=rules.DUPLICATE))
+        elif p.where is None:
+            out.append(RecordResult(record_id=rid, outcome=rules.UNMATCHED, queue_id=claimed[rid]))
+        else:
+            out.append(RecordResult(record_id=rid, outcome=rules.RECORDED, event_id=event_of[rid]))
     return out
+
+
+async def _write_one(source: dict, batch_id: int, actor: Actor, planned: _Planned, townships: dict[str, int],
+                     holder_township: int | None, today: date, changed: set) -> RecordResult:
+    try:
+        return (await _write_chunk(source, batch_id, actor, [planned], townships, holder_township, today, changed))[0]
+    except PostgresError as exc:
+        return RecordResult(record_id=planned.add.record_id, outcome=rules.NOT_WRITTEN,
+                            error=_error("FEED_NOT_WRITTEN", "该记录未能写入（数据库拒绝），可重新推送",
+                                         "This record was not written (refused by the database); post it again",
+                                         {"sqlstate": getattr(exc, "sqlstate", "")}))
 
 
 async def _remove(source: dict, batch_id: int, actor: Actor, removal: rules.Removal) -> RecordResult:
@@ -562,7 +601,7 @@ async def resolve(actor: Actor, queue_id: int, subject_kind: str, subject_id: in
     recording.validate(data, today)
     feeder = feed_actor(source)
     async with engine_finder().transaction():
-        await recording.lock_subject(subject_kind, subject_id)
+        await recording.lock_subjects([(subject_kind, subject_id)])
         current = await fetch("SELECT status FROM feed_record WHERE id = {} FOR UPDATE", queue_id)
         if current[0]["status"] != UNMATCHED:
             raise QUEUE_DONE

@@ -333,3 +333,32 @@ async def test_cli_upload(app_client, tokens, tmp_path):
     again = await asyncio.to_thread(run)
     assert "CLI-1\tduplicate" in again.stdout
     assert (await _written(source))[0] == 1
+
+
+async def test_a_record_the_database_refuses_is_reported_not_written_and_the_rest_are_written(app_client, tokens):
+    """A real refusal (a trigger on credit_event, for this test only): the chunk is rolled back
+    whole, then each record is written on its own — the refused one leaves no feed_record and no
+    event, and is reported ``not_written``; the others are recorded."""
+    source = await _source(app_client, tokens)
+    people = await _people(limit=5)
+    await fetch("""CREATE OR REPLACE FUNCTION test_feed_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+                   BEGIN IF NEW.note LIKE '%REFUSE-ME%' THEN RAISE EXCEPTION 'refused for the test'; END IF;
+                   RETURN NEW; END $$""")
+    await fetch("CREATE TRIGGER test_feed_refuse BEFORE INSERT ON credit_event FOR EACH ROW "
+                "EXECUTE FUNCTION test_feed_refuse()")
+    try:
+        records = [{"record_id": f"K-{i}", "type": "listed", "id_number": n, "occurred_on": DAY,
+                    "note": "REFUSE-ME" if i == 2 else ""} for i, (_, n) in enumerate(people)]
+        r = await _post(app_client, source, records)
+    finally:
+        await fetch("DROP TRIGGER test_feed_refuse ON credit_event")
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert [x["outcome"] for x in answer["results"]] == ["recorded", "recorded", "not_written", "recorded", "recorded"]
+    assert answer["results"][2]["error"]["code"] == "FEED_NOT_WRITTEN" and answer["not_written"] == 1
+    assert (await _written(source)) == (4, 4)
+    assert not await fetch("SELECT 1 FROM feed_record WHERE record_id = 'K-2' AND source = {}", source["id"])
+    # the trigger is gone: posting again (signed anew: the same signature would be a replay) writes it, once
+    again = await _post(app_client, source, records, timestamp=int(clock.now().timestamp()) + 1)
+    assert [x["outcome"] for x in again.json()["results"]] == ["duplicate"] * 2 + ["recorded"] + ["duplicate"] * 2
+    assert (await _written(source)) == (5, 5)

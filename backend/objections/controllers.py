@@ -62,18 +62,18 @@ class EntryObjectionController(Controller):
         return await services.list_objections(request.user, status=status, due=due, limit=limit, offset=offset,
                                               request_id=request_id(request))
 
-    @get("/{objection_id:int}", operation_id="getEntryObjection", summary="积分记录异议详情 · One entry objection",
+    @get("/{entry_objection_id:int}", operation_id="getEntryObjection", summary="积分记录异议详情 · One entry objection",
          guards=[READERS], responses=errors(NotFound))
-    async def get_objection(self, request: AuthRequest, objection_id: BigId) -> ObjectionOut:
+    async def get_objection(self, request: AuthRequest, entry_objection_id: BigId) -> ObjectionOut:
         """One objection with its deadlines, the decision, its written reasons and any correction."""
-        return await services.get_objection(request.user, objection_id, request_id=request_id(request))
+        return await services.get_objection(request.user, entry_objection_id, request_id=request_id(request))
 
-    @post("/{objection_id:int}/decide", operation_id="decideEntryObjection",
+    @post("/{entry_objection_id:int}/decide", operation_id="decideEntryObjection",
           summary="处理积分记录异议 · Decide an entry objection", status_code=HTTP_200_OK, guards=[ADMINS],
           responses=errors(NotFound, services.DECIDED))
-    async def decide(self, request: AuthRequest, objection_id: BigId, data: JSONBody[DecisionIn]) -> ObjectionOut:
+    async def decide(self, request: AuthRequest, entry_objection_id: BigId, data: JSONBody[DecisionIn]) -> ObjectionOut:
         """The recording township (or the county) upholds — a correcting entry — or refuses, with written reasons."""
-        return await services.decide(request.user, objection_id, data, request_id=request_id(request))
+        return await services.decide(request.user, entry_objection_id, data, request_id=request_id(request))
 
     @get("/report", operation_id="entryObjectionReport", summary="异议按期办结率 · On-time decisions per township",
          guards=[ADMINS], responses=errors(report.bad_range()))

@@ -258,6 +258,14 @@ async def test_unmatched_queue_is_the_townships(app_client, tokens):
     assert r.status_code == 200 and r.json()["status"] == "dismissed"
     assert (await fetch("SELECT count(*) AS n FROM credit_event WHERE idempotency_key LIKE {}",
                         f"feed-{source['id']}-%"))[0]["n"] == 1
+    # a removal of a record still in the queue takes it out (kept, marked withdrawn)
+    r = await _post(app_client, source, [{"record_id": "Q-3", "type": "arrears", "id_number": number,
+                                          "occurred_on": DAY, "region_code": "620702100"},
+                                         {"record_id": "Q-3-R", "action": "remove", "removes": "Q-3"}])
+    assert [x["outcome"] for x in r.json()["results"]] == ["unmatched", "removed"]
+    q3 = r.json()["results"][0]["queue_id"]
+    assert q3 not in {q["id"] for q in (await app_client.get("/api/v1/feeds/queue", headers=mine)).json()}
+    assert (await fetch("SELECT status FROM feed_record WHERE id = {}", q3))[0]["status"] == "withdrawn"
     log = await fetch("SELECT 1 FROM access_log WHERE purpose = 'feed_matching' AND subject_id = {}", person_id)
     assert log
     r = await app_client.get("/api/v1/feeds/queue", headers=await tokens("villager"))

@@ -6,17 +6,7 @@ from __future__ import annotations
 import uuid
 
 from backend.db import fetch
-from dev.seed import DEMO_PASSWORD
-
-
-async def _login(client) -> dict[str, str]:
-    client.cookies.clear()
-    assert (await client.get("/admin/")).status_code == 200
-    csrf = client.cookies.get("csrftoken")
-    response = await client.post("/admin/public/login/", json={"username": "county_admin", "password": DEMO_PASSWORD},
-                                 headers={"X-CSRFToken": csrf})
-    assert response.status_code in (200, 303), response.text
-    return {"X-CSRFToken": csrf}
+from tests.integration.test_admin_hardening import _login  # the admin's own login, with its CSRF header
 
 
 async def test_sources_in_the_admin(app_client, tokens):

@@ -51,6 +51,8 @@ def _accepted_types(annotation: Any) -> set[Any]:
     """The plain types a field accepts (``int | None`` → {int, NoneType}; ``list[int]`` → {list})."""
     if get_origin(annotation) is Union or type(annotation).__name__ == "UnionType":
         return {t for arg in get_args(annotation) for t in _accepted_types(arg)}
+    if get_origin(annotation) is Annotated:  # ``IntIdField | None``: the int inside the Annotated
+        return _accepted_types(get_args(annotation)[0])
     return {get_origin(annotation) or annotation}
 
 

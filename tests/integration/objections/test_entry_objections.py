@@ -26,6 +26,7 @@ from backend.auth.roles import Role
 from backend.auth.services import account_actor
 from backend.db import fetch
 from backend.objections import services
+from backend.objections.jobs import escalate_overdue_objections, warn_due_objections
 from backend.objections.schemas import DecisionIn, ObjectionFileIn
 from backend.ratings import periods as rating_periods
 from backend.ratings.compute import compute_households
@@ -364,21 +365,27 @@ async def test_national_day_2026_deadlines_warning_and_escalation(app_client, to
 
     township = await account_actor(world.township_admin_id)
     county = await account_actor(world.county_admin_id)
+    async def stamps() -> dict:
+        return (await fetch("SELECT warned_at, escalated_at FROM entry_objection WHERE id = {}", filed.id))[0]
+
+    # the worker's cron functions, called as arq calls them, under a moved clock
     with clock.frozen(_at(date(2026, 10, 12), 8)):
-        assert filed.id not in await services.warn_due()
+        await warn_due_objections({})
+        assert (await stamps())["warned_at"] is None
         soon = await services.list_objections(township, status=None, due="due_soon", limit=50, offset=0)
         assert filed.id not in [o.id for o in soon.items]
     with clock.frozen(_at(date(2026, 10, 13), 8)):
-        assert filed.id in await services.warn_due()
-        assert filed.id not in await services.warn_due()  # once
+        assert await warn_due_objections({}) >= 1
+        assert await warn_due_objections({}) == 0  # once
         soon = await services.list_objections(township, status=None, due="due_soon", limit=50, offset=0)
         assert filed.id in [o.id for o in soon.items]
     with clock.frozen(_at(date(2026, 10, 15), 23)):
-        assert filed.id not in await services.escalate_overdue()  # due today: not late yet
+        await escalate_overdue_objections({})
+        assert (await stamps())["escalated_at"] is None  # due today: not late yet
     with clock.frozen(_at(date(2026, 10, 16), 0)):
-        assert filed.id in await services.escalate_overdue()
-        assert filed.id not in await services.escalate_overdue()
-    row = (await fetch("SELECT warned_at, escalated_at FROM entry_objection WHERE id = {}", filed.id))[0]
+        assert await escalate_overdue_objections({}) >= 1
+        assert await escalate_overdue_objections({}) == 0
+    row = await stamps()
     assert clock.local_date(row["warned_at"]) == date(2026, 10, 13)
     assert clock.local_date(row["escalated_at"]) == date(2026, 10, 16)
 

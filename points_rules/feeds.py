@@ -128,6 +128,7 @@ def record_digest(raw: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
+MAX_LENGTHS = {"note": 200, "name": 64, "level": 48, "type": 48}
 _FIELDS = {"record_id", "action", "type", "id_number", "uscc", "name", "occurred_on", "level", "quantity",
            "region_code", "note", "removes"}
 
@@ -153,10 +154,10 @@ def parse_record(raw: Any, mappings: dict[str, Mapping], today: date, *,
     for key, value in raw.items():
         if value is not None and not isinstance(value, str):
             return _invalid(record_id, "FEED_RECORD_INVALID", f"字段 {key} 须为字符串", f"Field {key} must be a string")
+        if value is not None and len(value) > MAX_LENGTHS.get(key, 64):
+            return _invalid(record_id, "FEED_RECORD_INVALID", f"字段 {key} 过长", f"Field {key} is too long")
     action = raw.get("action") or ADD
     note = raw.get("note") or ""
-    if len(note) > 200:
-        return _invalid(record_id, "FEED_RECORD_INVALID", "备注不能超过200字", "note longer than 200 characters")
     occurred_on = None
     if raw.get("occurred_on"):
         try:

@@ -9,7 +9,7 @@ from typing import Annotated
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, JSONBody, Parameter
+from litestar.params import Body, HeaderParameter, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from backend.auth.guards import require_roles
@@ -21,7 +21,7 @@ from backend.feeds.schemas import (DismissIn, FeedReportOut, QueueItemOut, Resol
 from backend.openapi import errors
 from backend.params import AuthRequest, IntId, Limit, Offset
 from backend.requests import request_id
-from backend.schemas import DEFAULT_PAGE_SIZE
+from backend.schemas import DEFAULT_PAGE_SIZE, Page
 
 FEED_BODY = 8 * 1024 * 1024
 """A feed post: up to 10,000 records of ~300 bytes (an ID number, a name, a date, a note), with room."""
@@ -100,9 +100,9 @@ class FeedInboundController(Controller):
     async def post_records(
         self, request: Request,
         source_code: Annotated[str, Parameter(max_length=32)],
-        x_feed_key: Annotated[str, Parameter(header="X-Feed-Key", max_length=64)] = "",
-        x_feed_timestamp: Annotated[str, Parameter(header="X-Feed-Timestamp", max_length=16)] = "",
-        x_feed_signature: Annotated[str, Parameter(header="X-Feed-Signature", max_length=400)] = "",
+        x_feed_key: Annotated[str, HeaderParameter(name="X-Feed-Key", max_length=64)] = "",
+        x_feed_timestamp: Annotated[str, HeaderParameter(name="X-Feed-Timestamp", max_length=16)] = "",
+        x_feed_signature: Annotated[str, HeaderParameter(name="X-Feed-Signature", max_length=400)] = "",
     ) -> FeedReportOut:
         """Body `{"records": [...]}` (≤ 10,000), signed: `X-Feed-Signature: v1=hex(HMAC-SHA256(secret, timestamp + "." + body))`, `X-Feed-Timestamp` within ±5 min, each signature once. One result per record; idempotent per record id."""
         body = await request.body()
@@ -120,7 +120,7 @@ class FeedQueueController(Controller):
         self, request: AuthRequest,
         status: Annotated[str, Parameter(pattern="^(unmatched|recorded|dismissed|withdrawn)$")] = "unmatched",
         limit: Limit = DEFAULT_PAGE_SIZE, offset: Offset = 0,
-    ) -> list[QueueItemOut]:
+    ) -> Page[QueueItemOut]:
         """Records Cunxin could not match, held by my township (county admins: the county's, including those held by the county)."""
         return await services.queue(request.user, status=status, limit=limit, offset=offset)
 

@@ -29,6 +29,7 @@ from typing import Any, Iterable
 
 from asyncpg.exceptions import PostgresError
 from piccolo.engine import engine_finder
+from pydantic import ValidationError
 
 from backend import clock
 from backend.auth import scope
@@ -47,7 +48,7 @@ from backend.ledger import services as ledger
 from backend.ledger.catalogue import catalogues
 from backend.ledger.schemas import EventIn
 from backend.registry import protection
-from backend.schemas import ErrorBody, has_forbidden_character
+from backend.schemas import ErrorBody, Page, has_forbidden_character
 from backend.settings import get_settings
 from points_rules import RuleError
 from points_rules import feeds as rules
@@ -334,9 +335,15 @@ async def ingest(source: dict, batch_id: int, raw_records: list[Any], *, holder:
         where = located.get(add.identifier)
         data = None
         if where is not None:
-            data = _event_in(source, add, where.id)
             try:
+                data = _event_in(source, add, where.id)
                 recording.validate(data, today)
+            except ValidationError as exc:  # e.g. a quantity with more than two decimals
+                results[i] = RecordResult(record_id=add.record_id, outcome=rules.INVALID, error=_error(
+                    "FEED_RECORD_INVALID", "记录不合法", "Record is invalid",
+                    [{"message": e["msg"], "key": ".".join(str(p) for p in e["loc"])}
+                     for e in exc.errors(include_url=False, include_input=False)]))
+                continue
             except CunxinError as exc:
                 results[i] = RecordResult(record_id=add.record_id, outcome=rules.INVALID, error=ErrorBody(**exc.to_body()))
                 continue
@@ -357,7 +364,15 @@ async def ingest(source: dict, batch_id: int, raw_records: list[Any], *, holder:
     for kind, subject_id in sorted(changed):
         await ledger.ledger_changed(kind, subject_id)
     for i, removal in removals:
-        results[i] = await _remove(source, batch_id, actor, removal)
+        try:
+            results[i] = await _remove(source, batch_id, actor, removal)
+        except (CunxinError, PostgresError) as exc:
+            # e.g. the subject has left the county since: the removal stays pending, and is
+            # applied by the next post of it once the obstacle is gone
+            body = exc.to_body() if isinstance(exc, CunxinError) else {"code": "FEED_NOT_WRITTEN", "details": {}}
+            results[i] = RecordResult(record_id=removal.record_id, outcome=rules.NOT_WRITTEN, error=_error(
+                "FEED_NOT_WRITTEN", "该移出记录未能执行，可重新推送", "This removal was not applied; post it again",
+                {"cause": body["code"]}))
     done = [r for r in results if r is not None]
     counts = {k: sum(r.outcome == k for r in done) for k in (rules.RECORDED, rules.DUPLICATE, rules.UNMATCHED,
                                                              rules.INVALID, rules.REMOVED, rules.REMOVAL_UNKNOWN,
@@ -540,20 +555,24 @@ def _holding_place(row: dict) -> scope.Location:
                           township_id=row["township_id"] or 0)
 
 
-async def queue(actor: Actor, *, status: str, limit: int, offset: int) -> list[QueueItemOut]:
-    """Records waiting to be matched in my jurisdiction (township admins: held by their township)."""
+async def queue(actor: Actor, *, status: str, limit: int, offset: int) -> Page[QueueItemOut]:
+    """Records waiting to be matched in my jurisdiction (township admins: held by their township;
+    county admins: the county's, those held by the county itself included)."""
     if actor.role is Role.TOWNSHIP_ADMIN and actor.township_id is not None:
         condition, args = "r.township_id = {}", [actor.township_id]
     elif actor.role is Role.COUNTY_ADMIN and actor.county_id is not None:
         condition, args = "r.county_id = {}", [actor.county_id]
     else:
         raise PermissionDenied()
+    where = f"{condition} AND r.action = 'add' AND r.status = {{}}"
+    total = (await fetch(f"SELECT count(*) AS n FROM feed_record r WHERE {where}", *args, status))[0]["n"]
     rows = await fetch(
         f"""SELECT r.*, s.code AS source_code, s.name AS source_name FROM feed_record r
-            JOIN feed_source s ON s.id = r.source
-            WHERE {condition} AND r.action = 'add' AND r.status = {{}} ORDER BY r.id LIMIT {{}} OFFSET {{}}""",
+            JOIN feed_source s ON s.id = r.source WHERE {where} ORDER BY r.id LIMIT {{}} OFFSET {{}}""",
         *args, status, limit, offset)
-    return [_queue_out(r) for r in rows if scope.covers(actor, _holding_place(r))]
+    # the SQL above narrows; the scope module decides (a row it does not cover is never shown)
+    return Page[QueueItemOut](items=[_queue_out(r) for r in rows if scope.covers(actor, _holding_place(r))],
+                              total=total, limit=limit, offset=offset)
 
 
 def _queue_out(r: dict) -> QueueItemOut:

@@ -165,18 +165,20 @@ async def test_per_record_outcomes(app_client, tokens):
         {"record_id": "P-1", "type": "listed", "id_number": person, "occurred_on": "2026-01-02"},
         {"record_id": "P-6", "type": "listed", "id_number": person, "occurred_on": "2999-01-01"},
         "not an object",
+        {"record_id": "P-7", "type": "hours", "id_number": person, "occurred_on": DAY, "quantity": "1.234"},
+        {"record_id": "P-8", "type": "listed", "id_number": person, "occurred_on": DAY, "level": "x" * 49},
     ]
     r = await _post(app_client, source, records)
     assert r.status_code == 200, r.text
     results = r.json()["results"]
     assert [x["outcome"] for x in results] == ["recorded", "invalid", "invalid", "unmatched", "removal_unknown",
-                                               "invalid", "invalid", "invalid"]
+                                               "invalid", "invalid", "invalid", "invalid", "invalid"]
     assert [x["error"]["code"] if x["error"] else None for x in results] == [
         None, "FEED_ID_NUMBER_INVALID", "FEED_TYPE_UNMAPPED", None, "FEED_REMOVAL_UNKNOWN", "FEED_RECORD_ID_REUSED",
-        "FEED_DATE_IN_FUTURE", "FEED_RECORD_INVALID"]
+        "FEED_DATE_IN_FUTURE", "FEED_RECORD_INVALID", "FEED_RECORD_INVALID", "FEED_RECORD_INVALID"]
     assert results[3]["queue_id"] is not None
     # the invalid ID number was not queued; the unknown one is (held by the county: no region code)
-    queued = (await app_client.get("/api/v1/feeds/queue", headers=await tokens("county_admin"))).json()
+    queued = (await app_client.get("/api/v1/feeds/queue", headers=await tokens("county_admin"), params={"limit": 200})).json()["items"]
     assert results[3]["queue_id"] in [q["id"] for q in queued]
     assert not any(q["record_id"] == "P-2" and q["source_code"] == source["code"] for q in queued)
 
@@ -232,11 +234,11 @@ async def test_unmatched_queue_is_the_townships(app_client, tokens):
                                          {"record_id": "Q-2", "type": "arrears", "id_number": number, "name": "王某",
                                           "occurred_on": DAY, "region_code": "620702100001"}])
     q1, q2 = (x["queue_id"] for x in r.json()["results"])
-    listing = (await app_client.get("/api/v1/feeds/queue", headers=mine)).json()
+    listing = (await app_client.get("/api/v1/feeds/queue", headers=mine)).json()["items"]
     assert {q1, q2} <= {q["id"] for q in listing}
     item = next(q for q in listing if q["id"] == q1)
     assert item["identifier_masked"].startswith("620702") and "*" in item["identifier_masked"]
-    assert not {q1, q2} & {q["id"] for q in (await app_client.get("/api/v1/feeds/queue", headers=other)).json()}
+    assert not {q1, q2} & {q["id"] for q in (await app_client.get("/api/v1/feeds/queue", headers=other)).json()["items"]}
     (person_id, _), = await _people("620702100", limit=1)
     (foreign_id, _), = await _people("620702101", limit=1)
     body = {"subject_kind": "person", "subject_id": person_id}
@@ -264,7 +266,7 @@ async def test_unmatched_queue_is_the_townships(app_client, tokens):
                                          {"record_id": "Q-3-R", "action": "remove", "removes": "Q-3"}])
     assert [x["outcome"] for x in r.json()["results"]] == ["unmatched", "removed"]
     q3 = r.json()["results"][0]["queue_id"]
-    assert q3 not in {q["id"] for q in (await app_client.get("/api/v1/feeds/queue", headers=mine)).json()}
+    assert q3 not in {q["id"] for q in (await app_client.get("/api/v1/feeds/queue", headers=mine)).json()["items"]}
     assert (await fetch("SELECT status FROM feed_record WHERE id = {}", q3))[0]["status"] == "withdrawn"
     log = await fetch("SELECT 1 FROM access_log WHERE purpose = 'feed_matching' AND subject_id = {}", person_id)
     assert log

@@ -10,6 +10,10 @@ is never updated. It is the dispute as it stands *now*: a standing computed for 
 from __future__ import annotations
 
 
+# The open objections (the marks), as a derived table with ``event_id`` and ``entry_id``.
+OPEN_OBJECTIONS_SQL = "SELECT event_id, entry_id FROM entry_objection WHERE status = 'open'"
+
+
 def _by_event(entry: str) -> str:
     return f"SELECT 1 FROM entry_objection dsp WHERE dsp.status = 'open' AND dsp.event_id = {entry}.event"
 

@@ -36,6 +36,7 @@ from piccolo.engine import engine_finder
 from backend import clock
 from backend.auth import scope
 from backend.auth.roles import Actor, Role
+from backend.consent.services import _head_of as consent_head_of
 from backend.db import fetch
 from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, PermissionDenied
 from backend.ledger.catalogue import points_text
@@ -48,7 +49,6 @@ from points_rules.objections import deadlines, due_state
 
 FIELDS = ("ledger", "entry_objection")
 PURPOSE = "entry_objection"
-HEAD = "户主"
 DUE_FILTERS = ("open", "due_soon", "overdue", "escalated")
 
 
@@ -130,11 +130,8 @@ async def _counts_now(entry: dict) -> bool:
 
 
 async def _head_of(household_id: int | None) -> int | None:
-    if household_id is None:
-        return None
-    rows = await fetch("SELECT person FROM household_membership WHERE household = {} AND valid_to IS NULL "
-                       "AND relation = {}", household_id, HEAD)
-    return rows[0]["person"] if rows else None
+    """The head of household now (the consent slice's one query for it, not a copy)."""
+    return None if household_id is None else await consent_head_of(household_id)
 
 
 async def _objector(actor: Actor, where: scope.Location) -> int:

@@ -22,7 +22,8 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import date
+import logging
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable
@@ -52,6 +53,8 @@ from backend.schemas import ErrorBody, Page, has_forbidden_character
 from backend.settings import get_settings
 from points_rules import RuleError
 from points_rules import feeds as rules
+
+logger = logging.getLogger("cunxin.feeds")
 
 CHUNK = 250
 """Records written per transaction: large enough that 10,000 records take seconds, small enough
@@ -515,7 +518,10 @@ async def _remove(source: dict, batch_id: int, actor: Actor, removal: rules.Remo
                AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id) ORDER BY e.id DESC LIMIT 1""",
             event["id"])
         if entry:
-            await ledger.reverse_entry(actor, entry[0]["id"], reason)
+            try:
+                await ledger.reverse_entry(actor, entry[0]["id"], reason)
+            except Conflict:  # reversed meanwhile (a concurrent post, the sweep): act on what it is now
+                return await _remove_again(source, batch_id, actor, removal)
     new_status = WITHDRAWN if effect == "release" else REMOVED if effect in ("withdraw", "reverse") else None
     async with engine_finder().transaction():
         if new_status is not None:
@@ -527,6 +533,27 @@ async def _remove(source: dict, batch_id: int, actor: Actor, removal: rules.Remo
 
 async def _remove_again(source: dict, batch_id: int, actor: Actor, removal: rules.Removal) -> RecordResult:
     return await _remove(source, batch_id, actor, removal)
+
+
+async def finish_pending_removals(older_than: timedelta = timedelta(minutes=5)) -> int:
+    """The worker's sweep: removals claimed but never finished (the process died between the
+    claim and the ledger's correction) are applied now, without waiting for the source to post
+    them again. Safe to run beside a post of the same removal: each step re-reads what is done."""
+    rows = await fetch("SELECT * FROM feed_record WHERE status = {} AND created_at < {} ORDER BY id",
+                       REMOVAL_PENDING, clock.now() - older_than)
+    finished = 0
+    for row in rows:
+        source = (await fetch("SELECT * FROM feed_source WHERE id = {}", row["source"]))[0]
+        details = row["details"] if isinstance(row["details"], dict) else json.loads(row["details"])
+        removal = rules.Removal(record_id=row["record_id"], removes=details.get("removes") or "",
+                                occurred_on=date.fromisoformat(details["occurred_on"]) if details.get("occurred_on") else None,
+                                note=details.get("note") or "", digest=row["digest"])
+        try:
+            await _remove(source, row["batch"], feed_actor(source), removal)
+            finished += 1
+        except (CunxinError, PostgresError) as exc:
+            logger.warning("feed removal %s of source %s still pending: %r", row["record_id"], source["code"], exc)
+    return finished
 
 
 # --- Excel uploads -------------------------------------------------------------------------

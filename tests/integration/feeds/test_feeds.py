@@ -372,3 +372,35 @@ async def test_a_record_the_database_refuses_is_reported_not_written_and_the_res
     again = await _post(app_client, source, records, timestamp=int(clock.now().timestamp()) + 1)
     assert [x["outcome"] for x in again.json()["results"]] == ["duplicate"] * 2 + ["recorded"] + ["duplicate"] * 2
     assert (await _written(source)) == (5, 5)
+
+
+async def test_a_removal_left_half_done_is_finished_by_the_sweep(app_client, tokens):
+    """A removal claimed by a post that then died (the claim committed, the ledger's correction
+    never made) is finished by the worker's sweep, once — and a later post of it is a duplicate."""
+    from datetime import timedelta
+
+    from backend.feeds import services
+
+    source = await _source(app_client, tokens)
+    (_, number), = await _people("620702100", limit=1)
+    r = await _post(app_client, source, [{"record_id": "S-1", "type": "hours", "id_number": number,
+                                          "occurred_on": DAY, "quantity": "10"}])
+    event_id = r.json()["results"][0]["event_id"]
+    entry_id = (await fetch("SELECT id FROM ledger_entry WHERE event = {} ORDER BY id LIMIT 1", event_id))[0]["id"]
+    row = (await fetch("SELECT * FROM feed_source WHERE id = {}", source["id"]))[0]
+    batch = (await fetch("SELECT max(id) AS id FROM feed_batch WHERE source = {}", source["id"]))[0]["id"]
+    removal = rules.parse_record({"record_id": "S-1-R", "action": "remove", "removes": "S-1"}, {}, TODAY,
+                                 normalise_id=str, normalise_uscc=str)
+    target = (await fetch("SELECT id FROM feed_record WHERE source = {} AND record_id = 'S-1'", source["id"]))[0]["id"]
+    await services._claim(source | {"county": row["county"]}, batch, record_id="S-1-R", action="remove",
+                          status="removal_pending", digest=removal.digest, removes=target,
+                          details={"removes": "S-1", "note": "", "occurred_on": None})  # … and the process died
+    assert not await fetch("SELECT 1 FROM ledger_entry WHERE reverses_entry = {}", entry_id)
+    assert await services.finish_pending_removals(older_than=timedelta(0)) >= 1
+    assert len(await fetch("SELECT 1 FROM ledger_entry WHERE reverses_entry = {}", entry_id)) == 1
+    assert (await fetch("SELECT status FROM feed_record WHERE record_id = 'S-1-R' AND source = {}", source["id"]))[0][
+        "status"] == "removal_done"
+    await services.finish_pending_removals(older_than=timedelta(0))  # nothing left to do
+    r = await _post(app_client, source, [{"record_id": "S-1-R", "action": "remove", "removes": "S-1"}])
+    assert r.json()["results"][0]["outcome"] == "duplicate"
+    assert len(await fetch("SELECT 1 FROM ledger_entry WHERE reverses_entry = {}", entry_id)) == 1

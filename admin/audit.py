@@ -70,6 +70,12 @@ CONCERNS: dict[str, str] = {
                         CASE WHEN c.subject_kind = 'person' THEN c.subject_id END AS person,
                         c.household_id AS household, c.township_id AS township
                         FROM consent_event c WHERE c.id = ANY({})""",
+    "entry_objection": """SELECT o.id AS row, o.subject_kind AS kind, o.subject_id AS subject, o.person_id AS person,
+                          o.household_id AS household, o.township_id AS township
+                          FROM entry_objection o WHERE o.id = ANY({})""",
+    "bank_rating_pull": """SELECT p.id AS row, 'household' AS kind, p.household_id AS subject, NULL::int AS person,
+                           p.household_id AS household, p.township_id AS township
+                           FROM bank_rating_pull p WHERE p.id = ANY({}) AND p.household_id IS NOT NULL""",
     "standing_household": """SELECT s.household_id AS row, 'household' AS kind, s.household_id AS subject,
                              NULL::int AS person, s.household_id AS household, s.township_id AS township
                              FROM standing_household s WHERE s.household_id = ANY({})""",

@@ -2,20 +2,12 @@
 
 Entry objections are read-only there (decisions go through the scoped API, which township admins
 use; the database refuses changes to a filing and to a decided objection anyway). They are
-personal data, so the table is listed only once ``admin.audit`` logs admin reads of it:
-``CONCERN_SQL`` below is the entry for ``admin.audit.CONCERNS`` (the integrator adds it there).
+personal data, so the table is listed only while ``admin.audit.CONCERNS`` logs admin reads of it.
 """
 
 from __future__ import annotations
 
 MENU = "异议 Objections"
-
-# For admin.audit.CONCERNS["entry_objection"]: (row, subject_kind, subject_id, person_id, household_id,
-# township_id) of the rows read. The township is the recording township, which handles the case.
-CONCERN_SQL = """SELECT o.id AS row, o.subject_kind AS kind, o.subject_id AS subject, o.person_id AS person,
-                 o.household_id AS household, o.township_id AS township
-                 FROM entry_objection o WHERE o.id = ANY({})"""
-
 
 def table_configs() -> list:
     from piccolo_admin.endpoints import TableConfig

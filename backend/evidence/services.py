@@ -187,11 +187,14 @@ async def requeue_stale(older_than: timedelta = timedelta(minutes=2)) -> int:
 
 
 async def _authorize(actor: Actor, row: dict, purpose: str) -> None:
-    """The uploader, or anyone whose scope covers the subject of the event the photo belongs to."""
+    """The uploader, or anyone whose scope covers the subject of the event the photo belongs to —
+    or, for a photo of no event, of the paper consent or the objection it was filed with (the
+    township checking a consent form or deciding an objection must see it)."""
     if actor.kind == "account" and row["uploaded_by"] == actor.id:
         return
     if row["event"] is None:
-        raise NotFound()
+        await _authorize_unlinked(actor, row["id"], purpose)
+        return
     event = await fetch("SELECT subject_kind, subject_id FROM credit_event WHERE id = {}", row["event"])
     # A villager sees only photos of their own events (as the points view links them), not those
     # of other household members or of the household.
@@ -200,6 +203,18 @@ async def _authorize(actor: Actor, row: dict, purpose: str) -> None:
         raise NotFound()
     await scope.authorize_read(actor, event[0]["subject_kind"], event[0]["subject_id"], fields=["evidence_photo"],
                                purpose=purpose)
+
+
+async def _authorize_unlinked(actor: Actor, evidence_id: int, purpose: str) -> None:
+    from backend.objections.services import photo_visible  # the objections slice builds on this one
+
+    consent = await fetch("SELECT subject_kind, subject_id FROM consent_event WHERE evidence_id = {}", evidence_id)
+    if consent:
+        await scope.authorize_read(actor, consent[0]["subject_kind"], consent[0]["subject_id"],
+                                   fields=["evidence_photo", "consent"], purpose=purpose)
+        return
+    if not await photo_visible(actor, evidence_id, purpose=purpose):
+        raise NotFound()
 
 
 async def get_evidence(actor: Actor, evidence_id: int) -> EvidenceOut:

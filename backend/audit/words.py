@@ -84,6 +84,7 @@ def org_zh(actor_kind: str, role: str, recorded: str) -> str:
 
 # Ordered as a villager would list them: identity first, then family, then credit.
 FIELD_ZH: dict[str, str] = {
+    "consent": "授权记录",
     "name": "姓名",
     "sex": "性别",
     "birth_date": "出生日期",
@@ -139,6 +140,8 @@ def what_zh(fields: Iterable[str]) -> list[str]:
 # --- why ---------------------------------------------------------------------------------------
 
 PURPOSE_ZH: dict[str, str] = {
+    "eligibility_list_view": "查看激励惩戒适用名单",
+    "eligibility_list_export": "导出激励惩戒适用名单",
     "points_view": "查看信用积分",
     "rating_view": "查看家庭信用等级",
     "rating_approval": "评定家庭信用等级",

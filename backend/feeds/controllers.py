@@ -106,8 +106,10 @@ class FeedInboundController(Controller):
     ) -> FeedReportOut:
         """Body `{"records": [...]}` (≤ 10,000), signed: `X-Feed-Signature: v1=hex(HMAC-SHA256(secret, timestamp + "." + body))`, `X-Feed-Timestamp` within ±5 min, each signature once. One result per record; idempotent per record id."""
         body = await request.body()
-        source, batch_id = await services.authenticate(source_code, x_feed_key, x_feed_timestamp, x_feed_signature, body)
-        return await services.ingest(source, batch_id, services.parse_body(body))
+        source, signature = await services.authenticate(source_code, x_feed_key, x_feed_timestamp, x_feed_signature,
+                                                        body)
+        records = services.parse_body(body)
+        return await services.ingest(source, await services.claim_signature(source, signature), records)
 
 
 class FeedQueueController(Controller):

@@ -159,11 +159,11 @@ async def list_sources(actor: Actor) -> list[SourceOut]:
 
 # --- intake ---------------------------------------------------------------------------------
 
-async def authenticate(source_code: str, key_id: str, timestamp: str, signature: str, body: bytes) -> tuple[dict, int]:
-    """The source a signed request comes from, and its claimed batch id — or 401/409 with nothing
-    written. The signature is checked first (an unknown source, key or signature all answer the
-    same), then the timestamp, then the replay store (``feed_batch.signature``, in PostgreSQL:
-    replays are refused whether or not Redis is up)."""
+async def authenticate(source_code: str, key_id: str, timestamp: str, signature: str, body: bytes) -> tuple[dict, str]:
+    """The source a signed request comes from and the signature that matched — or 401 with
+    nothing written. The signature is checked first (an unknown source, key or signature all
+    answer the same), then the timestamp; then the caller checks the body and claims the
+    signature (:func:`claim_signature`, in PostgreSQL: replays are refused whether or not Redis is up)."""
     rows = await fetch("SELECT * FROM feed_source WHERE code = {} AND active", source_code[:32])
     if not rows or not key_id or not secrets.compare_digest(rows[0]["key_id"].encode(), key_id.encode()[:64]):
         raise SIGNATURE_INVALID
@@ -174,13 +174,18 @@ async def authenticate(source_code: str, key_id: str, timestamp: str, signature:
         raise SIGNATURE_INVALID
     if not rules.timestamp_fresh(timestamp, int(clock.now().timestamp())):
         raise TIMESTAMP_STALE
+    return source, used
+
+
+async def claim_signature(source: dict, used: str) -> int:
+    """The replay store: the batch row naming the signature, or 409 ``FEED_REPLAYED``."""
     claimed = await fetch(
         """INSERT INTO feed_batch (source, county_id, channel, signature, received_at, record_count, counts)
            VALUES ({}, {}, 'api', {}, {}, 0, '{{}}') ON CONFLICT (signature) DO NOTHING RETURNING id""",
         source["id"], source["county"], used, clock.now())
     if not claimed:
         raise REPLAYED
-    return source, claimed[0]["id"]
+    return claimed[0]["id"]
 
 
 def parse_body(body: bytes) -> list[Any]:

@@ -134,7 +134,14 @@ async def test_refused_requests_write_nothing(app_client, tokens):
     future = int(clock.now().timestamp()) + rules.WINDOW_SECONDS + 5
     r = await app_client.post(url, content=body, headers=_headers(source, body, timestamp=future))
     assert (r.status_code, r.json()["code"]) == (401, "FEED_TIMESTAMP_STALE")
+    not_json = b'{"records": [}'
+    r = await app_client.post(url, content=not_json, headers=_headers(source, not_json))
+    assert (r.status_code, r.json()["code"]) == (422, "FEED_BODY_INVALID")
+    too_many = json.dumps({"records": [{}] * (rules.MAX_RECORDS + 1)}).encode()
+    r = await app_client.post(url, content=too_many, headers=_headers(source, too_many))
+    assert (r.status_code, r.json()["code"]) == (422, "FEED_BODY_INVALID")
     assert await _written(source) == (0, 0)
+    assert not await fetch("SELECT 1 FROM feed_batch WHERE source = {}", source["id"])  # no signature burnt either
     r = await app_client.post(url, content=body, headers=headers)
     assert r.status_code == 200 and r.json()["recorded"] == 1
     r = await app_client.post(url, content=body, headers=headers)  # the same signature, inside the window

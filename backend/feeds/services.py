@@ -362,9 +362,10 @@ async def ingest(source: dict, batch_id: int, raw_records: list[Any], *, holder:
         chunk = planned[start:start + CHUNK]
         try:
             outcomes = await _write_chunk(source, batch_id, actor, chunk, townships, holder_township, today, changed)
-        except PostgresError:
-            # The database refused something in this chunk (rolled back whole): each record again
-            # on its own, so one that cannot be written is reported and the others are written.
+        except (PostgresError, CunxinError):
+            # The database (or the scoring of a counted event) refused something in this chunk,
+            # rolled back whole: each record again on its own, so one that cannot be written is
+            # reported and the others are written.
             outcomes = [await _write_one(source, batch_id, actor, p, townships, holder_township, today, changed)
                         for p in chunk]
         for p, result in zip(chunk, outcomes):
@@ -476,6 +477,8 @@ async def _write_one(source: dict, batch_id: int, actor: Actor, planned: _Planne
                      holder_township: int | None, today: date, changed: set) -> RecordResult:
     try:
         return (await _write_chunk(source, batch_id, actor, [planned], townships, holder_township, today, changed))[0]
+    except CunxinError as exc:
+        return RecordResult(record_id=planned.add.record_id, outcome=rules.INVALID, error=ErrorBody(**exc.to_body()))
     except PostgresError as exc:
         return RecordResult(record_id=planned.add.record_id, outcome=rules.NOT_WRITTEN,
                             error=_error("FEED_NOT_WRITTEN", "该记录未能写入（数据库拒绝），可重新推送",

@@ -46,7 +46,7 @@ def upload(file: Path, source_code: str, username: str, report_path: Path | None
         content = file.read_bytes()
         if len(content) > xlsx.MAX_BYTES:
             raise xlsx.XLSX_INVALID
-        report = await services.upload(actor, rows[0]["id"], xlsx.read_records(content))
+        report = await services.upload(actor, rows[0]["id"], content)
         return report, xlsx.report_workbook(report) if report_path else None
 
     with servers():

@@ -81,7 +81,7 @@ class FeedUploadController(Controller):
         content = await data.data.read(xlsx.MAX_BYTES + 1)
         if len(content) > xlsx.MAX_BYTES:
             raise FILE_TOO_LARGE
-        result = await services.upload(request.user, source_id, xlsx.read_records(content))
+        result = await services.upload(request.user, source_id, content)
         if report == "xlsx":
             return Response(xlsx.report_workbook(result), media_type=xlsx.REPORT_TYPE,
                             headers={"Content-Disposition": f'attachment; filename="feed-report-{result.batch_id}.xlsx"'})

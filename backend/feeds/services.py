@@ -42,6 +42,7 @@ from backend.errors import Conflict, CunxinError, InvalidInput, NotAuthenticated
 from backend.feeds import recording
 from backend.feeds.schemas import (FeedReportOut, QueueItemOut, RecordResult, ResolvedOut, SourceCredentialsOut,
                                    SourceIn, SourceOut)
+from backend.feeds import xlsx
 from backend.feeds.tables import (DISMISSED, RECORDED, REMOVAL_DONE, REMOVAL_PENDING, REMOVAL_UNKNOWN, REMOVED,
                                   UNMATCHED, WITHDRAWN, FeedBatch, FeedSource)
 from backend.identity import FieldCipher, derive_keys, mask_id_number, mask_uscc, parse_id_number, parse_uscc
@@ -566,14 +567,16 @@ async def finish_pending_removals(older_than: timedelta = timedelta(minutes=5)) 
 
 # --- Excel uploads -------------------------------------------------------------------------
 
-async def upload(actor: Actor, source_id: int, records: list[dict]) -> FeedReportOut:
-    """An office's file of the same records (county admins of the source's county, or township
-    admins of that county for their own township)."""
+async def upload(actor: Actor, source_id: int, content: bytes) -> FeedReportOut:
+    """An office's .xlsx file of the same records (county admins of the source's county, or
+    township admins of that county for their own township). The file is read only once the
+    caller may use the source: another county's source answers 404 whatever the file holds."""
     if actor.role not in (Role.COUNTY_ADMIN, Role.TOWNSHIP_ADMIN):
         raise PermissionDenied()
     source = await _own_source(actor, source_id)
     if not source["active"]:
         raise NotFound()
+    records = xlsx.read_records(content)
     if len(records) > rules.MAX_RECORDS:
         raise BODY_INVALID
     batch_id = (await FeedBatch.insert(FeedBatch(source=source["id"], county_id=source["county"], channel="xlsx",

@@ -29,6 +29,7 @@ everything being 404.
 from __future__ import annotations
 
 import io
+import json
 import random
 import secrets
 import typing
@@ -39,14 +40,26 @@ from datetime import timedelta
 
 import pytest
 from litestar.routes import ASGIRoute, HTTPRoute
+from openpyxl import Workbook
 from PIL import Image
 
 from backend import clock
 from backend.auth import accounts
 from backend.auth.roles import Role
 from backend.auth.services import account_actor
+from backend.bank import schemas as bank_schemas
+from backend.feeds import controllers as feed_controllers
+from backend.feeds import schemas as feed_schemas
 from backend.consent import schemas as consent_schemas
+from backend.measures import build as measure_build
+from backend.measures import schemas as measure_schemas
+from backend.objections import schemas as objection_schemas
+from backend.webhooks import outbox as webhook_outbox
+from backend.webhooks import schemas as webhook_schemas
+from points_rules import feeds as feed_rules
 from backend.db import fetch
+from backend import jobs
+from piccolo.engine import engine_finder
 from backend.evidence import services as evidence
 from backend.identity import parse_id_number
 from backend.identity.idcard import compute_check_digit
@@ -68,6 +81,7 @@ ROLES = ("county_admin", "auditor", "township_admin", "grid_worker", "villager",
 ROLE = {"county_admin": Role.COUNTY_ADMIN, "auditor": Role.AUDITOR, "township_admin": Role.TOWNSHIP_ADMIN,
         "grid_worker": Role.GRID_WORKER, "villager": Role.VILLAGER, "bank": Role.BANK, "anonymous": None}
 COUNTY_X_ROLES = ("county_admin", "auditor")  # played by county X's accounts
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REFUSALS = {401: "AUTH_REQUIRED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
 
 
@@ -92,6 +106,7 @@ class Subjects:
     proposal: int = 0
     objection: int = 0
     consent: int = 0  # a paper consent of the household
+    entry_objection: int = 0  # a paper objection to ``entry``
 
 
 @dataclass
@@ -107,6 +122,10 @@ class World:
     demo_township_ids: list[int]
     x: dict[str, int]  # county X: county, township, village, grid, household, person, period, notice
     consent: dict[str, int] = field(default_factory=dict)  # demo county: recipient, notice, paper_evidence
+    records: dict[str, dict[str, int]] = field(default_factory=dict)  # county records: "demo" and "x"
+    x_id_number: str = ""  # the head of county X's household
+    far_queue: int = 0  # an unmatched feed record held by FAR's township
+    demo_product_code: str = ""
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def subjects_of(self, role: str) -> Subjects:
@@ -125,7 +144,9 @@ class World:
             "township_id": self.far.township, "organisation_id": self.far_organisation,
             "period_id": self.demo_period if role in COUNTY_X_ROLES else self.x["period"],
             "notice_id": self.consent["notice"] if role in COUNTY_X_ROLES else self.x["notice"],
-            "consent_id": s.consent,
+            "consent_id": s.consent, "entry_objection_id": s.entry_objection,
+            "queue_id": self.far_queue,  # held by FAR's township: foreign to every role that reaches the queue
+            **self.records["demo" if role in COUNTY_X_ROLES else "x"],
         }
 
     def own(self, role: str) -> dict[str, int]:
@@ -135,9 +156,13 @@ class World:
         return {"household": self.near.household, "person": self.near.member, "grid": self.near.grid}
 
 
+# Records of a county (a bank product, a measure, a list, a webhook endpoint and one of its deliveries):
+# a role of one county is sent the other county's.
+COUNTY_RECORDS = ("product_id", "measure_id", "list_id", "endpoint_id", "delivery_id", "source_id")
 PARAM_KINDS = ("household_id", "person_id", "event_id", "entry_id", "evidence_id", "proposal_id", "objection_id",
                "grid_id", "village_id", "branch_id", "township_id", "organisation_id", "period_id", "notice_id",
-               "consent_id")
+               "consent_id", "entry_objection_id", "queue_id") + COUNTY_RECORDS
+
 
 
 def _noise_jpeg() -> bytes:
@@ -272,6 +297,80 @@ async def _grid_worker_of(client, tokens, tag: str, name: str, grid_id: int) -> 
     return await tokens(f"rm{tag}_{name}")
 
 
+def _measure_body(code: str) -> dict:
+    return {"code": code, "kind": "incentive", "category": "subsidy", "name_zh": "矩阵农业补贴优先",
+            "legal_basis": "《张掖市社会信用体系建设促进条例》第三十九条", "office_zh": "区农业农村局",
+            "conditions": [{"kind": "household_grade_at_least", "grade": "A"}],
+            "valid_from": TODAY.replace(month=1, day=1).isoformat(), "valid_to": None}
+
+
+async def _county_records(client, admin: dict, county_id: int, tag: str, bank_client: str,
+                          endpoint_recipient: int | None = None) -> dict[str, int]:
+    """A bank (consent recipient) and its product, a measure with a built list, and a webhook
+    endpoint of one county, made through the API by its county admin."""
+    bank_client_id = (await fetch("SELECT id FROM bank_client WHERE client_id = {}", bank_client))[0]["id"]
+    bank = (await _ok(await client.post("/api/v1/consent/recipients", headers=admin, json={
+        "kind": "bank", "code": f"rm-bank-{tag}", "name_zh": "矩阵农商银行", "bank_client_id": bank_client_id}), 201))["id"]
+    product = (await _ok(await client.post("/api/v1/bank/products", headers=admin, json={
+        "recipient_id": bank, "code": f"RM{tag}", "name_zh": "矩阵信用贷", "purposes": ["credit_application"],
+        "data_scope": "grade", "rating_mandatory": True, "stale_days": 365, "failed_check_blocks": True}), 201))["id"]
+    measure = (await _ok(await client.post("/api/v1/measures", headers=admin, json=_measure_body(f"RM-{tag}")), 201))["id"]
+    with jobs.suppressed("build_eligibility_list"):
+        listing = (await _ok(await client.post(f"/api/v1/measures/{measure}/eligibility-lists", headers=admin,
+                                               json={"as_of": TODAY.isoformat()}), 202))["id"]
+    assert await measure_build.build_list(listing) == "done"
+    endpoint = (await _ok(await client.post("/api/v1/webhooks/endpoints", headers=admin, json={
+        "url": "http://127.0.0.1:9/hook", "subscriber_zh": "矩阵订阅方", "event_types": ["consent.granted"],
+        "recipient_id": endpoint_recipient or bank}), 201))["id"]
+    source = await _ok(await client.post("/api/v1/feeds/sources", headers=admin, json={
+        "code": f"rm-{tag}", "name": "矩阵区人民法院", "kind": "court_defaulters",
+        "mapping": {"listed": {"item_code": "JUDGMENT-DEFAULTER"}}}), 201)
+    return {"bank_recipient": bank, "product_id": product, "measure_id": measure, "list_id": listing,
+            "endpoint_id": endpoint, "county": county_id, "source_id": source["id"]}, source
+
+
+async def _held_feed_record(client, source: dict, township_code: str, id_number: str) -> int:
+    """A signed court record for a person nobody registered, held by the township its region code names."""
+    body = json.dumps({"records": [{"record_id": uuid.uuid4().hex, "type": "listed", "id_number": id_number,
+                                    "name": "未登记", "occurred_on": TODAY.isoformat(),
+                                    "region_code": township_code}]}).encode()
+    stamp = str(int(clock.now().timestamp()))
+    response = await client.post(f"/api/v1/feeds/inbound/{source['code']}/records", content=body, headers={
+        "X-Feed-Key": source["key_id"], "X-Feed-Timestamp": stamp, "content-type": "application/json",
+        "X-Feed-Signature": feed_rules.sign(source["secret"], stamp, body)})
+    (result,) = (await _ok(response))["results"]
+    assert result["outcome"] == "unmatched", result
+    return result["queue_id"]
+
+
+def _header_only_xlsx() -> bytes:
+    book = Workbook()
+    book.active.append(["记录编号", "类型", "身份证号", "姓名", "日期"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Multipart:
+    """A multipart body for :func:`send` (an upload)."""
+
+    files: dict
+
+
+async def _delivery_of(endpoint_id: int) -> int:
+    rows = await fetch("SELECT id FROM webhook_delivery WHERE endpoint = {} ORDER BY id LIMIT 1", endpoint_id)
+    assert rows, f"no delivery for endpoint {endpoint_id}"
+    return rows[0]["id"]
+
+
+async def _paper_objection(client, worker: dict, s: Subjects) -> None:
+    """The subject signed an objection to their counted entry; their grid worker captured it."""
+    s.entry_objection = (await _ok(await client.post("/api/v1/entry-objections/paper", headers=worker, json={
+        "entry_id": s.entry, "reason": "记录与事实不符", "signed_on": TODAY.isoformat(),
+        "form_evidence_id": await _upload(client, worker)}), 201))["id"]
+
+
 async def _objection(s: Subjects, period_id: int, raised_by: int) -> None:
     """The household's proposal, publicised and objected to (rows written directly: this module is
     about who may reach them, tests/integration/ratings about how they come about)."""
@@ -336,12 +435,36 @@ async def world(app_client, tokens) -> World:
     recipient = (await _ok(await app_client.post("/api/v1/consent/recipients", headers=county_admin, json={
         "kind": "subsidy_office", "code": f"rm-{tag}", "name_zh": "矩阵农业农村局"}), 201))["id"]
     w.consent = {"recipient": recipient, "notice": await _notice(app_client, county_admin)}
-    x["notice"] = await _notice(app_client, await tokens(f"{tag}_county"))
-    for s, worker in ((far, await _grid_worker_of(app_client, tokens, tag, "gwfar", far.grid)),
-                      (near, await _grid_worker_of(app_client, tokens, tag, "gwnear", near.grid)),
-                      (home, await tokens("grid_worker"))):
-        await _paper_consent(app_client, worker, s, recipient, w.consent["notice"])
+    x_admin = await tokens(f"{tag}_county")
+    x["notice"] = await _notice(app_client, x_admin)
+
+    # County records of both counties; the demo county's endpoint hears the subsidy office's consents.
+    x_code = (await fetch("SELECT code FROM county WHERE id = {}", x["county"]))[0]["code"]
+    x_bank, _ = await accounts.create_bank_client("矩阵区农商银行", x_code)
+    demo_records, demo_source = await _county_records(app_client, county_admin, demo_county, tag + "d",
+                                                      DEMO_BANK_CLIENT_ID, endpoint_recipient=recipient)
+    x_records, _ = await _county_records(app_client, x_admin, x["county"], tag + "x", x_bank)
+    w.records = {"demo": demo_records, "x": x_records}
+    far_township_code = (await fetch("SELECT code FROM township WHERE id = {}", far.township))[0]["code"]
+    w.far_queue = await _held_feed_record(app_client, demo_source, far_township_code,
+                                          await _unused_id_number(far.id_number))
+    async with engine_finder().transaction():
+        await webhook_outbox.emit(x["county"], "consent.granted", {
+            "consent_id": 1, "subject_kind": "household", "subject_id": x["household"],
+            "recipient_id": w.records["x"]["bank_recipient"], "purpose": "credit_application", "data_scope": "grade",
+            "expires_on": None}, recipient_id=w.records["x"]["bank_recipient"])
+    workers = {"far": await _grid_worker_of(app_client, tokens, tag, "gwfar", far.grid),
+               "near": await _grid_worker_of(app_client, tokens, tag, "gwnear", near.grid),
+               "home": await tokens("grid_worker")}
+    for name, s in (("far", far), ("near", near), ("home", home)):
+        await _paper_consent(app_client, workers[name], s, recipient, w.consent["notice"])
+        await _paper_objection(app_client, workers[name], s)
     w.consent["paper_evidence"] = await _upload(app_client, await tokens("grid_worker"))
+    for county in ("demo", "x"):
+        w.records[county]["delivery_id"] = await _delivery_of(w.records[county]["endpoint_id"])
+    w.demo_product_code = f"RM{tag}d"
+    x_cipher = (await fetch("SELECT id_number_cipher FROM person WHERE id = {}", x["person"]))[0]["id_number_cipher"]
+    w.x_id_number = protection.reveal_id_number(x_cipher)
 
     # Log in every role once, before any snapshot is taken (a login writes a session).
     w.headers = {"county_admin": await tokens(f"{tag}_county"), "auditor": await tokens(f"{tag}_auditor"),
@@ -436,6 +559,16 @@ BODIES: dict[type, Callable[[World, str], dict]] = {
     # The notice, recipient and photo are the caller's own: only the path's subject is foreign.
     consent_schemas.PaperGrantIn: lambda w, role: _paper_body(w.consent["recipient"], w.consent["notice"],
                                                               w.consent["paper_evidence"]),
+    measure_schemas.MeasureVersionIn: lambda w, role: {k: v for k, v in _measure_body("unused").items() if k != "code"}
+    | {"change_reason": "条款调整"},
+    measure_schemas.MeasureEndIn: lambda w, role: {"valid_to": TODAY.isoformat(), "change_reason": "政策到期"},
+    measure_schemas.ListIn: lambda w, role: {"as_of": TODAY.isoformat()},
+    webhook_schemas.EndpointPatch: lambda w, role: {"description": "矩阵修改"},
+    webhook_schemas.RotateIn: lambda w, role: {"grace_hours": 1},
+    objection_schemas.DecisionIn: lambda w, role: {"decision": "refuse", "reason": "经核实维持原记录"},
+    feed_schemas.ResolveIn: lambda w, role: {"subject_kind": "person", "subject_id": w.own(role)["person"]},
+    feed_schemas.DismissIn: lambda w, role: {"reason": "非本辖区人员"},
+    feed_controllers.FeedFile: lambda w, role: Multipart({"data": ("feed.xlsx", _header_only_xlsx(), XLSX)}),
 }
 
 
@@ -461,7 +594,9 @@ def changed(before: dict, after: dict) -> list[str]:
             if before.get(k) != after.get(k)]
 
 
-async def send(client, method: str, url: str, headers: dict, body: dict | None = None, **params):
+async def send(client, method: str, url: str, headers: dict, body: dict | Multipart | None = None, **params):
+    if isinstance(body, Multipart):
+        return await client.request(method, url, headers=headers, files=body.files, params=params or None)
     return await client.request(method, url, headers=headers, json=body, params=params or None)
 
 
@@ -624,6 +759,84 @@ async def check_consent_notices(client, w: World) -> None:
     assert w.consent["recipient"] not in recipients
 
 
+async def _ids(client, url: str, headers: dict) -> set[int]:
+    return {row["id"] for row in await _ok(await client.get(url, headers=headers))}
+
+
+def _own_and_foreign(w: World, role: str, kind: str) -> tuple[int, int]:
+    """(the role's own county's record, the other county's) of a county record kind."""
+    mine, other = ("x", "demo") if role in COUNTY_X_ROLES else ("demo", "x")
+    return w.records[mine][kind], w.records[other][kind]
+
+
+async def _county_list(client, w: World, url: str, kind: str, readers: tuple[str, ...],
+                       also_allowed: tuple[str, ...] = ()) -> None:
+    """Each county's admin (and the other readers) list their county's record, never the other's."""
+    for role in readers:
+        listed = await _ids(client, url, w.headers[role])
+        mine, foreign = _own_and_foreign(w, role, kind)
+        assert foreign not in listed, (url, role)
+        if role == "county_admin":
+            assert mine in listed, (url, role)
+    assert _own_and_foreign(w, "township_admin", kind)[0] in await _ids(client, url, w.headers["demo_county_admin"])
+    await _refused_roles(client, w, "GET", url, readers + also_allowed)
+
+
+async def check_bank_products(client, w: World) -> None:
+    await _county_list(client, w, "/api/v1/bank/products", "product_id", ("county_admin",), also_allowed=("bank",))
+    assert w.records["x"]["product_id"] not in await _ids(client, "/api/v1/bank/products", w.headers["bank"])
+
+
+async def check_bank_pulls(client, w: World) -> None:
+    """County X has no pulls: its admin lists none, whatever the demo bank pulled."""
+    assert await _ok(await client.get("/api/v1/bank/rating-pulls", headers=w.headers["county_admin"])) == []
+    await _refused_roles(client, w, "GET", "/api/v1/bank/rating-pulls", ("county_admin", "bank"))
+
+
+async def check_measures(client, w: World) -> None:
+    await _county_list(client, w, "/api/v1/measures", "measure_id", ("county_admin", "auditor", "township_admin"))
+
+
+async def check_eligibility_lists(client, w: World) -> None:
+    await _county_list(client, w, "/api/v1/eligibility-lists", "list_id", ("county_admin", "auditor", "township_admin"))
+
+
+async def check_webhook_endpoints(client, w: World) -> None:
+    await _county_list(client, w, "/api/v1/webhooks/endpoints", "endpoint_id", ("county_admin",))
+
+
+async def check_feed_sources(client, w: World) -> None:
+    await _county_list(client, w, "/api/v1/feeds/sources", "source_id", ("county_admin",))
+
+
+async def check_feed_queue(client, w: World) -> None:
+    for role in ("county_admin", "township_admin"):
+        ids, _ = await _pages(client, "/api/v1/feeds/queue", w.headers[role])
+        assert w.far_queue not in ids, role
+    ids, _ = await _pages(client, "/api/v1/feeds/queue", w.headers["demo_county_admin"])
+    assert w.far_queue in ids
+    await _refused_roles(client, w, "GET", "/api/v1/feeds/queue", ("county_admin", "township_admin"))
+
+
+async def check_entry_objections(client, w: World) -> None:
+    readers = ("county_admin", "township_admin", "grid_worker", "villager")
+    for role in readers:
+        ids, _ = await _pages(client, "/api/v1/entry-objections", w.headers[role])
+        assert w.subjects_of(role).entry_objection not in ids, role
+    ids, _ = await _pages(client, "/api/v1/entry-objections", w.headers["demo_county_admin"])
+    assert {w.far.entry_objection, w.near.entry_objection, w.home.entry_objection} <= ids
+    await _refused_roles(client, w, "GET", "/api/v1/entry-objections", readers)
+
+
+async def check_objection_report(client, w: World) -> None:
+    """The on-time report covers the caller's township (or county) only."""
+    report = await _ok(await client.get("/api/v1/entry-objections/report", headers=w.headers["township_admin"]))
+    assert w.far.township not in {t["township_id"] for t in report["townships"]}
+    report = await _ok(await client.get("/api/v1/entry-objections/report", headers=w.headers["county_admin"]))
+    assert not set(w.demo_township_ids) & {t["township_id"] for t in report["townships"]}
+    await _refused_roles(client, w, "GET", "/api/v1/entry-objections/report", ("county_admin", "township_admin"))
+
+
 async def check_county_chart(client, w: World) -> None:
     url = "/api/v1/county/charts/grade-distribution.svg"
     names = [r["name"] for r in await fetch("SELECT name FROM township WHERE id = ANY({})", w.demo_township_ids)]
@@ -702,6 +915,35 @@ NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
     ("GET", "/api/v1/ratings/objections"): NoSubject("list", "filtered by household_filter_sql; the foreign objection is absent", check_objections),
     ("GET", "/api/v1/county/charts/grade-distribution.svg"): NoSubject("list", "aggregate of the caller's county; another county's townships are absent", check_county_chart),
     ("POST", "/api/v1/persons:lookup"): NoSubject("body", "the ID number in the body names the subject", check_body_subjects),
+    # Banks (backend.bank): products are county records; a pull names its household in the body.
+    ("GET", "/api/v1/bank/products"): NoSubject("list", "products of the caller's county, or the bank's own", check_bank_products),
+    ("POST", "/api/v1/bank/products"): NoSubject("body", "the bank (recipient_id) must be of the caller's county", check_body_subjects),
+    ("POST", "/api/v1/bank/rating-pulls"): NoSubject("body", "the head's ID number in the body names the household", check_body_subjects),
+    ("GET", "/api/v1/bank/rating-pulls"): NoSubject("list", "the bank's own pulls, or the county's (household_filter_sql)", check_bank_pulls),
+    # Measures (backend.measures): county records.
+    ("GET", "/api/v1/measures"): NoSubject("list", "the caller's county's measures", check_measures),
+    ("POST", "/api/v1/measures"): NoSubject("county", "a new measure in the caller's county (from the token)"),
+    ("GET", "/api/v1/eligibility-lists"): NoSubject("list", "the caller's county's lists", check_eligibility_lists),
+    # Entry objections (backend.objections): the entry is named in the body.
+    ("GET", "/api/v1/entry-objections"): NoSubject("list", "objections the caller may see (scope.covers)", check_entry_objections),
+    ("POST", "/api/v1/entry-objections"): NoSubject("body", "entry_id/event_id in the body name the entry", check_body_subjects),
+    ("POST", "/api/v1/entry-objections/paper"): NoSubject("body", "entry_id/event_id in the body name the entry", check_body_subjects),
+    ("GET", "/api/v1/entry-objections/report"): NoSubject("county", "on-time rates of the caller's township or county", check_objection_report),
+    ("GET", "/api/v1/entry-objections/report.svg"): NoSubject("county", "the same report as a chart (same query)"),
+    ("GET", "/api/v1/entry-objections/report.xlsx"): NoSubject("county", "the same report as Excel (same query)"),
+    # Webhooks (backend.webhooks): county records.
+    ("GET", "/api/v1/webhooks/event-types"): NoSubject("public", "the event catalogue: no personal data (county admins)"),
+    ("GET", "/api/v1/webhooks/endpoints"): NoSubject("list", "the caller's county's endpoints", check_webhook_endpoints),
+    ("POST", "/api/v1/webhooks/endpoints"): NoSubject("body", "recipient_id must be of the caller's county", check_body_subjects),
+    # Feeds (backend.feeds): sources are county records; the queue a township's list.
+    ("POST", "/api/v1/feeds/inbound/{source_code:str}/records"): NoSubject(
+        "public", "a neighbouring system's signed records: authenticated by its HMAC signature, not a role"),
+    ("GET", "/api/v1/feeds/sources"): NoSubject("list", "the caller's county's feed sources", check_feed_sources),
+    ("POST", "/api/v1/feeds/sources"): NoSubject("county", "a new source in the caller's county (from the token)"),
+    ("GET", "/api/v1/feeds/queue"): NoSubject("list", "records held by the caller's township or county", check_feed_queue),
+    # The honour roll (backend.honour): public; persons only under consent (tests/integration/honour).
+    ("GET", "/api/v1/public/honour-roll"): NoSubject("public", "positive information; persons only under their active honour_roll consent"),
+    ("GET", "/honour-roll"): NoSubject("public", "the honour roll as a page (the same data)"),
     ("POST", "/api/v1/events"): NoSubject("body", "subject_kind/subject_id in the body name the subject", check_body_subjects),
     ("POST", "/api/v1/events:batch"): NoSubject("body", "each event in the body names its subject", check_body_subjects),
     ("POST", "/api/v1/review/events:decide"): NoSubject("body", "event_ids and exceptions in the body name the events", check_body_subjects),
@@ -730,13 +972,16 @@ async def body_subject_checks(client, w: World) -> None:
         before, last_read = await snapshot(client), await _last_access_log_id()
         response = await send(client, method, url, w.headers[role], body, **params)
         after = await snapshot(client)
-        # A registry change authorises its two subjects one after the other: the read of the
-        # caller's own household may be logged before the foreign person or grid is refused.
-        # Nothing else may be written, and no row may be about a foreign subject.
-        wrote = [c for c in changed(before, after) if not c.startswith("access_log:")]
-        about_foreign = await fetch(
-            "SELECT id, subject_kind, subject_id FROM access_log WHERE id > {} AND NOT household_id = ANY({})",
-            last_read, [w.own(role)["household"]])
+        # A refusal writes nothing, not even an access-log row (a registry change checks both its
+        # subjects before it logs a read: scope.authorize_reads). A refused bank pull is the one
+        # exception: it is recorded (bank_rating_pull and its security event), and about no household.
+        wrote = changed(before, after)
+        if label.startswith("POST /api/v1/bank/rating-pulls"):
+            wrote = [c for c in wrote if not c.startswith(("bank_rating_pull:", "security_event:"))]
+            leaked = await fetch("SELECT id FROM bank_rating_pull WHERE household_id IS NOT NULL AND id > "
+                                 "(SELECT coalesce(max(id), 0) - 1 FROM bank_rating_pull)")
+            wrote += [f"bank_rating_pull names a household: {leaked}"] if leaked else []
+        about_foreign = await fetch("SELECT id, subject_kind, subject_id FROM access_log WHERE id > {}", last_read)
         if wrote or about_foreign:
             failures.append(f"{label} [{role}]: wrote {wrote} {about_foreign}")
         if response.status_code != status or (status >= 400 and response.json().get("code") not in codes):
@@ -794,6 +1039,40 @@ async def body_subject_checks(client, w: World) -> None:
         await refused("POST /api/v1/persons:lookup", role, "POST", "/api/v1/persons:lookup",
                       {"id_number": w.far.id_number}, {"AUTH_REQUIRED", "PERMISSION_DENIED"},
                       status=401 if role == "anonymous" else 403)
+
+    # Entry objections name their entry in the body: a villager's neighbour's, a grid worker's
+    # outside their grids.
+    await refused("POST /api/v1/entry-objections", "villager", "POST", "/api/v1/entry-objections",
+                  {"entry_id": w.home.entry, "reason": "记录有误"}, {"NOT_FOUND"})
+    await refused("POST /api/v1/entry-objections/paper", "grid_worker", "POST", "/api/v1/entry-objections/paper",
+                  {"entry_id": w.near.entry, "reason": "记录有误", "signed_on": TODAY.isoformat(),
+                   "form_evidence_id": w.consent["paper_evidence"]}, {"NOT_FOUND"})
+    # County records named in a body: another county's bank, another county's recipient.
+    x_bank = w.records["x"]["bank_recipient"]
+    await refused("POST /api/v1/bank/products (foreign bank)", "demo_county_admin", "POST", "/api/v1/bank/products",
+                  {"recipient_id": x_bank, "code": "RMFOREIGN", "name_zh": "外区产品", "purposes": ["credit_application"],
+                   "data_scope": "grade", "rating_mandatory": True, "stale_days": 365, "failed_check_blocks": True},
+                  {"BANK_RECIPIENT_UNKNOWN"}, status=422)
+    await refused("POST /api/v1/webhooks/endpoints (foreign recipient)", "demo_county_admin", "POST",
+                  "/api/v1/webhooks/endpoints", {"url": "http://127.0.0.1:9/x", "subscriber_zh": "外区订阅",
+                                                 "event_types": ["consent.granted"], "recipient_id": x_bank},
+                  {"WEBHOOK_RECIPIENT_UNKNOWN"}, status=422)
+    # A bank names a household by its head's ID number: another county's household answers exactly
+    # as an unregistered number does (no existence oracle), and discloses nothing.
+    pulls = []
+    for number in (w.x_id_number, unregistered):
+        body = {"head_id_number": number, "product_code": w.demo_product_code, "purpose": "credit_application"}
+        headers = {**w.headers["bank"], "Idempotency-Key": uuid.uuid4().hex}
+        before, last_read = await snapshot(client), await _last_access_log_id()
+        response = await client.post("/api/v1/bank/rating-pulls", headers=headers, json=body)
+        if response.status_code != 403 or response.json().get("code") != "CONSENT_REQUIRED":
+            failures.append(f"POST /api/v1/bank/rating-pulls: {response.status_code} {response.text[:200]}")
+        if await fetch("SELECT id FROM access_log WHERE id > {}", last_read):
+            failures.append("POST /api/v1/bank/rating-pulls: a refused pull wrote an access-log row")
+        pulls.append({k: v for k, v in response.json().items() if k != "details"} | {
+            "details": {k: v for k, v in response.json()["details"].items() if k != "pull_id"}})
+    if pulls[0] != pulls[1]:
+        failures.append(f"POST /api/v1/bank/rating-pulls: foreign and unregistered answer differently: {pulls}")
     assert not failures, "\n".join(failures)
 
 
@@ -879,7 +1158,8 @@ async def test_the_same_ids_answer_their_own_jurisdiction(app_client, world):
     """Positive control: every GET with a subject in its path answers 200 to the demo county admin for
     the FAR ids — the ids the matrix sends are real, readable, and refused only for being foreign."""
     subject, _ = _classify(app_client.app)
-    params = {**world.foreign("township_admin"), "period_id": world.demo_period, "notice_id": world.consent["notice"]}
+    params = {**world.foreign("township_admin"), "period_id": world.demo_period, "notice_id": world.consent["notice"],
+              **world.records["demo"]}
     failures = []
     for e in (e for e in subject if e.method == "GET"):
         response = await app_client.get(e.url(params), headers=world.headers["demo_county_admin"])

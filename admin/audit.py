@@ -76,6 +76,11 @@ CONCERNS: dict[str, str] = {
     "bank_rating_pull": """SELECT p.id AS row, 'household' AS kind, p.household_id AS subject, NULL::int AS person,
                            p.household_id AS household, p.township_id AS township
                            FROM bank_rating_pull p WHERE p.id = ANY({}) AND p.household_id IS NOT NULL""",
+    "feed_record": """SELECT r.id AS row, COALESCE(NULLIF(r.subject_kind, ''), 'feed_record') AS kind,
+                      COALESCE(r.subject_id, r.id::int) AS subject,
+                      CASE WHEN r.subject_kind = 'person' THEN r.subject_id END AS person, NULL::int AS household,
+                      r.township_id AS township
+                      FROM feed_record r WHERE r.id = ANY({})""",
     "standing_household": """SELECT s.household_id AS row, 'household' AS kind, s.household_id AS subject,
                              NULL::int AS person, s.household_id AS household, s.township_id AS township
                              FROM standing_household s WHERE s.household_id = ANY({})""",

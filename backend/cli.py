@@ -283,9 +283,11 @@ def keys_list() -> None:
 
 
 def _attach_rules_commands() -> None:
+    from backend.feeds.cli import feeds
     from backend.rules_cli import rules
 
     main.add_command(rules)
+    main.add_command(feeds)
 
 
 _attach_rules_commands()

@@ -85,6 +85,7 @@ def org_zh(actor_kind: str, role: str, recorded: str) -> str:
 # Ordered as a villager would list them: identity first, then family, then credit.
 FIELD_ZH: dict[str, str] = {
     "consent": "授权记录",
+    "feed_record": "外部推送记录",
     "name": "姓名",
     "sex": "性别",
     "birth_date": "出生日期",
@@ -140,6 +141,7 @@ def what_zh(fields: Iterable[str]) -> list[str]:
 # --- why ---------------------------------------------------------------------------------------
 
 PURPOSE_ZH: dict[str, str] = {
+    "feed_matching": "匹配外部推送记录（如法院、人社部门名单）",
     "eligibility_list_view": "查看激励惩戒适用名单",
     "eligibility_list_export": "导出激励惩戒适用名单",
     "points_view": "查看信用积分",

@@ -47,7 +47,7 @@ from backend.ratings.calendar import work_calendar
 from backend.schemas import Page
 from points_rules.objections import deadlines, due_state
 
-FIELDS = ("ledger", "entry_objection")
+LOGGED_FIELDS = ("ledger", "entry_objection")
 PURPOSE = "entry_objection"
 DUE_FILTERS = ("open", "due_soon", "overdue", "escalated")
 
@@ -177,7 +177,7 @@ async def file_objection(actor: Actor, data: ObjectionFileIn, *, request_id: str
     if actor.role is not Role.VILLAGER or actor.person_id is None:
         raise PermissionDenied()
     entry, event = await _target(data.entry_id, data.event_id)
-    where = await scope.authorize_read(actor, entry["subject_kind"], entry["subject_id"], fields=FIELDS,
+    where = await scope.authorize_read(actor, entry["subject_kind"], entry["subject_id"], fields=LOGGED_FIELDS,
                                        purpose=PURPOSE, request_id=request_id)
     person_id = await _objector(actor, where)
     return await _file(actor, entry, event, where, reason=data.reason, channel=t.APP, person_id=person_id)
@@ -298,7 +298,7 @@ async def _visible_row(actor: Actor, objection_id: int) -> dict:
 async def get_objection(actor: Actor, objection_id: int, *, request_id: str = "") -> ObjectionOut:
     """One objection, if I may see it (404 otherwise, as for one that does not exist); the read is logged."""
     row = await _visible_row(actor, objection_id)
-    await scope.log_reads(actor, [_location(row)], fields=FIELDS, purpose=PURPOSE, request_id=request_id)
+    await scope.log_reads(actor, [_location(row)], fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
     return await _out(objection_id)
 
 
@@ -340,7 +340,7 @@ async def list_objections(actor: Actor, *, status: str | None, due: str | None, 
                        *args)
     rows = [r for r in rows if _visible(actor, r)]
     page = rows[offset:offset + limit]
-    await scope.log_reads(actor, [_location(r) for r in page], fields=FIELDS, purpose=PURPOSE, request_id=request_id)
+    await scope.log_reads(actor, [_location(r) for r in page], fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
     return Page[ObjectionOut](items=[_objection_out(r, today) for r in page], total=len(rows), limit=limit,
                               offset=offset)
 
@@ -376,7 +376,7 @@ async def decide(actor: Actor, objection_id: int, data: DecisionIn, *, request_i
     row = await _visible_row(actor, objection_id)
     if not _deciders(actor, row):
         raise NotFound()
-    await scope.log_reads(actor, [_location(row)], fields=FIELDS, purpose=PURPOSE, request_id=request_id)
+    await scope.log_reads(actor, [_location(row)], fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
     if row["status"] != t.OPEN:
         raise _fresh(DECIDED)
     now = clock.now()

@@ -53,6 +53,7 @@ from backend.honour.schemas import (
 )
 from backend.ledger.catalogue import catalogues
 from backend.ledger.services import COUNTED_STATUSES
+from backend.objections.disputed import not_disputed_sql
 from backend.ratings.tables import EFFECTIVE, HOUSEHOLD, TOWNSHIP, VILLAGE
 from backend.registry.tables import HEAD
 from points_rules import consent as consent_rules
@@ -207,8 +208,9 @@ async def _households(county_id: int, ids: list[int]) -> dict[int, dict]:
 
 
 async def _entries(subjects: list[tuple[str, int]]) -> dict[tuple[str, int], list[rules.Entry]]:
-    """The subjects' original entries that no reversal cancels, of events still counted (all of
-    them: ``points_rules.honour`` decides which may be shown)."""
+    """The subjects' original entries that no reversal cancels, of events still counted and not
+    under objection (all of them: ``points_rules.honour`` decides which may be shown). A disputed
+    entry is off the roll until the objection is decided, as it is off ratings and bank answers."""
     persons = [i for k, i in subjects if k == PERSON]
     households = [i for k, i in subjects if k == HOUSEHOLD_SUBJECT]
     if not persons and not households:
@@ -220,7 +222,8 @@ async def _entries(subjects: list[tuple[str, int]]) -> dict[tuple[str, int], lis
            WHERE ((e.subject_kind = 'person' AND e.subject_id = ANY({}))
                   OR (e.subject_kind = 'household' AND e.subject_id = ANY({})))
              AND e.reverses_entry IS NULL AND ev.status = ANY({})
-             AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id)""",
+             AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id)
+             AND """ + not_disputed_sql("e"),
         persons, households, list(COUNTED_STATUSES))
     out: dict[tuple[str, int], list[rules.Entry]] = {}
     for r in rows:

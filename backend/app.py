@@ -17,6 +17,9 @@ from backend.feeds.routes import ROUTES as FEED_ROUTES
 from backend.honour.routes import ROUTES as HONOUR_ROUTES
 from backend.measures.routes import ROUTES as MEASURE_ROUTES
 from backend.objections.routes import ROUTES as OBJECTION_ROUTES
+from backend.repair.routes import ROUTES as REPAIR_ROUTES
+from backend.commitments.routes import ROUTES as COMMITMENTS_ROUTES
+from backend.fieldwork.routes import ROUTES as FIELDWORK_ROUTES
 from backend.webhooks.routes import ROUTES as WEBHOOK_ROUTES
 from backend.auth.controllers import AuthController
 from backend.catalogue.controllers import CatalogueController, catalogue_page
@@ -86,6 +89,9 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         *WEBHOOK_ROUTES,
         *FEED_ROUTES,
         *OBJECTION_ROUTES,
+        *REPAIR_ROUTES,
+        *COMMITMENTS_ROUTES,
+        *FIELDWORK_ROUTES,
     ]
     if with_admin:
         handlers.append(_admin_mount())

@@ -21,6 +21,9 @@ APP_REGISTRY = AppRegistry(
         "backend.webhooks.piccolo_app",
         "backend.feeds.piccolo_app",
         "backend.objections.piccolo_app",
+        "backend.repair.piccolo_app",
+        "backend.commitments.piccolo_app",
+        "backend.fieldwork.piccolo_app",
         "piccolo.apps.user.piccolo_app",
         "piccolo_admin.piccolo_app",
     ]

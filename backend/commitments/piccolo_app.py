@@ -1,12 +1,12 @@
 from piccolo.conf.apps import AppConfig
 
 from backend.settings import PROJECT_ROOT
-from backend.commitments.tables import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookOutbox
 
 APP_CONFIG = AppConfig(
     app_name="commitments",
     migrations_folder_path=PROJECT_ROOT / "migrations" / "commitments",
-    table_classes=[WebhookEndpoint, WebhookOutbox, WebhookDelivery, WebhookAttempt],
+    table_classes=[],
     migration_dependencies=["backend.registry.piccolo_app", "backend.auth.piccolo_app", "backend.audit.piccolo_app",
-                            "backend.ledger.piccolo_app", "backend.ratings.piccolo_app", "backend.consent.piccolo_app"],
+                            "backend.ledger.piccolo_app", "backend.ratings.piccolo_app", "backend.consent.piccolo_app",
+                            "backend.evidence.piccolo_app"],
 )

@@ -1,5 +1,3 @@
 """The route handlers this package adds to the app (``backend.app`` registers them)."""
 
-from backend.webhooks.controllers import WebhookController
-
-ROUTES: list = [WebhookController]
+ROUTES: list = []

@@ -14,11 +14,27 @@ from dev.seed import DEMO_PASSWORD
 TODAY = clock.today()  # the county's today (CUNXIN_TZ), as the app sees it
 
 
+# Modules that change the shared database widely run after those that count or pick from the demo
+# county (the sort is stable, so each group keeps its own order): the slices that close rating
+# periods over the whole county or add counties of their own, then the feeds (10,000 counted
+# events on demo people), the route matrix (a second county), Schemathesis (random rows everywhere).
+LATE_MODULES = (
+    ("tests.integration.honour.", "tests.integration.bank.", "tests.integration.measures.",
+     "tests.integration.objections.", "tests.integration.webhooks.", "tests.integration.repair.",
+     "tests.integration.commitments.", "tests.integration.fieldwork."),
+    ("tests.integration.feeds.",),
+    ("tests.integration.test_route_matrix",),
+    ("tests.integration.test_schemathesis",),
+)
+
+
+def _lateness(item) -> int:
+    name = item.module.__name__
+    return next((rank for rank, prefixes in enumerate(LATE_MODULES, 1) if name.startswith(prefixes)), 0)
+
+
 def pytest_collection_modifyitems(items):
-    """The route matrix adds a second county to the shared database: run it after the tests that
-    count the demo county's rows. Schemathesis writes random rows everywhere: it runs last."""
-    items.sort(key=lambda item: (item.module.__name__.endswith("test_schemathesis"),
-                                 item.module.__name__.endswith("test_route_matrix")))
+    items.sort(key=_lateness)
 
 
 @pytest.fixture(scope="session")

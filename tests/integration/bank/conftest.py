@@ -111,7 +111,9 @@ async def rating_period(code: str, ends_on: date, approve_on: date, finalize_on:
     period = await periods.create_period(county, PeriodIn(code=code, name_zh=f"银行测试评定{code}",
                                                           starts_on=date(ends_on.year, 1, 1), ends_on=ends_on))
     await periods.close_period(county, period.id)
-    for row in await fetch("SELECT id FROM account WHERE role = 'township_admin' ORDER BY id"):
+    for row in await fetch("""SELECT id FROM account WHERE role = 'township_admin'
+                              AND township IN (SELECT id FROM township WHERE county = {}) ORDER BY id""",
+                           county.county_id):
         await periods.approve(await account_actor(row["id"]), period.id, ApprovalIn(level="household"),
                               today=approve_on)
     await periods.approve(county, period.id, ApprovalIn(level="household"), today=approve_on)

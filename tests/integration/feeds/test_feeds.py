@@ -14,6 +14,7 @@ from openpyxl import Workbook, load_workbook
 
 from backend import clock
 from backend.db import fetch
+from dev.demo_data import COUNTY_CODE
 from backend.identity import compute_check_digit
 from backend.registry import protection
 from points_rules import feeds as rules
@@ -52,7 +53,8 @@ async def _people(township_code: str | None = None, limit: int = 10_000) -> list
            JOIN household_membership m ON m.person = p.id AND m.valid_to IS NULL
            JOIN household h ON h.id = m.household JOIN village v ON v.id = h.village
            JOIN township t ON t.id = v.township
-           WHERE ({}::text IS NULL OR t.code = {}) ORDER BY p.id LIMIT {}""", township_code, township_code, limit)
+           WHERE t.county = (SELECT id FROM county WHERE code = {}) AND ({}::text IS NULL OR t.code = {})
+           ORDER BY p.id LIMIT {}""", COUNTY_CODE, township_code, township_code, limit)
     return [(r["id"], protection.reveal_id_number(r["id_number_cipher"])) for r in rows]
 
 

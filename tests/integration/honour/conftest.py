@@ -82,10 +82,12 @@ async def _event(actor, rng, item: str, kind: str, subject: int, *, level: str |
 
 async def _effective_ratings(county_id: int, households: dict[int, str], villages: dict[int, tuple[int, bool, str]],
                              townships: dict[int, bool]) -> None:
-    """A closed test period whose proposals are effective (or, with status "publicised", not yet)."""
+    """A closed test period whose proposals are effective (or, with status "publicised", not yet).
+    It ends today and is written last, so it is every subject's newest rating whatever periods
+    other tests have closed over the whole county."""
     period = (await rt.RatingPeriod.insert(rt.RatingPeriod(
         county=county_id, code=f"HR{uuid.uuid4().hex[:6]}", name_zh="红榜测试评定", starts_on=date(TODAY.year, 1, 1),
-        ends_on=date(TODAY.year, 6, 30), status="closed")).returning(rt.RatingPeriod.id))[0]["id"]
+        ends_on=TODAY, status="closed")).returning(rt.RatingPeriod.id))[0]["id"]
     rows = []
     for household_id, grade in households.items():
         place = (await fetch("""SELECT h.village, v.township FROM household h JOIN village v ON v.id = h.village
@@ -183,7 +185,10 @@ async def world(app_client, tokens) -> World:
          villagers["grade_only"].household_id: "A", villagers["withdrawing"].household_id: "AA",
          villagers["negative_only"].household_id: "none"},
         {villages[0]["id"]: (township, True, rt.EFFECTIVE), villages[1]["id"]: (township, True, rt.PUBLICISED)},
-        {township: True})
+        # The county's other townships rated not credit in this (newest) period, whatever earlier
+        # periods of other tests said: exactly one 信用乡镇 is expected.
+        {t["id"]: t["id"] == township
+         for t in await fetch("SELECT id FROM township WHERE county = {}", county_row["id"])})
 
     c = villagers["consenting"]
     c.grants["person"] = await _grant(app_client, c, recipient, notice, "person", "grade_score_entries")

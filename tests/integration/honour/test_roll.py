@@ -140,7 +140,7 @@ async def test_credit_villages_and_townships_are_public_by_effective_ratings_onl
     assert world.credit_village in villages
     assert world.publicised_village not in villages  # in publicity: not yet official
     assert TOWNSHIP_CODE in {t["code"] for t in roll["credit_townships"]}
-    # The other townships have no effective rating here (whatever their live standing says).
+    # The other townships are rated not credit in the newest effective period (whatever their live standing says).
     assert {t["code"] for t in roll["credit_townships"]} == {TOWNSHIP_CODE}
     only = await _roll(app_client, village=world.credit_village)
     assert [v["code"] for v in only["credit_villages"]] == [world.credit_village] and only["credit_townships"] == []

@@ -71,6 +71,10 @@ async def link_evidence(actor: Actor, event_id: int, evidence_ids: list[int]) ->
         event_id, wanted, actor.id,
     )
     if len(rows) != len(wanted):
+        from backend.fieldwork.services import shared_photos  # a party activity's one photo serves each attendee
+
+        rows += await shared_photos(actor, event_id, sorted(set(wanted) - {r["id"] for r in rows}))
+    if len(rows) != len(wanted):
         missing = sorted(set(wanted) - {r["id"] for r in rows})
         raise InvalidInput("证据照片不存在、已被使用或未通过检查", "Evidence unknown, already used, or rejected",
                            code="EVIDENCE_UNKNOWN", details={"evidence_ids": missing})

@@ -265,6 +265,9 @@ SELECT coalesce(sum(e.points), 0) AS tenths FROM ledger_entry e
 WHERE e.subject_kind = 'person' AND e.subject_id = {} AND e.valid_from <= {} AND {} < e.valid_until
   AND e.reverses_entry IS NULL
   AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id)
+  -- an entry under an open objection does not count until it is decided (art. 46)
+  AND NOT EXISTS (SELECT 1 FROM entry_objection o WHERE o.status = 'open'
+                  AND (o.event_id = e.event OR (o.event_id IS NULL AND o.entry_id = e.id)))
 """
 
 

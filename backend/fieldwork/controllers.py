@@ -3,16 +3,18 @@ event each), and see it."""
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
-from litestar.params import JSONBody
+from typing import Annotated
+
+from litestar import Controller, Response, get, post
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from backend.auth.guards import require_roles
 from backend.auth.roles import Role
 from backend.errors import NotFound
-from backend.fieldwork import services
-from backend.fieldwork.schemas import PartyActivityIn, PartyActivityOut, PartyActivityResult
-from backend.openapi import errors
+from backend.fieldwork import services, work
+from backend.fieldwork.schemas import PartyActivityIn, PartyActivityOut, PartyActivityResult, WorkReportOut
+from backend.openapi import errors, images
 from backend.params import AuthRequest, BigId
 
 
@@ -34,3 +36,42 @@ class PartyActivityController(Controller):
     async def get_activity(self, request: AuthRequest, activity_id: BigId) -> PartyActivityOut:
         """The recorder's own, or one of a branch in an admin's township/county; otherwise 404."""
         return await services.get_activity(request.user, activity_id)
+
+
+SVG = "image/svg+xml"
+WORK_READERS = require_roles(Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
+RangeFrom = Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD, recorded on or after (default: 1 January)")]
+RangeTo = Annotated[str | None, QueryParameter(name="to", description="YYYY-MM-DD, recorded on or before (default: today)")]
+
+
+class GridWorkerWorkController(Controller):
+    path = "/api/v1/grid-worker-work"
+    tags = ["fieldwork 党建网格"]
+
+    @get("/", operation_id="gridWorkerWork", summary="网格员工作量 · Each grid worker's own work",
+         guards=[WORK_READERS], responses=errors(work.bad_range()))
+    async def report_json(self, request: AuthRequest, date_from: RangeFrom = None,
+                          date_to: RangeTo = None) -> WorkReportOut:
+        """Per grid worker (a township's, the county's; a grid worker: their own row): events logged, reviews passed
+        and rejected, late entries, objections upheld against their entries, party activities recorded."""
+        start, end = work.parse_range(date_from, date_to)
+        return await work.work_report(request.user, start, end)
+
+    @get("/chart.svg", operation_id="gridWorkerWorkChart", summary="网格员工作量图 · Grid workers' work chart (SVG)",
+         guards=[WORK_READERS], media_type=SVG, responses=errors(work.bad_range()))
+    async def report_svg(self, request: AuthRequest, date_from: RangeFrom = None,
+                         date_to: RangeTo = None) -> Response[str]:
+        """The same numbers as a chart (SVG, no outside resources)."""
+        start, end = work.parse_range(date_from, date_to)
+        return Response(await work.work_chart(request.user, start, end), media_type=SVG)
+
+    @get("/table.xlsx", operation_id="gridWorkerWorkExcel", summary="导出网格员工作量（Excel） · Grid workers' work as Excel",
+         guards=[WORK_READERS], media_type=work.XLSX, opt=images(work.XLSX),
+         responses=errors(work.bad_range()))
+    async def report_xlsx(self, request: AuthRequest, date_from: RangeFrom = None,
+                          date_to: RangeTo = None) -> Response[bytes]:
+        """A title row, then one row per grid worker (usernames as text)."""
+        start, end = work.parse_range(date_from, date_to)
+        return Response(await work.work_workbook(request.user, start, end), media_type=work.XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="grid-worker-work-{start}-{end}.xlsx"',
+                                 "Cache-Control": "no-store"})

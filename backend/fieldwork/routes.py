@@ -1,5 +1,5 @@
 """The route handlers this package adds to the app (``backend.app`` registers them)."""
 
-from backend.fieldwork.controllers import PartyActivityController
+from backend.fieldwork.controllers import GridWorkerWorkController, PartyActivityController
 
-ROUTES: list = [PartyActivityController]
+ROUTES: list = [PartyActivityController, GridWorkerWorkController]

@@ -50,3 +50,22 @@ class PartyActivityResult(BaseModel):
     created: int
     replayed: int
     errors: int
+
+
+class GridWorkerWorkOut(BaseModel):
+    account_id: int
+    username: str
+    display_name: str
+    events_logged: int = Field(description="events they recorded in the range (by recording date)")
+    reviews_approved: int = Field(description="of those, reviewed and passed")
+    reviews_rejected: int
+    late_entries: int = Field(description="recorded after the catalogue's recording window")
+    objections_upheld: int = Field(description="of those, events with an upheld entry objection")
+    activities_recorded: int = Field(description="party activities they recorded in the range")
+
+
+class WorkReportOut(BaseModel):
+    date_from: date
+    date_to: date
+    as_of: date
+    grid_workers: list[GridWorkerWorkOut]

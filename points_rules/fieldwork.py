@@ -32,3 +32,10 @@ def attendees_in_order(person_ids: Iterable[int]) -> list[int]:
 def attendee_note(kind: str, place: str) -> str:
     """The note each attendee's event carries (what and where, ≤ 500 characters)."""
     return f"{KINDS[kind]}（{place}）"[:500]
+
+
+def finding_key(report_id: int, index: int) -> str:
+    """The ledger idempotency key of a patrol report's finding (its place in the report, from 0)."""
+    if report_id < 1 or index < 0:
+        raise ValueError("report ids are positive, finding indexes not negative")
+    return f"patrol-report-{report_id}-finding-{index}"

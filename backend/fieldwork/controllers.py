@@ -12,8 +12,9 @@ from litestar.status_codes import HTTP_200_OK
 from backend.auth.guards import require_roles
 from backend.auth.roles import Role
 from backend.errors import NotFound
-from backend.fieldwork import services, work
-from backend.fieldwork.schemas import PartyActivityIn, PartyActivityOut, PartyActivityResult, WorkReportOut
+from backend.fieldwork import patrols, services, work
+from backend.fieldwork.schemas import (PartyActivityIn, PartyActivityOut, PartyActivityResult, PatrolReportIn,
+                                       PatrolReportOut, PatrolReportResult, WorkReportOut)
 from backend.openapi import errors, images
 from backend.params import AuthRequest, BigId
 
@@ -75,3 +76,22 @@ class GridWorkerWorkController(Controller):
         return Response(await work.work_workbook(request.user, start, end), media_type=work.XLSX,
                         headers={"Content-Disposition": f'attachment; filename="grid-worker-work-{start}-{end}.xlsx"',
                                  "Cache-Control": "no-store"})
+
+
+class PatrolReportController(Controller):
+    path = "/api/v1/patrol-reports"
+    tags = ["fieldwork 党建网格"]
+
+    @post("/", operation_id="filePatrolReport", summary="提交网格巡查报告 · File a patrol report",
+          status_code=HTTP_200_OK, guards=[require_roles(Role.GRID_WORKER)],
+          responses=errors(NotFound, patrols.KEY_CONFLICT, patrols.FUTURE, patrols.PHOTO_UNKNOWN))
+    async def file(self, request: AuthRequest, data: JSONBody[PatrolReportIn]) -> PatrolReportResult:
+        """Once per idempotency key, for one of your grids; each finding is a credit event (results per finding,
+        as ``/events:batch``: negative items wait for review as the catalogue says)."""
+        return await patrols.file_report(request.user, data)
+
+    @get("/{patrol_report_id:int}", operation_id="getPatrolReport", summary="网格巡查报告 · A patrol report",
+         guards=[require_roles(Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)], responses=errors(NotFound))
+    async def get_report(self, request: AuthRequest, patrol_report_id: BigId) -> PatrolReportOut:
+        """The worker's own report, or one of a grid in an admin's township/county; otherwise 404."""
+        return await patrols.get_report(request.user, patrol_report_id)

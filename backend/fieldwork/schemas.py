@@ -61,6 +61,7 @@ class GridWorkerWorkOut(BaseModel):
     reviews_rejected: int
     late_entries: int = Field(description="recorded after the catalogue's recording window")
     objections_upheld: int = Field(description="of those, events with an upheld entry objection")
+    patrols_filed: int = Field(description="patrol reports they filed in the range (by patrol date)")
     activities_recorded: int = Field(description="party activities they recorded in the range")
 
 
@@ -69,3 +70,46 @@ class WorkReportOut(BaseModel):
     date_to: date
     as_of: date
     grid_workers: list[GridWorkerWorkOut]
+
+
+class FindingIn(RequestModel):
+    """One finding of a patrol that is a credit event (the ledger's rules: negative items go to review)."""
+
+    item_code: str = Field(min_length=1, max_length=48)
+    subject_kind: str = Field(pattern="^(person|household|organisation)$")
+    subject_id: int = IntIdField
+    level: str | None = Field(None, max_length=48)
+    quantity: Decimal | None = Field(None, ge=0, le=10000, max_digits=12, decimal_places=2)
+    note: str = Field("", max_length=500)
+    evidence_ids: list[BigIdField] = Field(default_factory=list, max_length=9)
+
+
+class PatrolReportIn(RequestModel):
+    """A grid worker's patrol of one of their grids; ``idempotency_key`` once per report, re-sent on retry."""
+
+    idempotency_key: str = Field(min_length=8, max_length=40, pattern=r"^[A-Za-z0-9_.:-]+$")
+    grid_id: int = IntIdField
+    patrolled_on: date
+    route: str = Field(min_length=1, max_length=500)
+    notes: str = Field("", max_length=4000)
+    photo_evidence_id: BigIdField | None = None
+    findings: list[FindingIn] = Field(default_factory=list, max_length=50)
+
+
+class PatrolReportOut(BaseModel):
+    id: int
+    idempotency_key: str
+    grid_id: int
+    patrolled_on: date
+    route: str
+    notes: str
+    photo_evidence_id: int | None
+    event_ids: list[int] = Field(description="the findings' events recorded so far")
+
+
+class PatrolReportResult(BaseModel):
+    report: PatrolReportOut
+    results: list[BatchItemResult] = Field(description="one per finding, in order: created, replayed or error")
+    created: int
+    replayed: int
+    errors: int

@@ -22,3 +22,19 @@ class PartyActivity(Table, tablename="party_activity"):
     description = Text()
     photo = BigInt(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class PatrolReport(Table, tablename="patrol_report"):
+    """巡查报告 — a grid worker's patrol of one of their grids; each finding may be a ledger event
+    (keyed from the report and the finding's place in it). ``(recorded_by, idempotency_key)`` is
+    unique (raw SQL in the migration)."""
+
+    recorded_by = Integer(index=True)
+    idempotency_key = Varchar(length=40)
+    grid_id = Integer(index=True)
+    township_id = Integer(index=True)
+    patrolled_on = Date()
+    route = Varchar(length=500)
+    notes = Text()
+    photo = BigInt(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -1,6 +1,6 @@
 """Each grid worker's own work over a range of recording dates (网格员工作量): events logged,
 reviews passed and rejected, late entries, entry objections upheld against their entries, party
-activities recorded — JSON, an SVG chart and an Excel workbook.
+patrol reports filed, party activities recorded — JSON, an SVG chart and an Excel workbook.
 
 Aggregates of staff work (counts per grid worker, no villager named): not villagers' personal
 data, so no access-log row. A township admin sees the grid workers with a grid in their township,
@@ -26,8 +26,8 @@ from backend.errors import PermissionDenied
 from backend.fieldwork.schemas import GridWorkerWorkOut, WorkReportOut
 from backend.objections.report import XLSX, bad_range, parse_range  # noqa: F401  (the same range rules)
 
-HEADER = ["账号", "网格员", "登记事件", "审核通过", "审核驳回", "逾期登记", "异议成立", "党组织活动"]
-WIDTHS = [16, 20, 10, 10, 10, 10, 10, 12]
+HEADER = ["账号", "网格员", "登记事件", "审核通过", "审核驳回", "逾期登记", "异议成立", "巡查报告", "党组织活动"]
+WIDTHS = [16, 20, 10, 10, 10, 10, 10, 10, 12]
 TEXT = "@"
 HEADER_ROW = 3
 
@@ -74,6 +74,9 @@ async def work_report(actor: Actor, start: date, end: date) -> WorkReportOut:
         """SELECT recorded_by, count(*) AS n FROM party_activity
            WHERE recorded_by = ANY({}) AND (created_at AT TIME ZONE {})::date BETWEEN {} AND {}
            GROUP BY recorded_by""", ids, str(clock.zone()), start, end)}
+    patrols = {r["recorded_by"]: r["n"] for r in await fetch(
+        """SELECT recorded_by, count(*) AS n FROM patrol_report
+           WHERE recorded_by = ANY({}) AND patrolled_on BETWEEN {} AND {} GROUP BY recorded_by""", ids, start, end)}
     rows = []
     for w in workers:
         c = counts.get(w["id"], {})
@@ -81,7 +84,8 @@ async def work_report(actor: Actor, start: date, end: date) -> WorkReportOut:
             account_id=w["id"], username=w["username"], display_name=w["display_name"],
             events_logged=c.get("logged", 0), reviews_approved=c.get("approved", 0),
             reviews_rejected=c.get("rejected", 0), late_entries=c.get("late", 0),
-            objections_upheld=c.get("upheld", 0), activities_recorded=activities.get(w["id"], 0)))
+            objections_upheld=c.get("upheld", 0), patrols_filed=patrols.get(w["id"], 0),
+            activities_recorded=activities.get(w["id"], 0)))
     return WorkReportOut(date_from=start, date_to=end, as_of=clock.today(), grid_workers=rows)
 
 
@@ -91,7 +95,7 @@ async def work_chart(actor: Actor, start: date, end: date) -> str:
     rows = report.grid_workers
     series = {"登记事件": [r.events_logged for r in rows], "审核通过": [r.reviews_approved for r in rows],
               "审核驳回": [r.reviews_rejected for r in rows], "逾期登记": [r.late_entries for r in rows],
-              "异议成立": [r.objections_upheld for r in rows]}
+              "异议成立": [r.objections_upheld for r in rows], "巡查报告": [r.patrols_filed for r in rows]}
     return trend_chart(f"网格员工作量（{start.isoformat()}至{end.isoformat()}）",
                        [r.display_name or r.username for r in rows], series, y_label="件数", y_max=None)
 
@@ -114,7 +118,7 @@ def _workbook(report: WorkReportOut) -> bytes:
         cell.font, cell.alignment = Font(bold=True), Alignment(horizontal="center")
     for offset, r in enumerate(report.grid_workers, 1):
         values: list[object] = [r.username, r.display_name, r.events_logged, r.reviews_approved, r.reviews_rejected,
-                                r.late_entries, r.objections_upheld, r.activities_recorded]
+                                r.late_entries, r.objections_upheld, r.patrols_filed, r.activities_recorded]
         for column, value in enumerate(values, 1):
             cell = ws.cell(row=HEADER_ROW + offset, column=column, value=value)
             if isinstance(value, str):

@@ -13,7 +13,7 @@ STATEMENTS = [
     "CREATE UNIQUE INDEX party_activity_photo ON party_activity (photo) WHERE photo IS NOT NULL",
     """CREATE OR REPLACE FUNCTION cunxin_party_activity_no_delete() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN
-         RAISE EXCEPTION 'party_activity rows are never deleted' USING ERRCODE = 'insufficient_privilege';
+         RAISE EXCEPTION '% rows are never deleted', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
        END $$""",
     """CREATE TRIGGER party_activity_no_delete BEFORE DELETE ON party_activity
        FOR EACH ROW EXECUTE FUNCTION cunxin_party_activity_no_delete()""",

@@ -1,6 +1,6 @@
 """Each grid worker's own work through the HTTP API, for a constructed set: a fresh grid worker logs
 five events (two counted, one reviewed and passed, one rejected, one late) and one of them is
-corrected by an upheld paper objection; the township's table, chart and workbook show exactly that;
+corrected by an upheld paper objection, and they file one patrol report; the township's table, chart and workbook show exactly that;
 the worker sees only their own row; another township's admin does not see the worker."""
 
 from __future__ import annotations
@@ -88,8 +88,13 @@ async def test_work_table_counts_a_constructed_set(app_client, tokens):
                                     json={"decision": "uphold", "reason": "经核实记录有误，予以更正"})
     assert decided.status_code == 200, decided.text
 
+    patrol = await app_client.post("/api/v1/patrol-reports/", headers=worker, json={
+        "idempotency_key": f"pr-{uuid.uuid4().hex[:24]}", "grid_id": grid["id"], "patrolled_on": TODAY.isoformat(),
+        "route": "村东—村西主路", "notes": "无异常"})
+    assert patrol.status_code == 200 and patrol.json()["created"] == 0, patrol.text
+
     expected = {"events_logged": 5, "reviews_approved": 1, "reviews_rejected": 1, "late_entries": 1,
-                "objections_upheld": 1, "activities_recorded": 0}
+                "objections_upheld": 1, "patrols_filed": 1, "activities_recorded": 0}
     table = await app_client.get(URL, headers=admin)
     assert table.status_code == 200, table.text
     mine = [r for r in table.json()["grid_workers"] if r["username"] == username]
@@ -114,7 +119,7 @@ async def test_work_table_counts_a_constructed_set(app_client, tokens):
     assert sheet.status_code == 200
     ws = load_workbook(io.BytesIO(sheet.content)).active
     rows = [[c.value for c in row] for row in ws.iter_rows(min_row=4)]
-    assert [username, "工作量测试网格员", 5, 1, 1, 1, 1, 0] in rows
+    assert [username, "工作量测试网格员", 5, 1, 1, 1, 1, 1, 0] in rows
     assert "网格员工作量" in ws["A1"].value
 
     other = (await app_client.get(URL, headers=await tokens("township_admin2"))).json()["grid_workers"]

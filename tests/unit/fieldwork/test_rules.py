@@ -27,3 +27,12 @@ def test_attendees_once_each_in_first_order(ids):
 @given(st.sampled_from(sorted(KINDS)), st.text(max_size=600))
 def test_note_fits_the_ledger(kind, place):
     assert len(attendee_note(kind, place)) <= 500
+
+
+@given(IDS, st.integers(min_value=0, max_value=49), IDS, st.integers(min_value=0, max_value=49), IDS, IDS)
+def test_finding_keys_are_ledger_keys_one_to_one_and_never_an_attendee_key(r1, i1, r2, i2, a, p):
+    from points_rules.fieldwork import finding_key
+
+    k1, k2 = finding_key(r1, i1), finding_key(r2, i2)
+    assert LEDGER_KEY.match(k1) and (k1 == k2) == ((r1, i1) == (r2, i2))
+    assert k1 != attendee_key(a, p)

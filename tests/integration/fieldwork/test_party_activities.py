@@ -159,3 +159,38 @@ async def test_activity_photo_cannot_serve_another_event(app_client, tokens):
     second = await app_client.post(URL, json=_body(f"pa-{uuid.uuid4().hex[:24]}", branch, people[33:34], photo),
                                    headers=headers)
     assert second.status_code == 422 and second.json()["code"] == "FIELDWORK_PHOTO_UNKNOWN", second.text
+
+
+async def test_grid_worker_records_for_their_village_and_out_of_grid_attendee_is_refused_alone(app_client, tokens):
+    """A grid worker records for their village's branch; an attendee of the same village but another
+    grid is refused alone (the ledger's scoped write), the others' events are created."""
+    worker = await tokens("grid_worker")
+    grids = [r["grid"] for r in await fetch(
+        """SELECT ga.grid FROM grid_assignment ga JOIN account a ON a.id = ga.account
+           WHERE a.username = 'grid_worker' AND ga.valid_to IS NULL ORDER BY ga.grid""")]
+    village = (await fetch("SELECT village FROM grid WHERE id = {}", grids[0]))[0]["village"]
+    branch = (await fetch("SELECT id FROM party_branch WHERE village = {} ORDER BY id LIMIT 1", village))[0]["id"]
+
+    async def people(where: str, n: int) -> list[int]:
+        rows = await fetch(f"""SELECT p.id FROM person p
+                               JOIN household_membership m ON m.person = p.id AND m.valid_to IS NULL
+                               JOIN household h ON h.id = m.household
+                               WHERE h.village = {{}} AND {where} ORDER BY h.id DESC, p.id LIMIT {n}""", village, grids)
+        return [r["id"] for r in rows]
+
+    inside = await people("h.grid = ANY({})", 3)
+    other_grid = await people("NOT (h.grid = ANY({}))", 1)
+    assert len(inside) == 3 and len(other_grid) == 1
+    body = _body(f"pa-{uuid.uuid4().hex[:24]}", branch, inside[:1] + other_grid + inside[1:],
+                 await _photo(app_client, tokens, "grid_worker"))
+    done = await app_client.post(URL, json=body, headers=worker)
+    assert done.status_code == 200, done.text
+    assert [r["outcome"] for r in done.json()["results"]] == ["created", "error", "created", "created"]
+    assert done.json()["results"][1]["error"]["code"] == "NOT_FOUND"
+    assert len(await _events_of(done.json()["activity"]["id"])) == 3
+
+    # another village's branch is not the worker's: 404, nothing recorded
+    foreign = (await fetch("SELECT id FROM party_branch WHERE village <> {} ORDER BY id LIMIT 1", village))[0]["id"]
+    refused = await app_client.post(URL, json=_body(f"pa-{uuid.uuid4().hex[:24]}", foreign, inside[:1], None),
+                                    headers=worker)
+    assert refused.status_code == 404

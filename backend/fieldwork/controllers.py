@@ -41,7 +41,8 @@ class PartyActivityController(Controller):
 
 SVG = "image/svg+xml"
 WORK_READERS = require_roles(Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
-RangeFrom = Annotated[str | None, QueryParameter(name="from", description="YYYY-MM-DD, recorded on or after (default: 1 January)")]
+RangeFrom = Annotated[str | None, QueryParameter(name="from",
+                                                 description="YYYY-MM-DD, recorded on or after (default: 1 January)")]
 RangeTo = Annotated[str | None, QueryParameter(name="to", description="YYYY-MM-DD, recorded on or before (default: today)")]
 
 

@@ -22,7 +22,6 @@ FUTURE = InvalidInput("巡查日期不能晚于今天", "patrolled_on may not be
 PHOTO_UNKNOWN = InvalidInput("巡查照片不存在、不是本人上传、已被使用或未通过检查",
                              "Patrol photo unknown, not yours, already used, or rejected",
                              code="FIELDWORK_PATROL_PHOTO_UNKNOWN")
-_SAME = ("grid_id", "patrolled_on", "route", "notes", "photo")
 
 
 async def _by_key(actor: Actor, key: str) -> dict | None:
@@ -88,6 +87,7 @@ async def get_report(actor: Actor, report_id: int) -> PatrolReportOut:
         raise NotFound()
     if rows[0]["recorded_by"] != actor.id:
         where = await scope.locate(scope.GRID, rows[0]["grid_id"])
-        if actor.role not in (Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN) or where is None or not scope.covers(actor, where):
+        admin = actor.role in (Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
+        if not admin or where is None or not scope.covers(actor, where):
             raise NotFound()
     return await _out(rows[0])

@@ -35,9 +35,6 @@ PHOTO_UNKNOWN = InvalidInput("活动照片不存在、不是本人上传、已�
                              "Activity photo unknown, not yours, already used, or rejected",
                              code="FIELDWORK_PHOTO_UNKNOWN")
 
-# The fields a replay must repeat unchanged (the attendees may grow).
-_SAME = ("branch", "kind", "item_code", "level", "quantity", "occurred_on", "place", "description", "photo")
-
 
 async def _branch_where(actor: Actor, branch_id: int) -> scope.Location:
     """The branch's village, if it is in the actor's scope; otherwise 404, as for an unknown branch."""
@@ -147,7 +144,8 @@ async def get_activity(actor: Actor, activity_id: int) -> PartyActivityOut:
     if activity["recorded_by"] != actor.id:
         branch = await fetch("SELECT village FROM party_branch WHERE id = {}", activity["branch"])
         where = await scope.locate(scope.VILLAGE, branch[0]["village"])
-        if actor.role not in (Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN) or where is None or not scope.covers(actor, where):
+        admin = actor.role in (Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
+        if not admin or where is None or not scope.covers(actor, where):
             raise NotFound()
     return await _out(activity)
 

@@ -6,16 +6,13 @@ neither sees the activity nor records for this township's branch."""
 from __future__ import annotations
 
 import asyncio
-import io
-import random
 import uuid
-
-from PIL import Image
 
 from backend import clock
 from backend.db import fetch
 from backend.evidence import services as evidence
 from dev.demo_data import COUNTY_CODE
+from tests.integration.fieldwork.photos import upload
 
 URL = "/api/v1/party-activities/"
 ADMIN, OTHER_ADMIN = "township_admin", "township_admin2"
@@ -47,15 +44,7 @@ async def _branch_of(township_id: int) -> int:
 
 
 async def _photo(app_client, tokens, user: str) -> int:
-    rng = random.Random(uuid.uuid4().int)
-    small = Image.new("RGB", (16, 12))
-    small.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(16 * 12)])
-    buffer = io.BytesIO()
-    small.resize((640, 480), Image.Resampling.NEAREST).save(buffer, "JPEG", quality=90)
-    response = await app_client.post("/api/v1/evidence", files={"data": ("a.jpg", buffer.getvalue(), "image/jpeg")},
-                                     headers=await tokens(user))
-    assert response.status_code == 202, response.text
-    evidence_id = response.json()["id"]
+    evidence_id = await upload(app_client, await tokens(user))
     assert await evidence.process_evidence(evidence_id) == "ready"
     return evidence_id
 

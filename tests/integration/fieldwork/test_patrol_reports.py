@@ -4,33 +4,15 @@ about a household outside their grids refused alone; another grid, another towns
 
 from __future__ import annotations
 
-import io
-import random
 import uuid
-
-from PIL import Image
 
 from backend import clock
 from backend.db import fetch
 from dev.demo_data import COUNTY_CODE
+from tests.integration.fieldwork.photos import upload
 
 URL = "/api/v1/patrol-reports/"
 TODAY = clock.today()
-
-
-def _jpeg() -> bytes:
-    rng = random.Random(uuid.uuid4().int)
-    small = Image.new("RGB", (16, 12))
-    small.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(16 * 12)])
-    buffer = io.BytesIO()
-    small.resize((320, 240), Image.Resampling.NEAREST).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
-
-
-async def _photo(app_client, headers) -> int:
-    response = await app_client.post("/api/v1/evidence", headers=headers, files={"data": ("p.jpg", _jpeg(), "image/jpeg")})
-    assert response.status_code == 202, response.text
-    return response.json()["id"]
 
 
 async def _households(where: str, *args, n: int) -> list[int]:
@@ -50,12 +32,12 @@ async def test_patrol_report_findings_become_events(app_client, tokens):
     outside = await _households("NOT (h.grid = ANY({}))", grids, n=1)
     foreign_grid = (await fetch("SELECT id FROM grid WHERE NOT (id = ANY({})) ORDER BY id DESC LIMIT 1", grids))[0]["id"]
     body = {"idempotency_key": f"pr-{uuid.uuid4().hex[:24]}", "grid_id": grids[-1], "patrolled_on": TODAY.isoformat(),
-            "route": "二组—五组", "notes": "发现河边乱倒垃圾", "photo_evidence_id": await _photo(app_client, worker),
+            "route": "二组—五组", "notes": "发现河边乱倒垃圾", "photo_evidence_id": await upload(app_client, worker),
             "findings": [
                 {"item_code": "ENV-DUMPING", "subject_kind": "household", "subject_id": mine[0],
-                 "evidence_ids": [await _photo(app_client, worker)]},
+                 "evidence_ids": [await upload(app_client, worker)]},
                 {"item_code": "ENV-DUMPING", "subject_kind": "household", "subject_id": outside[0],
-                 "evidence_ids": [await _photo(app_client, worker)]},
+                 "evidence_ids": [await upload(app_client, worker)]},
             ]}
     filed = await app_client.post(URL, json=body, headers=worker)
     assert filed.status_code == 200, filed.text

@@ -1,17 +1,16 @@
 """Each grid worker's own work through the HTTP API, for a constructed set: a fresh grid worker logs
 five events (two counted, one reviewed and passed, one rejected, one late) and one of them is
-corrected by an upheld paper objection, and they file one patrol report; the township's table, chart and workbook show exactly that;
-the worker sees only their own row; another township's admin does not see the worker."""
+corrected by an upheld paper objection, and they file one patrol report; the township's table,
+chart and workbook show exactly that; the worker sees only their own row; another township's admin
+does not see the worker."""
 
 from __future__ import annotations
 
 import io
-import random
 import uuid
 from datetime import timedelta
 
 from openpyxl import load_workbook
-from PIL import Image
 
 from backend import clock
 from backend.auth.accounts import create_account
@@ -19,30 +18,16 @@ from backend.auth.roles import Role
 from backend.db import fetch
 from dev.demo_data import COUNTY_CODE
 from dev.seed import DEMO_PASSWORD
+from tests.integration.fieldwork.photos import upload
 
 URL = "/api/v1/grid-worker-work"
 TODAY = clock.today()
 
 
-def _jpeg() -> bytes:
-    rng = random.Random(uuid.uuid4().int)
-    small = Image.new("RGB", (16, 12))
-    small.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(16 * 12)])
-    buffer = io.BytesIO()
-    small.resize((320, 240), Image.Resampling.NEAREST).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
-
-
-async def _photo(app_client, headers) -> int:
-    response = await app_client.post("/api/v1/evidence", headers=headers, files={"data": ("p.jpg", _jpeg(), "image/jpeg")})
-    assert response.status_code == 202, response.text
-    return response.json()["id"]
-
-
 async def _event(app_client, headers, person: int, item: str, *, level: str | None = None, days_ago: int = 0) -> dict:
     body = {"idempotency_key": f"fw-{uuid.uuid4().hex[:24]}", "item_code": item, "subject_kind": "person",
             "subject_id": person, "occurred_on": (TODAY - timedelta(days=days_ago)).isoformat(),
-            "evidence_ids": [await _photo(app_client, headers)]}
+            "evidence_ids": [await upload(app_client, headers)]}
     if level:
         body["level"] = level
     response = await app_client.post("/api/v1/events", headers=headers, json=body)
@@ -82,7 +67,7 @@ async def test_work_table_counts_a_constructed_set(app_client, tokens):
                                   json={"reason": "证据不足"})).status_code == 200
     paper = await app_client.post("/api/v1/entry-objections/paper", headers=worker, json={
         "event_id": counted["id"], "reason": "本人不服该记录，已签字", "signed_on": TODAY.isoformat(),
-        "form_evidence_id": await _photo(app_client, worker)})
+        "form_evidence_id": await upload(app_client, worker)})
     assert paper.status_code == 201, paper.text
     decided = await app_client.post(f"/api/v1/entry-objections/{paper.json()['id']}/decide", headers=admin,
                                     json={"decision": "uphold", "reason": "经核实记录有误，予以更正"})

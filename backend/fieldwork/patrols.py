@@ -46,9 +46,13 @@ async def _claim(actor: Actor, data: PatrolReportIn, township_id: int) -> dict:
                 actor.id, data.idempotency_key, data.grid_id, township_id, data.patrolled_on, data.route, data.notes,
                 data.photo_evidence_id, clock.now(),
             )
-        except UniqueViolationError:  # the photo is another report's
-            raise PHOTO_UNKNOWN from None
+        except UniqueViolationError:
+            # the photo index: another key's row holds this photo — or a concurrent post of this very key
+            # (the key's own conflict is DO NOTHING) is inserting it; the row re-read below decides
+            pass
         existing = await _by_key(actor, data.idempotency_key)
+        if existing is None:
+            raise PHOTO_UNKNOWN
     if any(existing[k] != v for k, v in values.items()):
         raise KEY_CONFLICT
     return existing

@@ -54,11 +54,13 @@ def _check_item(data: PartyActivityIn) -> None:
         raise NOT_ACTIVITY_ITEM
 
 
-async def _check_photo(actor: Actor, photo: int, activity_id: int | None) -> None:
+async def _check_photo(actor: Actor, photo: int, key: str) -> None:
+    """The recorder's own photo, unused — or already this key's activity photo (a concurrent post of it)."""
     rows = await fetch(
         """SELECT id FROM evidence WHERE id = {} AND uploaded_by = {} AND status <> 'rejected'
-           AND (event IS NULL OR EXISTS (SELECT 1 FROM party_activity a WHERE a.photo = evidence.id AND a.id = {}))""",
-        photo, actor.id, activity_id or 0,
+           AND (event IS NULL OR EXISTS (SELECT 1 FROM party_activity a WHERE a.photo = evidence.id
+                                         AND a.recorded_by = {} AND a.idempotency_key = {}))""",
+        photo, actor.id, actor.id, key,
     )
     if not rows:
         raise PHOTO_UNKNOWN
@@ -72,7 +74,7 @@ async def _claim(actor: Actor, data: PartyActivityIn, township_id: int) -> dict:
     existing = await _by_key(actor, data.idempotency_key)
     if existing is None:
         if data.photo_evidence_id is not None:
-            await _check_photo(actor, data.photo_evidence_id, None)
+            await _check_photo(actor, data.photo_evidence_id, data.idempotency_key)
         try:
             await fetch(
                 """INSERT INTO party_activity (recorded_by, idempotency_key, branch, township_id, kind, item_code,
@@ -82,9 +84,13 @@ async def _claim(actor: Actor, data: PartyActivityIn, township_id: int) -> dict:
                 actor.id, data.idempotency_key, data.branch_id, township_id, data.kind, data.item_code, data.level,
                 data.quantity, data.occurred_on, data.place, data.description, data.photo_evidence_id, clock.now(),
             )
-        except UniqueViolationError:  # the photo is another activity's
-            raise PHOTO_UNKNOWN from None
+        except UniqueViolationError:
+            # the photo index: another key's row holds this photo — or a concurrent post of this very key
+            # (the key's own conflict is DO NOTHING) is inserting it; the row re-read below decides
+            pass
         existing = await _by_key(actor, data.idempotency_key)
+        if existing is None:
+            raise PHOTO_UNKNOWN
     if any(existing[k] != v for k, v in values.items()):
         raise KEY_CONFLICT
     return existing

@@ -183,3 +183,17 @@ async def test_grid_worker_records_for_their_village_and_out_of_grid_attendee_is
     refused = await app_client.post(URL, json=_body(f"pa-{uuid.uuid4().hex[:24]}", foreign, inside[:1], None),
                                     headers=worker)
     assert refused.status_code == 404
+
+
+async def test_concurrent_first_posts_make_one_activity(app_client, tokens):
+    """Ten posts of a new activity at once (a phone retrying on a bad line): one activity, one event each."""
+    township = await _township_of(ADMIN)
+    attendees = (await _people_of(township, 40))[35:40]
+    body = _body(f"pa-{uuid.uuid4().hex[:24]}", await _branch_of(township), attendees,
+                 await _photo(app_client, tokens, ADMIN))
+    headers = await tokens(ADMIN)
+    answers = await asyncio.gather(*(app_client.post(URL, json=body, headers=headers) for _ in range(10)))
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers if a.status_code != 200]
+    assert {a.json()["activity"]["id"] for a in answers} == {answers[0].json()["activity"]["id"]}
+    assert sum(a.json()["created"] for a in answers) == 5 and all(a.json()["errors"] == 0 for a in answers)
+    assert len(await _events_of(answers[0].json()["activity"]["id"])) == 5

@@ -4,14 +4,13 @@ review, evidence and lateness; a finding about someone outside the worker's grid
 
 from __future__ import annotations
 
-from asyncpg.exceptions import UniqueViolationError
-
 from backend import clock
 from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.db import fetch
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.fieldwork.schemas import PatrolReportIn, PatrolReportOut, PatrolReportResult
+from backend.fieldwork.services import insert_once
 from backend.ledger.schemas import EventIn
 from backend.ledger.services import record_batch
 from points_rules.fieldwork import finding_key
@@ -38,18 +37,13 @@ async def _claim(actor: Actor, data: PatrolReportIn, township_id: int) -> dict:
                 """SELECT id FROM evidence WHERE id = {} AND uploaded_by = {} AND status <> 'rejected'
                    AND event IS NULL""", data.photo_evidence_id, actor.id):
             raise PHOTO_UNKNOWN
-        try:
-            await fetch(
-                """INSERT INTO patrol_report (recorded_by, idempotency_key, grid_id, township_id, patrolled_on, route,
-                   notes, photo, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})
-                   ON CONFLICT (recorded_by, idempotency_key) DO NOTHING""",
-                actor.id, data.idempotency_key, data.grid_id, township_id, data.patrolled_on, data.route, data.notes,
-                data.photo_evidence_id, clock.now(),
-            )
-        except UniqueViolationError:
-            # the photo index: another key's row holds this photo — or a concurrent post of this very key
-            # (the key's own conflict is DO NOTHING) is inserting it; the row re-read below decides
-            pass
+        await insert_once(
+            """INSERT INTO patrol_report (recorded_by, idempotency_key, grid_id, township_id, patrolled_on, route,
+               notes, photo, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})
+               ON CONFLICT (recorded_by, idempotency_key) DO NOTHING""",
+            actor.id, data.idempotency_key, data.grid_id, township_id, data.patrolled_on, data.route, data.notes,
+            data.photo_evidence_id, clock.now(),
+        )
         existing = await _by_key(actor, data.idempotency_key)
         if existing is None:
             raise PHOTO_UNKNOWN

@@ -66,6 +66,16 @@ async def _check_photo(actor: Actor, photo: int, key: str) -> None:
         raise PHOTO_UNKNOWN
 
 
+async def insert_once(sql: str, *args) -> None:
+    """Insert a row whose key conflict is ``DO NOTHING``; a conflict on its photo index is not an
+    error here: another key's row holds the photo — or a concurrent post of this very key is
+    inserting it — and the caller's re-read of the key's row decides which."""
+    try:
+        await fetch(sql, *args)
+    except UniqueViolationError:
+        pass
+
+
 async def _claim(actor: Actor, data: PartyActivityIn, township_id: int) -> dict:
     """The activity row for this key: inserted now, or the one an earlier (or concurrent) post made."""
     values = dict(branch=data.branch_id, kind=data.kind, item_code=data.item_code, level=data.level,
@@ -75,19 +85,14 @@ async def _claim(actor: Actor, data: PartyActivityIn, township_id: int) -> dict:
     if existing is None:
         if data.photo_evidence_id is not None:
             await _check_photo(actor, data.photo_evidence_id, data.idempotency_key)
-        try:
-            await fetch(
-                """INSERT INTO party_activity (recorded_by, idempotency_key, branch, township_id, kind, item_code,
-                   level, quantity, occurred_on, place, description, photo, created_at)
-                   VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
-                   ON CONFLICT (recorded_by, idempotency_key) DO NOTHING""",
-                actor.id, data.idempotency_key, data.branch_id, township_id, data.kind, data.item_code, data.level,
-                data.quantity, data.occurred_on, data.place, data.description, data.photo_evidence_id, clock.now(),
-            )
-        except UniqueViolationError:
-            # the photo index: another key's row holds this photo — or a concurrent post of this very key
-            # (the key's own conflict is DO NOTHING) is inserting it; the row re-read below decides
-            pass
+        await insert_once(
+            """INSERT INTO party_activity (recorded_by, idempotency_key, branch, township_id, kind, item_code,
+               level, quantity, occurred_on, place, description, photo, created_at)
+               VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
+               ON CONFLICT (recorded_by, idempotency_key) DO NOTHING""",
+            actor.id, data.idempotency_key, data.branch_id, township_id, data.kind, data.item_code, data.level,
+            data.quantity, data.occurred_on, data.place, data.description, data.photo_evidence_id, clock.now(),
+        )
         existing = await _by_key(actor, data.idempotency_key)
         if existing is None:
             raise PHOTO_UNKNOWN

@@ -16,7 +16,7 @@ from backend.fieldwork import patrols, services, work
 from backend.fieldwork.schemas import (PartyActivityIn, PartyActivityOut, PartyActivityResult, PatrolReportIn,
                                        PatrolReportOut, PatrolReportResult, WorkReportOut)
 from backend.openapi import errors, images
-from backend.params import AuthRequest, BigId
+from backend.params import AuthRequest, IntId
 
 
 class PartyActivityController(Controller):
@@ -34,7 +34,7 @@ class PartyActivityController(Controller):
 
     @get("/{activity_id:int}", operation_id="getPartyActivity", summary="党组织活动 · A party activity",
          guards=[require_roles(*services.READERS)], responses=errors(NotFound))
-    async def get_activity(self, request: AuthRequest, activity_id: BigId) -> PartyActivityOut:
+    async def get_activity(self, request: AuthRequest, activity_id: IntId) -> PartyActivityOut:
         """The recorder's own, or one of a branch in an admin's township/county; otherwise 404."""
         return await services.get_activity(request.user, activity_id)
 
@@ -93,6 +93,6 @@ class PatrolReportController(Controller):
 
     @get("/{patrol_report_id:int}", operation_id="getPatrolReport", summary="网格巡查报告 · A patrol report",
          guards=[require_roles(Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)], responses=errors(NotFound))
-    async def get_report(self, request: AuthRequest, patrol_report_id: BigId) -> PatrolReportOut:
+    async def get_report(self, request: AuthRequest, patrol_report_id: IntId) -> PatrolReportOut:
         """The worker's own report, or one of a grid in an admin's township/county; otherwise 404."""
         return await patrols.get_report(request.user, patrol_report_id)

@@ -6,9 +6,8 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 
 from backend.ledger.schemas import BatchItemResult
-from backend.schemas import BigIdField, RequestModel
+from backend.schemas import BigIdField, IntIdField, RequestModel
 
-IntIdField = Field(ge=1, le=2**31 - 1)
 
 
 class PartyActivityIn(RequestModel):
@@ -16,7 +15,7 @@ class PartyActivityIn(RequestModel):
     and re-sent unchanged on every retry; re-posting it with more attendees adds only theirs."""
 
     idempotency_key: str = Field(min_length=8, max_length=40, pattern=r"^[A-Za-z0-9_.:-]+$")
-    branch_id: int = IntIdField
+    branch_id: IntIdField
     kind: str = Field(pattern="^(theme_party_day|volunteer_service|environment_cleanup|other)$")
     item_code: str = Field(min_length=1, max_length=48, description="the catalogue item each attendee's event records")
     level: str | None = Field(None, max_length=48)
@@ -77,7 +76,7 @@ class FindingIn(RequestModel):
 
     item_code: str = Field(min_length=1, max_length=48)
     subject_kind: str = Field(pattern="^(person|household|organisation)$")
-    subject_id: int = IntIdField
+    subject_id: IntIdField
     level: str | None = Field(None, max_length=48)
     quantity: Decimal | None = Field(None, ge=0, le=10000, max_digits=12, decimal_places=2)
     note: str = Field("", max_length=500)
@@ -88,7 +87,7 @@ class PatrolReportIn(RequestModel):
     """A grid worker's patrol of one of their grids; ``idempotency_key`` once per report, re-sent on retry."""
 
     idempotency_key: str = Field(min_length=8, max_length=40, pattern=r"^[A-Za-z0-9_.:-]+$")
-    grid_id: int = IntIdField
+    grid_id: IntIdField
     patrolled_on: date
     route: str = Field(min_length=1, max_length=500)
     notes: str = Field("", max_length=4000)

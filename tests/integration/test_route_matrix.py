@@ -125,6 +125,8 @@ class World:
     records: dict[str, dict[str, int]] = field(default_factory=dict)  # county records: "demo" and "x"
     x_id_number: str = ""  # the head of county X's household
     far_queue: int = 0  # an unmatched feed record held by FAR's township
+    far_activity: int = 0  # a party activity of FAR's branch, recorded by FAR's grid worker
+    far_patrol: int = 0  # a patrol report of FAR's grid
     demo_product_code: str = ""
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -146,6 +148,7 @@ class World:
             "notice_id": self.consent["notice"] if role in COUNTY_X_ROLES else self.x["notice"],
             "consent_id": s.consent, "entry_objection_id": s.entry_objection,
             "queue_id": self.far_queue,  # held by FAR's township: foreign to every role that reaches the queue
+            "activity_id": self.far_activity, "patrol_report_id": self.far_patrol,  # recorded in FAR's grid
             **self.records["demo" if role in COUNTY_X_ROLES else "x"],
         }
 
@@ -161,7 +164,8 @@ class World:
 COUNTY_RECORDS = ("product_id", "measure_id", "list_id", "endpoint_id", "delivery_id", "source_id")
 PARAM_KINDS = ("household_id", "person_id", "event_id", "entry_id", "evidence_id", "proposal_id", "objection_id",
                "grid_id", "village_id", "branch_id", "township_id", "organisation_id", "period_id", "notice_id",
-               "consent_id", "entry_objection_id", "queue_id") + COUNTY_RECORDS
+               "consent_id", "entry_objection_id", "queue_id", "activity_id",
+               "patrol_report_id") + COUNTY_RECORDS
 
 
 
@@ -364,6 +368,26 @@ async def _delivery_of(endpoint_id: int) -> int:
     return rows[0]["id"]
 
 
+def _activity_body(branch: int, attendees: list[int]) -> dict:
+    return {"idempotency_key": uuid.uuid4().hex, "branch_id": branch, "kind": "environment_cleanup",
+            "item_code": "GRID-CLEANUP", "level": "took_part", "occurred_on": TODAY.isoformat(), "place": "村委会广场",
+            "description": "主题党日", "photo_evidence_id": None, "attendee_person_ids": attendees}
+
+
+def _patrol_body(grid: int, findings: list[dict]) -> dict:
+    return {"idempotency_key": uuid.uuid4().hex, "grid_id": grid, "patrolled_on": TODAY.isoformat(),
+            "route": "一组—三组", "notes": "巡查", "photo_evidence_id": None, "findings": findings}
+
+
+async def _field_work(client, worker: dict, s: Subjects, branch: int) -> tuple[int, int]:
+    """A party activity of the subject's branch and a patrol report of its grid, by its grid worker."""
+    activity = await _ok(await client.post("/api/v1/party-activities", headers=worker,
+                                           json=_activity_body(branch, [s.member])))
+    patrol = await _ok(await client.post("/api/v1/patrol-reports", headers=worker, json=_patrol_body(s.grid, [])))
+    return activity["activity"]["id"] if "activity" in activity else activity["id"], \
+        patrol["report"]["id"] if "report" in patrol else patrol["id"]
+
+
 async def _paper_objection(client, worker: dict, s: Subjects) -> None:
     """The subject signed an objection to their counted entry; their grid worker captured it."""
     s.entry_objection = (await _ok(await client.post("/api/v1/entry-objections/paper", headers=worker, json={
@@ -460,6 +484,7 @@ async def world(app_client, tokens) -> World:
         await _paper_consent(app_client, workers[name], s, recipient, w.consent["notice"])
         await _paper_objection(app_client, workers[name], s)
     w.consent["paper_evidence"] = await _upload(app_client, await tokens("grid_worker"))
+    w.far_activity, w.far_patrol = await _field_work(app_client, workers["far"], far, branch[far.village])
     for county in ("demo", "x"):
         w.records[county]["delivery_id"] = await _delivery_of(w.records[county]["endpoint_id"])
     w.demo_product_code = f"RM{tag}d"
@@ -818,6 +843,20 @@ async def check_feed_queue(client, w: World) -> None:
     await _refused_roles(client, w, "GET", "/api/v1/feeds/queue", ("county_admin", "township_admin"))
 
 
+async def check_grid_worker_work(client, w: World) -> None:
+    """FAR's grid worker (township 2, who recorded the matrix's activity) is not in township 1's
+    table, nor in county X's; the demo grid worker sees their own row only."""
+    far_worker = (await fetch("SELECT recorded_by FROM party_activity WHERE id = {}", w.far_activity))[0]["recorded_by"]
+    for role in ("township_admin", "county_admin", "grid_worker"):
+        rows = (await _ok(await client.get("/api/v1/grid-worker-work", headers=w.headers[role])))["grid_workers"]
+        assert far_worker not in {r["account_id"] for r in rows}, role
+    own = (await _ok(await client.get("/api/v1/grid-worker-work", headers=w.headers["grid_worker"])))["grid_workers"]
+    assert len(own) <= 1
+    rows = (await _ok(await client.get("/api/v1/grid-worker-work", headers=w.headers["demo_county_admin"])))["grid_workers"]
+    assert far_worker in {r["account_id"] for r in rows}
+    await _refused_roles(client, w, "GET", "/api/v1/grid-worker-work", ("county_admin", "township_admin", "grid_worker"))
+
+
 async def check_entry_objections(client, w: World) -> None:
     readers = ("county_admin", "township_admin", "grid_worker", "villager")
     for role in readers:
@@ -941,6 +980,12 @@ NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
     ("GET", "/api/v1/feeds/sources"): NoSubject("list", "the caller's county's feed sources", check_feed_sources),
     ("POST", "/api/v1/feeds/sources"): NoSubject("county", "a new source in the caller's county (from the token)"),
     ("GET", "/api/v1/feeds/queue"): NoSubject("list", "records held by the caller's township or county", check_feed_queue),
+    # Party and grid work (backend.fieldwork): the branch, grid and attendees are named in the body.
+    ("POST", "/api/v1/party-activities"): NoSubject("body", "branch_id and attendee_person_ids name the subjects", check_body_subjects),
+    ("POST", "/api/v1/patrol-reports"): NoSubject("body", "grid_id and each finding's subject name the subjects", check_body_subjects),
+    ("GET", "/api/v1/grid-worker-work"): NoSubject("list", "the caller's grid workers (or their own row)", check_grid_worker_work),
+    ("GET", "/api/v1/grid-worker-work/chart.svg"): NoSubject("list", "the same table as a chart (same query)"),
+    ("GET", "/api/v1/grid-worker-work/table.xlsx"): NoSubject("list", "the same table as Excel (same query)"),
     # The honour roll (backend.honour): public; persons only under consent (tests/integration/honour).
     ("GET", "/api/v1/public/honour-roll"): NoSubject("public", "positive information; persons only under their active honour_roll consent"),
     ("GET", "/honour-roll"): NoSubject("public", "the honour roll as a page (the same data)"),
@@ -1047,6 +1092,13 @@ async def body_subject_checks(client, w: World) -> None:
     await refused("POST /api/v1/entry-objections/paper", "grid_worker", "POST", "/api/v1/entry-objections/paper",
                   {"entry_id": w.near.entry, "reason": "记录有误", "signed_on": TODAY.isoformat(),
                    "form_evidence_id": w.consent["paper_evidence"]}, {"NOT_FOUND"})
+    # Party activities and patrol reports name their branch or grid in the body.
+    await refused("POST /api/v1/party-activities (foreign branch)", "township_admin", "POST", "/api/v1/party-activities",
+                  _activity_body(w.far_branch, [w.far.member]), {"NOT_FOUND"})
+    await refused("POST /api/v1/party-activities (foreign branch)", "grid_worker", "POST", "/api/v1/party-activities",
+                  _activity_body(w.mid_branch, [w.near.member]), {"NOT_FOUND"})
+    await refused("POST /api/v1/patrol-reports (foreign grid)", "grid_worker", "POST", "/api/v1/patrol-reports",
+                  _patrol_body(w.near.grid, []), {"NOT_FOUND"})
     # County records named in a body: another county's bank, another county's recipient.
     x_bank = w.records["x"]["bank_recipient"]
     await refused("POST /api/v1/bank/products (foreign bank)", "demo_county_admin", "POST", "/api/v1/bank/products",

@@ -109,14 +109,15 @@ class Attempt:
 _redis: Redis | None = None
 
 
-def _client() -> Redis:
+def redis_client() -> Redis:
+    """The short-timeout Redis connection the limiters share (logins here, bank pulls in ``backend.bank.limits``)."""
     global _redis
     if _redis is None:
         _redis = Redis.from_url(get_settings().redis_url, socket_timeout=1, socket_connect_timeout=1)
     return _redis
 
 
-async def _reset_client() -> None:
+async def reset_redis_client() -> None:
     global _redis
     broken, _redis = _redis, None
     if broken is not None:
@@ -143,7 +144,7 @@ async def admit(kind: str, principal: str, ip: str) -> Attempt:
     """Count an attempt or raise ``Throttled``. Never fails because Redis is down."""
     counter, block = _pair_keys(kind, principal, ip)
     try:
-        r = _client()
+        r = redis_client()
         wait = await r.eval(_ADDRESS_CHECK, 1, _address_key(ip), ADDRESS_FREE)
         if wait:
             raise Throttled(_seconds(wait))
@@ -156,7 +157,7 @@ async def admit(kind: str, principal: str, ip: str) -> Attempt:
         raise
     except Exception as exc:  # noqa: BLE001 - Redis down: fall back to the hard account lock
         logger.warning("login throttle unavailable (%r): falling back to the account lock only", exc)
-        await _reset_client()
+        await reset_redis_client()
         return Attempt(kind, principal, ip, address_has_failed=None)
 
 
@@ -164,11 +165,11 @@ async def failed(attempt: Attempt) -> None:
     if attempt.address_has_failed is None:
         return
     try:
-        await _client().eval(_ADDRESS_FAIL, 1, _address_key(attempt.ip), ADDRESS_FREE, ADDRESS_WINDOW_SECONDS,
+        await redis_client().eval(_ADDRESS_FAIL, 1, _address_key(attempt.ip), ADDRESS_FREE, ADDRESS_WINDOW_SECONDS,
                              MAX_DELAY_SECONDS)
     except Exception as exc:  # noqa: BLE001
         logger.warning("login throttle unavailable (%r)", exc)
-        await _reset_client()
+        await reset_redis_client()
 
 
 async def succeeded(attempt: Attempt) -> None:
@@ -176,7 +177,7 @@ async def succeeded(attempt: Attempt) -> None:
     if attempt.address_has_failed is None:
         return
     try:
-        await _client().delete(*_pair_keys(attempt.kind, attempt.principal, attempt.ip))
+        await redis_client().delete(*_pair_keys(attempt.kind, attempt.principal, attempt.ip))
     except Exception as exc:  # noqa: BLE001
         logger.warning("login throttle unavailable (%r)", exc)
-        await _reset_client()
+        await reset_redis_client()

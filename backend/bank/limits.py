@@ -54,11 +54,11 @@ LIMITER_DOWN = ServiceUnavailable("查询限流服务暂不可用，请稍后重
 async def admit(client_id: int) -> None:
     """Count one pull of this client, or raise ``RateLimited`` / 503 (Redis down: fail closed)."""
     try:
-        wait = await throttle._client().eval(_COUNT, 1, f"cunxin:bank:pulls:{client_id}", PULLS_PER_WINDOW,
+        wait = await throttle.redis_client().eval(_COUNT, 1, f"cunxin:bank:pulls:{client_id}", PULLS_PER_WINDOW,
                                              WINDOW_SECONDS)
     except Exception as exc:  # noqa: BLE001 - Redis down or unreachable
         logger.warning("bank pull limiter unavailable (%r): refusing pulls", exc)
-        await throttle._reset_client()
+        await throttle.reset_redis_client()
         raise LIMITER_DOWN from exc
     if wait:
         raise RateLimited(-(-int(wait) // 1000))

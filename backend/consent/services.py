@@ -95,7 +95,8 @@ async def _county_of(actor: Actor) -> int:
     return rows[0]["county"]
 
 
-async def _head_of(household_id: int) -> int | None:
+async def head_of(household_id: int) -> int | None:
+    """The person who heads the household now (gives its consents, files its objections), or ``None``."""
     rows = await fetch("SELECT person FROM household_membership WHERE household = {} AND valid_to IS NULL "
                        "AND relation = {}", household_id, HEAD)
     return rows[0]["person"] if rows else None
@@ -210,14 +211,16 @@ async def _recipient(county_id: int, recipient_id: int) -> dict:
 # --- the decision ---------------------------------------------------------------------------------
 
 
-def _grant_of(row: dict) -> rules.Grant:
+def grant_of(row: dict) -> rules.Grant:
+    """A stored grant as the pure decision (:mod:`points_rules.consent`) sees it."""
     return rules.Grant(id=row["id"], subject_kind=row["subject_kind"], subject_id=row["subject_id"],
                        recipient_id=row["recipient"], purpose=Purpose(row["purpose"]),
                        scope=DataScope(row["data_scope"]), notice_id=row["notice"],
                        effective_from=row["recorded_at"], expires_at=_expires_at(row["expires_on"]))
 
 
-async def _notices_for(county_id: int, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], list[rules.Notice]]:
+async def notices_for(county_id: int, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], list[rules.Notice]]:
+    """The county's notice versions per (recipient kind, purpose): a newer one supersedes earlier consents."""
     rows = await fetch("SELECT id, recipient_kind, purpose, version, created_at FROM consent_notice WHERE county = {}",
                        county_id)
     out: dict[tuple[str, str], list[rules.Notice]] = {pair: [] for pair in pairs}
@@ -250,8 +253,8 @@ async def active_consent(subject: tuple[str, int], recipient_id: int, purpose: P
     withdrawals = {r["withdraws"]: r["recorded_at"] for r in await fetch(
         "SELECT withdraws, recorded_at FROM consent_event WHERE withdraws = ANY({})", [r["id"] for r in rows])}
     pair = (rows[0]["recipient_kind"], purpose.value)
-    notices = (await _notices_for(rows[0]["county_id"], {pair}))[pair]
-    chosen = rules.active_grant([_grant_of(r) for r in rows], notices, withdrawals, subject_kind=subject[0],
+    notices = (await notices_for(rows[0]["county_id"], {pair}))[pair]
+    chosen = rules.active_grant([grant_of(r) for r in rows], notices, withdrawals, subject_kind=subject[0],
                                 subject_id=subject[1], recipient_id=recipient_id, purpose=purpose,
                                 scope=scope_needed, start=start, end=end)
     if chosen is None:
@@ -278,13 +281,13 @@ async def _outs(rows: list[dict], at: datetime) -> list[ConsentOut]:
     by_county: dict[int, set] = {}
     for r in rows:
         by_county.setdefault(r["county_id"], set()).add((r["recipient_kind"], r["purpose"]))
-    notices = {c: await _notices_for(c, pairs) for c, pairs in by_county.items()}
+    notices = {c: await notices_for(c, pairs) for c, pairs in by_county.items()}
     out = []
     for r in sorted(rows, key=lambda r: r["id"], reverse=True):
         w = withdrawn.get(r["id"])
         status = None
         if r["action"] == GRANT:
-            status = rules.status(_grant_of(r), notices[r["county_id"]][(r["recipient_kind"], r["purpose"])],
+            status = rules.status(grant_of(r), notices[r["county_id"]][(r["recipient_kind"], r["purpose"])],
                                   w["recorded_at"] if w else None, at)
         out.append(ConsentOut(
             id=r["id"], action=r["action"], withdraws=r["withdraws"], status=status, subject_kind=r["subject_kind"],
@@ -409,7 +412,7 @@ async def grant_in_app(actor: Actor, data: GrantIn, *, request_id: str = "") -> 
     if data.subject == scope.HOUSEHOLD:
         if actor.household_id is None:
             raise NotFound()
-        if await _head_of(actor.household_id) != actor.person_id:
+        if await head_of(actor.household_id) != actor.person_id:
             raise _not_head()
         where = await scope.authorize_write(actor, scope.HOUSEHOLD, actor.household_id)
     else:
@@ -434,7 +437,7 @@ async def capture_paper(actor: Actor, kind: str, subject_id: int, data: PaperGra
     if actor.role is not Role.GRID_WORKER:
         raise PermissionDenied()
     where = await scope.authorize_write(actor, kind, subject_id)
-    person_id = where.person_id if kind == scope.PERSON else await _head_of(subject_id)
+    person_id = where.person_id if kind == scope.PERSON else await head_of(subject_id)
     if person_id is None:
         raise InvalidInput("该户没有户主，无法登记家庭授权", "The household has no head", code="CONSENT_NO_HEAD")
     async with engine_finder().transaction():
@@ -467,7 +470,7 @@ async def withdraw(actor: Actor, grant_id: int) -> ConsentOut:
         where = await scope.authorize_write(actor, grant["subject_kind"], grant["subject_id"])
         if grant["subject_kind"] == scope.PERSON and grant["subject_id"] != actor.person_id:
             raise NotFound()  # a family member's own consent is theirs to withdraw
-        if grant["subject_kind"] == scope.HOUSEHOLD and await _head_of(where.id) != actor.person_id:
+        if grant["subject_kind"] == scope.HOUSEHOLD and await head_of(where.id) != actor.person_id:
             raise _not_head()
         if grant["action"] != GRANT:
             raise InvalidInput("只能撤回授权记录", "Only a grant can be withdrawn", code="CONSENT_NOT_A_GRANT")

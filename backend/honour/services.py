@@ -148,7 +148,7 @@ async def _latest_effective(level: str, county_id: int, subject_ids: list[int]) 
 async def _consenting(county_id: int, now: datetime) -> dict[tuple[str, int], dict]:
     """Subjects under an active honour-roll consent now: {(kind, id): {"entries": bool, "grants": [ids]}}.
 
-    The decision is the consent module's own — its mapping of a stored grant (``_grant_of``: counts
+    The decision is the consent module's own — its mapping of a stored grant (``grant_of``: counts
     from ``recorded_at``, through the end of ``expires_on``), its notice versions (a newer one
     ends older consents) and the pure ``points_rules.consent.active_grant`` — exactly what
     ``consent.services.active_consent`` runs for one subject, here for all candidates of the
@@ -163,11 +163,11 @@ async def _consenting(county_id: int, now: datetime) -> dict[tuple[str, int], di
     if not rows:
         return {}
     pair = (RecipientKind.HONOUR_ROLL.value, Purpose.HONOUR_ROLL.value)
-    notices = (await consent_services._notices_for(county_id, {pair}))[pair]
+    notices = (await consent_services.notices_for(county_id, {pair}))[pair]
     groups: dict[tuple[str, int, int], list[consent_rules.Grant]] = {}
     for r in rows:
         groups.setdefault((r["subject_kind"], r["subject_id"], r["recipient"]), []).append(
-            consent_services._grant_of(r))
+            consent_services.grant_of(r))
     out: dict[tuple[str, int], dict] = {}
     for (kind, subject_id, recipient), grants in sorted(groups.items()):
         found = out.setdefault((kind, subject_id), {"entries": False, "grants": []})

@@ -36,7 +36,7 @@ from piccolo.engine import engine_finder
 from backend import clock
 from backend.auth import scope
 from backend.auth.roles import Actor, Role
-from backend.consent.services import _head_of as consent_head_of
+from backend.consent.services import head_of as consent_head_of
 from backend.db import fetch
 from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, PermissionDenied
 from backend.ledger.catalogue import points_text

@@ -253,7 +253,7 @@ async def test_redis_down_falls_back_to_the_hard_account_lock(client_from, monke
     def broken():
         raise ConnectionError("redis down")
 
-    monkeypatch.setattr(throttle, "_client", broken)
+    monkeypatch.setattr(throttle, "redis_client", broken)
     assert (await login(client_from(), username, password)).status_code == 200
     for _ in range(5):
         assert_error(await login(client_from(), username, "wrong-password"), 401, "AUTH_BAD_CREDENTIALS")

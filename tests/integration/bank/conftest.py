@@ -151,7 +151,7 @@ async def forget_rate_limits() -> None:
     client ids start again at 1): start the session's bank clients from zero."""
     from backend.auth import throttle
 
-    redis = throttle._client()
+    redis = throttle.redis_client()
     async for name in redis.scan_iter(match="cunxin:bank:pulls:*"):
         await redis.delete(name)
 

@@ -172,7 +172,7 @@ async def test_rate_limit_and_redis_down(app_client, world, monkeypatch):
     def broken():
         raise ConnectionError("redis down")
 
-    monkeypatch.setattr(throttle, "_client", broken)
+    monkeypatch.setattr(throttle, "redis_client", broken)
     fresh = await bank_token(app_client, world.bank.client_id, world.bank.secret)  # login works without Redis
     r = await app_client.post("/api/v1/bank/rating-pulls", headers={**fresh, "Idempotency-Key": uuid.uuid4().hex},
                               json=_pull_body(world))

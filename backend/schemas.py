@@ -56,10 +56,23 @@ def _accepted_types(annotation: Any) -> set[Any]:
     return {get_origin(annotation) or annotation}
 
 
+def _item_types(annotation: Any) -> set[Any]:
+    """The plain types a list field's items accept (``list[IntIdField] | None`` → {int})."""
+    origin = get_origin(annotation)
+    if origin is Union or type(annotation).__name__ == "UnionType":
+        return {t for arg in get_args(annotation) for t in _item_types(arg)}
+    if origin is Annotated:
+        return _item_types(get_args(annotation)[0])
+    if origin in (list, set, frozenset, tuple):
+        return {t for arg in get_args(annotation) if arg is not Ellipsis for t in _accepted_types(arg)}
+    return set()
+
+
 class RequestModel(BaseModel):
     """Base of every request body: no string anywhere in it may hold NUL or another character
     of ``_FORBIDDEN``; unknown fields are refused (no mass assignment); ids, numbers and flags are
-    strict — ``true`` is not 1 and ``"151"`` is not 151 (decimal quantities may come as strings)."""
+    strict — ``true`` is not 1 and ``"151"`` is not 151, in a list of ids too (decimal quantities may
+    come as strings)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -74,6 +87,10 @@ class RequestModel(BaseModel):
             if not isinstance(value, bool) and value is not None:
                 raise PydanticCustomError("strict_bool", "应为 true 或 false (expected a boolean)")
         elif int in types and (isinstance(value, (bool, str, float))):
+            raise PydanticCustomError("strict_int", "应为整数，不接受字符串、小数或布尔值 (expected an integer)")
+        items = _item_types(field.annotation)
+        if isinstance(value, list) and int in items and not items & {str, bool} \
+                and any(isinstance(v, (bool, str, float)) for v in value):
             raise PydanticCustomError("strict_int", "应为整数，不接受字符串、小数或布尔值 (expected an integer)")
         return value
 

@@ -106,3 +106,11 @@ async def test_loose_types_and_unknown_fields_are_refused_and_write_nothing(app_
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "REQUEST_INVALID" and response.json()["message_zh"]
     assert not await fetch("SELECT 1 FROM credit_event WHERE idempotency_key = {}", body["idempotency_key"])
+
+
+@pytest.mark.parametrize("ids", [["151"], [True], [1, 2.0]])
+async def test_ids_in_a_list_are_strict_too(app_client, tokens, ids):
+    """A list of ids takes ids only: ``["151"]`` is refused, not read as event 151 (it was)."""
+    response = await app_client.post("/api/v1/review/events:decide", json={"event_ids": ids},
+                                     headers=await tokens("township_admin"))
+    assert (response.status_code, response.json()["code"]) == (400, "REQUEST_INVALID"), response.text

@@ -10,26 +10,21 @@ a county admin those of the county, a grid worker their own row only.
 from __future__ import annotations
 
 import asyncio
-import io
 from datetime import date
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 from backend import clock
 from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.charts.svg import trend_chart
 from backend.db import fetch
+from backend.sheets import report_sheet
 from backend.errors import PermissionDenied
 from backend.fieldwork.schemas import GridWorkerWorkOut, WorkReportOut
 from backend.objections.report import XLSX, bad_range, parse_range  # noqa: F401  (the same range rules)
 
 HEADER = ["账号", "网格员", "登记事件", "审核通过", "审核驳回", "逾期登记", "异议成立", "巡查报告", "党组织活动"]
 WIDTHS = [16, 20, 10, 10, 10, 10, 10, 10, 12]
-TEXT = "@"
-HEADER_ROW = 3
 
 _WORKERS_SQL = """
 SELECT DISTINCT a.id, a.username, a.display_name FROM account a
@@ -101,34 +96,12 @@ async def work_chart(actor: Actor, start: date, end: date) -> str:
 
 
 def _workbook(report: WorkReportOut) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "网格员工作量"
-    last = get_column_letter(len(HEADER))
-    lines = [(f"网格员工作量（{report.date_from:%Y年%m月%d日}至{report.date_to:%Y年%m月%d日}登记）",
-              Font(bold=True, size=14)),
-             (f"统计日：{report.as_of:%Y年%m月%d日}", Font(size=10))]
-    for row, (text, font) in enumerate(lines, 1):
-        cell = ws.cell(row=row, column=1, value=text)
-        cell.font, cell.number_format = font, TEXT
-        cell.alignment = Alignment(horizontal="center" if row == 1 else "left", vertical="center")
-        ws.merge_cells(f"A{row}:{last}{row}")
-    for column, title in enumerate(HEADER, 1):
-        cell = ws.cell(row=HEADER_ROW, column=column, value=title)
-        cell.font, cell.alignment = Font(bold=True), Alignment(horizontal="center")
-    for offset, r in enumerate(report.grid_workers, 1):
-        values: list[object] = [r.username, r.display_name, r.events_logged, r.reviews_approved, r.reviews_rejected,
-                                r.late_entries, r.objections_upheld, r.patrols_filed, r.activities_recorded]
-        for column, value in enumerate(values, 1):
-            cell = ws.cell(row=HEADER_ROW + offset, column=column, value=value)
-            if isinstance(value, str):
-                cell.number_format = TEXT
-    for column, width in enumerate(WIDTHS, 1):
-        ws.column_dimensions[get_column_letter(column)].width = width
-    ws.freeze_panes = f"A{HEADER_ROW + 1}"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return report_sheet(
+        sheet_title="网格员工作量",
+        title=f"网格员工作量（{report.date_from:%Y年%m月%d日}至{report.date_to:%Y年%m月%d日}登记）",
+        note=f"统计日：{report.as_of:%Y年%m月%d日}", header=HEADER, widths=WIDTHS,
+        rows=([r.username, r.display_name, r.events_logged, r.reviews_approved, r.reviews_rejected, r.late_entries,
+               r.objections_upheld, r.patrols_filed, r.activities_recorded] for r in report.grid_workers))
 
 
 async def work_workbook(actor: Actor, start: date, end: date) -> bytes:

@@ -8,18 +8,15 @@ township, a county admin every township of the county (those with no objection a
 from __future__ import annotations
 
 import asyncio
-import io
 from datetime import date
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 from backend import clock
 from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.charts.svg import trend_chart
 from backend.db import fetch
+from backend.sheets import report_sheet
 from backend.errors import InvalidInput, PermissionDenied
 from backend.objections.schemas import OnTimeReportOut, TownshipOnTimeOut
 from points_rules.objections import DecidedCase, on_time_rates
@@ -28,8 +25,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_RANGE_DAYS = 3660
 HEADER = ["乡镇代码", "乡镇", "受理异议", "已办结", "按期办结", "逾期办结", "未办结", "其中已逾期", "按期办结率"]
 WIDTHS = [14, 16, 10, 10, 10, 10, 10, 12, 12]
-TEXT = "@"
-HEADER_ROW = 3
 
 
 def parse_range(raw_from: str | None, raw_to: str | None) -> tuple[date, date]:
@@ -116,36 +111,14 @@ async def on_time_chart(actor: Actor, start: date, end: date) -> str:
 
 
 def _workbook(report: OnTimeReportOut) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "按期办结率"
-    last = get_column_letter(len(HEADER))
-    lines = [(f"信用信息异议按期办结情况（{report.date_from:%Y年%m月%d日}至{report.date_to:%Y年%m月%d日}受理）",
-              Font(bold=True, size=14)),
-             (f"统计日：{report.as_of:%Y年%m月%d日}；办结时限：受理后7个工作日（按国家法定节假日及调休安排计算）",
-              Font(size=10))]
-    for row, (text, font) in enumerate(lines, 1):
-        cell = ws.cell(row=row, column=1, value=text)
-        cell.font, cell.number_format = font, TEXT
-        cell.alignment = Alignment(horizontal="center" if row == 1 else "left", vertical="center")
-        ws.merge_cells(f"A{row}:{last}{row}")
-    for column, title in enumerate(HEADER, 1):
-        cell = ws.cell(row=HEADER_ROW, column=column, value=title)
-        cell.font, cell.alignment = Font(bold=True), Alignment(horizontal="center")
-    for offset, tw in enumerate(report.townships, 1):
-        values: list[object] = [tw.township_code, tw.township_name, tw.filed, tw.decided, tw.decided_on_time,
-                                tw.decided_late, tw.open, tw.open_overdue,
-                                f"{tw.on_time_percent}%" if tw.on_time_percent is not None else "—"]
-        for column, value in enumerate(values, 1):
-            cell = ws.cell(row=HEADER_ROW + offset, column=column, value=value)
-            if isinstance(value, str):
-                cell.number_format = TEXT  # codes keep their leading zeros; never a number or a date
-    for column, width in enumerate(WIDTHS, 1):
-        ws.column_dimensions[get_column_letter(column)].width = width
-    ws.freeze_panes = f"A{HEADER_ROW + 1}"
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return report_sheet(
+        sheet_title="按期办结率",
+        title=f"信用信息异议按期办结情况（{report.date_from:%Y年%m月%d日}至{report.date_to:%Y年%m月%d日}受理）",
+        note=f"统计日：{report.as_of:%Y年%m月%d日}；办结时限：受理后7个工作日（按国家法定节假日及调休安排计算）",
+        header=HEADER, widths=WIDTHS,
+        rows=([tw.township_code, tw.township_name, tw.filed, tw.decided, tw.decided_on_time, tw.decided_late, tw.open,
+               tw.open_overdue, f"{tw.on_time_percent}%" if tw.on_time_percent is not None else "—"]
+              for tw in report.townships))
 
 
 async def on_time_workbook(actor: Actor, start: date, end: date) -> bytes:

@@ -37,6 +37,7 @@ from admin import measures as admin_measures
 from admin import objections as admin_objections
 from admin import repair as admin_repair
 from admin import commitments as admin_commitments
+from admin import history as admin_history
 from admin import fieldwork as admin_fieldwork
 from admin import webhooks as admin_webhooks
 from admin.audit import AdminAudit
@@ -111,6 +112,7 @@ def build_admin():
         *admin_objections.table_configs(),
         *admin_repair.table_configs(),
         *admin_commitments.table_configs(),
+        *admin_history.table_configs(),
         *admin_fieldwork.table_configs(),
         TableConfig(AccessLog, menu_group=audit, validators=READ_ONLY),
         TableConfig(SecurityEvent, menu_group=audit, validators=READ_ONLY),

@@ -19,6 +19,7 @@ from backend.measures.routes import ROUTES as MEASURE_ROUTES
 from backend.objections.routes import ROUTES as OBJECTION_ROUTES
 from backend.repair.routes import ROUTES as REPAIR_ROUTES
 from backend.commitments.routes import ROUTES as COMMITMENTS_ROUTES
+from backend.history.routes import ROUTES as HISTORY_ROUTES
 from backend.fieldwork.routes import ROUTES as FIELDWORK_ROUTES
 from backend.webhooks.routes import ROUTES as WEBHOOK_ROUTES
 from backend.auth.controllers import AuthController
@@ -91,6 +92,7 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         *OBJECTION_ROUTES,
         *REPAIR_ROUTES,
         *COMMITMENTS_ROUTES,
+        *HISTORY_ROUTES,
         *FIELDWORK_ROUTES,
     ]
     if with_admin:

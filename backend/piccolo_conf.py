@@ -23,6 +23,7 @@ APP_REGISTRY = AppRegistry(
         "backend.objections.piccolo_app",
         "backend.repair.piccolo_app",
         "backend.commitments.piccolo_app",
+        "backend.history.piccolo_app",
         "backend.fieldwork.piccolo_app",
         "piccolo.apps.user.piccolo_app",
         "piccolo_admin.piccolo_app",

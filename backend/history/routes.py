@@ -1,0 +1,3 @@
+"""The route handlers this package adds to the app (``backend.app`` registers them)."""
+
+ROUTES: list = []

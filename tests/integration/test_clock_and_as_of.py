@@ -286,7 +286,7 @@ async def test_invalid_as_of_is_a_422_with_a_stable_code(app_client, tokens):
                 continue
             assert body["code"] == "AS_OF_INVALID" and body["message_zh"] and body["details"] == {"field": "as_of"}
         # before the first catalogue version: the catalogue's own code, not a 500
-        response = await app_client.get(url, params={"as_of": "2025-12-31"}, headers=headers)
+        response = await app_client.get(url, params={"as_of": "2019-12-31"}, headers=headers)
         assert response.status_code == 422, (url, response.text)
         assert response.json()["code"] == "RULES_NO_CATALOGUE"
         # far future is a day like any other

@@ -416,8 +416,8 @@ async def test_a_failing_build_leaves_no_entries_and_a_coded_error(app_client, w
 
     # a day no catalogue covers: failed with the rules' own code, nothing written
     old = (await app_client.post("/api/v1/measures", headers=h, json=_measure_body(
-        "OLD", valid_from="2025-01-01"))).json()
-    listing = await _build(app_client, h, old["id"], date(2025, 6, 1))
+        "OLD", valid_from="2019-01-01"))).json()
+    listing = await _build(app_client, h, old["id"], date(2019, 6, 1))
     assert (listing["status"], listing["error_code"]) == ("failed", "RULES_NO_CATALOGUE")
     assert not await fetch("SELECT 1 FROM eligibility_list_entry WHERE list = {}", listing["id"])
 

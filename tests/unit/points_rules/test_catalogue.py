@@ -22,7 +22,7 @@ V1 = CAT.version("2026.1")
 def test_shipped_catalogue_is_valid():
     assert check_catalogue_dir() == []
     assert [(v.version, v.effective_from) for v in CAT.versions] == [
-        ("2026.1", date(2026, 1, 1)), ("2026.2", date(2026, 7, 1))]
+        ("2020.1", date(2020, 1, 1)), ("2026.1", date(2026, 1, 1)), ("2026.2", date(2026, 7, 1))]
 
 
 def test_shipped_scoring_matches_the_reference_numbers():

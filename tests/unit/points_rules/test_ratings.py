@@ -348,7 +348,7 @@ def test_rating_inputs_are_checked():
         rate_household(CAT, 1, [m], 0, date(2026, 12, 30))            # standing of another day
     assert err.value.code == "RULES_DATE"
     with pytest.raises(RuleError) as err:
-        rate_household(CAT, 1, [m], 0, date(2025, 12, 31))
+        rate_household(CAT, 1, [m], 0, date(2019, 12, 31))
     assert err.value.code == "RULES_NO_CATALOGUE"
     r = rate_household(CAT, 1, [m], 0, HOUSEHOLD_CLOSE)
     with pytest.raises(RuleError) as err:

@@ -284,10 +284,12 @@ def keys_list() -> None:
 
 def _attach_rules_commands() -> None:
     from backend.feeds.cli import feeds
+    from backend.history.cli import import_events
     from backend.rules_cli import rules
 
     main.add_command(rules)
     main.add_command(feeds)
+    main.add_command(import_events)
 
 
 _attach_rules_commands()

@@ -99,6 +99,31 @@ class RecordingWindow:
         return f"{self.months}个月" if self.months else f"{self.days}天"
 
 
+SEVERITIES = ("minor", "general", "serious")    # 失信程度：轻微、一般、严重（信用修复管理办法）
+REPAIR_ROUTES = ("commitment", "rectification", "training", "public_interest")   # 信用承诺、信用整改、专题培训、公益活动
+SOURCE_REMOVAL = "source_removal"    # not chosen by an applicant: the source list removed the record (a court, a bureau)
+
+
+@dataclass(frozen=True)
+class RepairRules:
+    """信用修复 — the shortest public display period per severity (months) after which a repair may be
+    asked, and the working days the recording township has to decide. Defaults: the national rules
+    (minor: not published; general: ≥ 3 months; serious: ≥ 1 year)."""
+
+    display_months: dict[str, int] = field(default_factory=lambda: {"minor": 0, "general": 3, "serious": 12})
+    decision_working_days: int = 7
+
+
+@dataclass(frozen=True)
+class ItemRepair:
+    """How an entry of one item is repaired: the routes an applicant may take, and the item that
+    replaces it once repaired (None: the entry just stops counting)."""
+
+    routes: tuple[str, ...] = REPAIR_ROUTES
+    replaced_by: str | None = None
+    replaced_on_routes: tuple[str, ...] | None = None   # None: whatever the route
+
+
 @dataclass(frozen=True)
 class Scoring:
     """计分规则 — base score, grade bands (best first), terms and default validity rules."""
@@ -112,6 +137,7 @@ class Scoring:
     deduction_years: tuple[DeductionValidity, ...]
     honour_years: dict[str, int]
     positive_years: int
+    repair: RepairRules = field(default_factory=RepairRules)
 
     @property
     def grade_names(self) -> tuple[str, ...]:
@@ -227,6 +253,8 @@ class Item:
     cap_per_year: int | None
     disclosure: Disclosure
     notes_zh: str | None = None
+    severity: str | None = None          # negative items: SEVERITIES; None derives it (see points_rules.repair)
+    repair: ItemRepair = field(default_factory=ItemRepair)
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,19 @@
 """信用修复 — credit repair (art. 45) as pure rules: no clock, no I/O.
 
 A subject may apply to repair a negative entry once the behaviour is corrected and the entry's public
-display period is over (信用修复管理办法: minor — not published, so at once; general — at least 3 months;
-serious — at least 1 year). The application names a route (信用承诺、信用整改、专题培训、公益活动) and
-the documents the route needs; every missing document is told at once (一次性告知), never one by one.
-"谁认定、谁修复": the recording township (or its county) decides, within ``DECISION_WORKING_DAYS``
-working days of the official calendar (``points_rules.workdays``).
+display period is over. The periods per severity and the working days to decide are the catalogue's
+(``scoring.repair``; the national rules by default: minor — not published, so at once; general — at
+least 3 months; serious — at least 1 year). An item's severity is its own (``severity:``) or derived:
+a direct downgrade is serious, a deduction over 10 分 or sized per event is general, the rest minor.
 
-An approved repair of a direct downgrade (直接判级) is replaced as ``REPLACEMENTS`` says: a court
-defaulter who paid in full keeps −50 for 2 years (the catalogue's JUDGMENT-PERFORMED).
+The application names a route the item allows (``repair.routes``: 信用承诺、信用整改、专题培训、公益活动)
+and the documents the route needs; every missing document is told at once (一次性告知), never one by
+one. "谁认定、谁修复": the recording township (or its county) decides on the official calendar.
 
-PENDING: the display periods and replacement entries belong in the catalogue (a new version file with
-loader support); until then they are the named constants below, from /work/shared/DOMAIN.md.
+Approved, the entry leaves the counted set (it stays in the ledger, marked repaired); an item with
+``repair.replaced_by`` is replaced by that item's deduction (a court defaulter who paid in full:
+JUDGMENT-PERFORMED, −50 for 2 years). A removal by the source list (the court, the labour bureau) is
+the route ``source_removal``: no application, no display-period condition.
 """
 
 from __future__ import annotations
@@ -20,18 +22,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Mapping
 
-from points_rules.model import DirectGrade, FixedPoints, Item
+from points_rules.model import (REPAIR_ROUTES, SOURCE_REMOVAL, DirectGrade, FixedPoints, Item, RepairRules)
 from points_rules.units import add_months
 from points_rules.workdays import WorkCalendar
 
 __all__ = [
-    "DECISION_WORKING_DAYS",
-    "DISPLAY_MONTHS",
     "GENERAL_FROM_TENTHS",
-    "REPLACEMENTS",
     "ROUTES",
     "ROUTE_DOCUMENTS",
     "Refusal",
+    "applicant_routes",
     "decide_by",
     "display_ends_on",
     "missing_documents",
@@ -40,30 +40,26 @@ __all__ = [
     "severity",
 ]
 
-# The seeds give no working-day count for a repair decision; the art. 46 objection count (7) is used
-# so that the two rights of a subject run on one clock. Confirm with the county before production.
-DECISION_WORKING_DAYS = 7
-
-# Shortest public display period in months per severity (信用修复管理办法): after it a repair may be asked.
-DISPLAY_MONTHS: dict[str, int] = {"minor": 0, "general": 3, "serious": 12}
-
-# A deduction of more than this many tenths (10 分) is general, else minor; a direct downgrade is serious.
 GENERAL_FROM_TENTHS = 100
+"""A fixed deduction of more than this many tenths (10 分) is general, else minor (when the item names no severity)."""
 
-ROUTES = ("commitment", "rectification", "training", "public_interest")
+ROUTES = REPAIR_ROUTES
 
-# The documents each route needs. ``commitment_id``: a signed 守信承诺 commitment; the others are photo ids.
 ROUTE_DOCUMENTS: dict[str, tuple[str, ...]] = {
     "commitment": ("commitment_id", "correction_photo_ids"),
     "rectification": ("rectification_photo_ids", "correction_photo_ids"),
     "training": ("training_certificate_photo_ids", "correction_photo_ids"),
     "public_interest": ("activity_photo_ids", "correction_photo_ids"),
 }
+"""What each route needs. ``commitment_id``: a signed 守信承诺 commitment; ``correction_photo_ids``: proof
+the behaviour is corrected (a receipt, the court's closing notice); the other names are photo ids."""
 
-# Direct downgrades and what replaces them after repair: (item code, route) → replacement item code.
-# ``None`` as route: any route. The 2026 catalogues have JUDGMENT-PERFORMED (−50, 2 years).
-REPLACEMENTS: dict[tuple[str, str | None], str] = {
-    ("JUDGMENT-DEFAULTER", None): "JUDGMENT-PERFORMED",
+DOCUMENT_NAMES_ZH: dict[str, str] = {
+    "commitment_id": "已签署的守信承诺书",
+    "correction_photo_ids": "失信行为已纠正的证明材料（照片）",
+    "rectification_photo_ids": "信用整改材料（照片）",
+    "training_certificate_photo_ids": "信用修复专题培训结业证明（照片）",
+    "activity_photo_ids": "参加公益活动的证明（照片）",
 }
 
 
@@ -76,50 +72,65 @@ class Refusal:
 
 
 def severity(item: Item) -> str:
-    """``serious`` for a direct downgrade, ``general`` for a deduction over 10 分, else ``minor``."""
+    """The item's own severity, else: ``serious`` for a direct downgrade, ``general`` for a deduction
+    over 10 分 (or one sized per event), else ``minor``."""
+    if item.severity is not None:
+        return item.severity
     rule = item.points
     if isinstance(rule, DirectGrade):
         return "serious"
-    if isinstance(rule, FixedPoints) and abs(rule.points) > GENERAL_FROM_TENTHS:
-        return "general"
     if not isinstance(rule, FixedPoints):
-        return "general"  # level/tier deductions: sized per event, treated as general
-    return "minor"
+        return "general"
+    return "general" if abs(rule.points) > GENERAL_FROM_TENTHS else "minor"
 
 
-def display_ends_on(item: Item, occurred_on: date) -> date:
+def display_ends_on(rules: RepairRules, item: Item, occurred_on: date) -> date:
     """The first day a repair may be asked for an entry of ``item`` that occurred on ``occurred_on``."""
-    return add_months(occurred_on, DISPLAY_MONTHS[severity(item)])
+    return add_months(occurred_on, rules.display_months[severity(item)])
+
+
+def applicant_routes(item: Item) -> tuple[str, ...]:
+    """The routes a subject may apply by (a source list's removal is not applied for)."""
+    return tuple(r for r in item.repair.routes if r != SOURCE_REMOVAL)
 
 
 def missing_documents(route: str, documents: Mapping[str, object]) -> list[str]:
     """Every document the route needs and ``documents`` lacks (empty values count as missing), in order."""
-    needed = ROUTE_DOCUMENTS[route]
-    return [name for name in needed if not documents.get(name)]
+    return [name for name in ROUTE_DOCUMENTS[route] if not documents.get(name)]
 
 
-def replacement_code(item_code: str, route: str) -> str | None:
-    """The catalogue item that replaces a repaired direct downgrade, or None (the entry just stops counting)."""
-    return REPLACEMENTS.get((item_code, route)) or REPLACEMENTS.get((item_code, None))
+def replacement_code(item: Item, route: str) -> str | None:
+    """The item that replaces a repaired entry of ``item`` by ``route``, or None (it just stops counting)."""
+    rule = item.repair
+    if rule.replaced_by is None:
+        return None
+    if rule.replaced_on_routes is not None and route not in rule.replaced_on_routes:
+        return None
+    return rule.replaced_by
 
 
-def refusals(*, item: Item, occurred_on: date, today: date, route: str,
-             documents: Mapping[str, object], reversed_or_repaired: bool = False) -> list[Refusal]:
-    """All reasons at once why this application cannot be accepted (empty: it can)."""
+def refusals(*, item: Item, rules: RepairRules, occurred_on: date, today: date, route: str,
+             documents: Mapping[str, object], ended: bool = False, expired: bool = False) -> list[Refusal]:
+    """All reasons at once why this application cannot be accepted (empty: it can). ``ended``: the
+    entry was reversed or repaired already; ``expired``: its validity is over (it counts no more)."""
     out: list[Refusal] = []
     if item.direction != "negative":
         out.append(Refusal("repair_not_negative"))
-    if reversed_or_repaired:
+    if ended:
         out.append(Refusal("repair_already_ended"))
-    if today < display_ends_on(item, occurred_on):
+    if expired:
+        out.append(Refusal("repair_entry_expired"))
+    if today < display_ends_on(rules, item, occurred_on):
         out.append(Refusal("repair_display_not_over"))
     if route not in ROUTES:
         out.append(Refusal("repair_route_unknown", "route"))
+    elif route not in applicant_routes(item):
+        out.append(Refusal("repair_route_not_allowed", "route"))
     else:
         out.extend(Refusal("repair_document_missing", name) for name in missing_documents(route, documents))
     return out
 
 
-def decide_by(calendar: WorkCalendar, applied_on: date) -> date:
-    """The last day the recording township may decide an application filed on ``applied_on``."""
-    return calendar.add_working_days(applied_on, DECISION_WORKING_DAYS)
+def decide_by(calendar: WorkCalendar, rules: RepairRules, applied_on: date) -> date:
+    """The last day the recording township may decide an application complete on ``applied_on``."""
+    return calendar.add_working_days(applied_on, rules.decision_working_days)

@@ -16,8 +16,9 @@ from typing import Any, Callable, TypeVar
 from points_rules.model import (
     CATEGORIES, DIRECTIONS, EVIDENCE, MEMBER_AGGREGATES, NOT_CREDIT_GRADE, PUBLICITY, RATING_LEVELS,
     RATING_PERIODS, ROLES, SUBJECT_KINDS, UPDATE_FREQUENCIES, ApprovalRules, CatalogueProblem, CatalogueVersion,
-    DeductionValidity, DirectGrade, Disclosure, FixedPoints, GradeBand, HouseholdRules, Item, Level, LevelPoints,
-    PointsRule, RatingRules, RecordingWindow, ScalePoint, Scoring, StarBand, Tier, TieredPoints, TownshipRules, VillageRules,
+    DeductionValidity, DirectGrade, Disclosure, FixedPoints, GradeBand, HouseholdRules, Item, ItemRepair, Level,
+    LevelPoints, PointsRule, RatingRules, RecordingWindow, REPAIR_ROUTES, RepairRules, ScalePoint, Scoring, SEVERITIES,
+    SOURCE_REMOVAL, StarBand, Tier, TieredPoints, TownshipRules, VillageRules,
 )
 from points_rules.units import POINT_UNIT, format_points, points_from_decimal
 from points_rules.yaml_source import Path_, YamlSource, format_path
@@ -32,12 +33,14 @@ _VERSION_RE = re.compile(r"^\d{4}\.\d+$")
 _TOP_KEYS = {"version": True, "effective_from": True, "title_zh": True, "title_en": False,
              "notes_zh": False, "scoring": True, "items": True, "ratings": False}
 _SCORING_KEYS = {"base": True, "grades": True, "default_grade": True, "grade_after_repair": True,
-                 "direct_downgrade_years": True, "recording_window": True, "validity": True}
+                 "direct_downgrade_years": True, "recording_window": True, "validity": True, "repair": False}
+_REPAIR_RULES_KEYS = {"display_months": True, "decision_working_days": True}
+_ITEM_REPAIR_KEYS = {"routes": False, "replaced_by": False, "replaced_on_routes": False}
 _VALIDITY_KEYS = {"deduction_years": True, "honour_years": True, "positive_years": True}
 _ITEM_KEYS = {"code": True, "name_zh": True, "name_en": False, "behaviour_zh": True, "category": True,
               "direction": True, "points": True, "subject_kinds": True, "validity": True, "logged_by": True,
               "evidence": True, "needs_review": True, "repeat_doubles": False, "cap_per_year": False,
-              "disclosure": True, "notes_zh": False}
+              "disclosure": True, "notes_zh": False, "severity": False, "repair": False}
 _DISCLOSURE_KEYS = {"publicity": True, "sharing_scope": True, "source": True, "channel": True,
                     "update_frequency": True, "legal_basis": True}
 
@@ -215,10 +218,29 @@ def _read_scoring(c: Checker, value: Any, path: Path_) -> Scoring | None:
     terms = c.field(data, "direct_downgrade_years", path, lambda v, p: _read_terms(c, v, p, grade_name))
     window = c.field(data, "recording_window", path, lambda v, p: _read_window(c, v, p))
     validity = c.field(data, "validity", path, lambda v, p: _read_default_validity(c, v, p))
-    if None in (base, grades, default_grade, after_repair, terms, window, validity):
+    repair = c.field(data, "repair", path, lambda v, p: _read_repair_rules(c, v, p), default=RepairRules())
+    if None in (base, grades, default_grade, after_repair, terms, window, validity, repair):
         return None
     deductions, honours, positive_years = validity
-    return Scoring(base, grades, default_grade, after_repair, terms, window, deductions, honours, positive_years)
+    return Scoring(base, grades, default_grade, after_repair, terms, window, deductions, honours, positive_years,
+                   repair)
+
+
+def _read_repair_rules(c: Checker, value: Any, path: Path_) -> RepairRules | None:
+    data = c.mapping(value, path, _REPAIR_RULES_KEYS)
+
+    def months(v: Any, p: Path_) -> dict[str, int]:
+        raw = c.mapping(v, p, {s: True for s in SEVERITIES})
+        out = {s: _non_negative_int(c, raw[s], p + (s,)) for s in SEVERITIES if s in raw}
+        if len(out) == len(SEVERITIES) and not out["minor"] <= out["general"] <= out["serious"]:
+            c.problem(p, "公示期应为 轻微 ≤ 一般 ≤ 严重", "display months must grow: minor ≤ general ≤ serious")
+        return out
+
+    display = c.field(data, "display_months", path, months)
+    days = c.field(data, "decision_working_days", path, c.positive_int)
+    if display is None or days is None or len(display) != len(SEVERITIES):
+        return None
+    return RepairRules(display_months=display, decision_working_days=days)
 
 
 def _read_grades(c: Checker, value: Any, path: Path_, name_re: re.Pattern[str] = _GRADE_RE
@@ -342,6 +364,7 @@ def _level_key(c: Checker, key: Any, path: Path_) -> str:
 def _read_items(c: Checker, value: Any, path: Path_, scoring: Scoring | None) -> tuple[Item, ...]:
     rows = c.sequence(value, path)
     items: list[Item] = []
+    indexes: dict[str, int] = {}
     seen: dict[str, int] = {}
     for i, row in enumerate(rows):
         item = _read_item(c, row, path + (i,), scoring)
@@ -353,6 +376,8 @@ def _read_items(c: Checker, value: Any, path: Path_, scoring: Scoring | None) ->
             seen.setdefault(code, i)
         if item is not None:
             items.append(item)
+            indexes[item.code] = i
+    _check_replacements(c, path, items, indexes)
     return tuple(items)
 
 
@@ -385,7 +410,12 @@ def _read_item(c: Checker, value: Any, path: Path_, scoring: Scoring | None) -> 
     cap = c.field(data, "cap_per_year", path, c.points)
     disclosure = c.field(data, "disclosure", path, lambda v, p: _read_disclosure(c, v, p))
     notes = c.field(data, "notes_zh", path, c.text)
+    severity = c.field(data, "severity", path, c.enum(SEVERITIES))
+    repair = c.field(data, "repair", path, lambda v, p: _read_item_repair(c, v, p), default=ItemRepair())
 
+    if (severity is not None or "repair" in data) and direction == "positive":
+        c.problem(path + ("severity" if severity is not None else "repair",),
+                  "只有扣分（负面）事项有失信程度和信用修复规则", "only negative items have a severity and repair rules")
     if direction == "negative" and needs_review is False:
         c.problem(path + ("needs_review",), "扣分事项须经审核后生效（needs_review: true）",
                   "a negative item must need review before it counts")
@@ -400,7 +430,42 @@ def _read_item(c: Checker, value: Any, path: Path_, scoring: Scoring | None) -> 
         return None
     return Item(item_code, name_zh, name_en, behaviour, category, direction, points, subject_kinds,
                 None if validity == "by_rule" else validity, logged_by, evidence, needs_review,
-                bool(repeat_doubles), cap, disclosure, notes)
+                bool(repeat_doubles), cap, disclosure, notes, severity, repair or ItemRepair())
+
+
+def _read_item_repair(c: Checker, value: Any, path: Path_) -> ItemRepair | None:
+    """``repair: {routes: [...], replaced_by: CODE, replaced_on_routes: [...]}``; that ``replaced_by``
+    names a negative fixed-points item of the same version is checked once all items are read."""
+    data = c.mapping(value, path, _ITEM_REPAIR_KEYS)
+    routes = c.field(data, "routes", path, c.enum_list(REPAIR_ROUTES + (SOURCE_REMOVAL,)), default=REPAIR_ROUTES)
+
+    def code(v: Any, p: Path_) -> str:
+        if not isinstance(v, str) or not _CODE_RE.match(v):
+            raise c.fail(p, "应为事项代码", "expected an item code")
+        return v
+
+    replaced_by = c.field(data, "replaced_by", path, code)
+    on_routes = c.field(data, "replaced_on_routes", path, c.enum_list(REPAIR_ROUTES + (SOURCE_REMOVAL,)))
+    if on_routes is not None and replaced_by is None:
+        c.problem(path + ("replaced_on_routes",), "未设 replaced_by 时不能设 replaced_on_routes",
+                  "replaced_on_routes needs replaced_by")
+    if routes is None:
+        return None
+    return ItemRepair(routes=tuple(routes), replaced_by=replaced_by, replaced_on_routes=on_routes)
+
+
+def _check_replacements(c: Checker, path: Path_, items: list[Item], indexes: dict[str, int]) -> None:
+    """Every ``repair.replaced_by`` names a negative fixed-points item of this version."""
+    by_code = {i.code: i for i in items}
+    for item in items:
+        code = item.repair.replaced_by
+        if code is None:
+            continue
+        target = by_code.get(code)
+        if target is None or target.direction != "negative" or not isinstance(target.points, FixedPoints):
+            c.problem(path + (indexes[item.code], "repair", "replaced_by"),
+                      f"修复后改记的事项“{code}”应为本版目录中的固定扣分事项",
+                      f"replaced_by {code!r} must be a fixed-points deduction item of this version")
 
 
 def _read_item_validity(c: Checker, value: Any, path: Path_) -> int | str:

@@ -117,9 +117,9 @@ def test_check_reports_each_injected_error_at_its_file_and_line(tmp_path):
         ("2026-01-01.yaml", overlap, "scoring.grades[1].max"),
         ("2026-01-01.yaml", tier, "items[0].points.tiered.tiers[3].at"),
         ("2026-01-01.yaml", sign, "items[1].points"),
-        ("2026-01-01.yaml", unknown, "items[16].colour"),
+        ("2026-01-01.yaml", unknown, "items[18].colour"),
         ("2026-07-01.yaml", decimals, "items[5].points"),
-        ("2026-07-01.yaml", duplicate, "items[18].code"),
+        ("2026-07-01.yaml", duplicate, "items[20].code"),
         ("2026-07-01.yaml", review, "items[2].needs_review"),
         ("2026-07-01.yaml", enum, "items[0].disclosure.publicity"),
     }
@@ -130,8 +130,8 @@ def test_check_reports_each_injected_error_at_its_file_and_line(tmp_path):
     assert "overlaps" in by_path["scoring.grades[1].max"].message_en
     assert "严格递增" in by_path["items[0].points.tiered.tiers[3].at"].message_zh
     assert "负数" not in by_path["items[1].points"].message_zh and "正数" in by_path["items[1].points"].message_zh
-    assert "colour" in by_path["items[16].colour"].message_en
-    assert "BLOOD-DONATION" in by_path["items[18].code"].message_zh
+    assert "colour" in by_path["items[18].colour"].message_en
+    assert "BLOOD-DONATION" in by_path["items[20].code"].message_zh
 
     with pytest.raises(CatalogueError) as err:
         load_catalogue_dir(d)
@@ -155,14 +155,14 @@ def test_check_reports_missing_fields_gaps_yaml_errors_and_duplicate_versions(tm
     problems = check_catalogue_dir(d)
     found = {(Path(p.file).name, p.line, p.path) for p in problems}
     assert ("2026-01-01.yaml", gap, "scoring.grades[3].max") in found
-    assert ("2026-01-01.yaml", item_line, "items[12]") in found                 # missing evidence: the item's line
+    assert ("2026-01-01.yaml", item_line, "items[14]") in found                 # missing evidence: the item's line
     assert ("2026-07-01.yaml", version_line, "version") in found
     assert ("2026-07-01.yaml", dup_key, "items[0].category") in found
     broken = [p for p in problems if p.file.endswith("2027-01-01.yaml")]
     assert len(broken) == 1 and broken[0].line == 5 and "YAML" in broken[0].message_en
     messages = {p.path: p.message_zh for p in problems}
     assert "空档" in messages["scoring.grades[3].max"]
-    assert "evidence" in messages["items[12]"]
+    assert "evidence" in messages["items[14]"]
     assert "重复" in messages["version"]
 
 

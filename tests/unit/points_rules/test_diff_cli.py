@@ -47,7 +47,7 @@ def test_diff_reports_threshold_and_scoring_changes(tmp_path):
 def test_cli_check_ok():
     result = CliRunner().invoke(rules, ["check"])
     assert result.exit_code == 0, result.output
-    assert "OK 3 个版本 (versions); 最新 (latest) 2026.2, 19 个事项 (items)" in result.output
+    assert "OK 3 个版本 (versions); 最新 (latest) 2026.2, 21 个事项 (items)" in result.output
 
 
 def test_cli_check_prints_file_line_path_and_exits_1(tmp_path):

@@ -611,7 +611,7 @@ def test_ratings_need_every_part_and_valid_item_kinds(tmp_path):
     v1.write_text(text[:start] + text[end + 1:], encoding="utf-8")
     ratings_line = edit(v1, "ratings:\n", "ratings:\n")
     direct = edit(v1, "      - FILIAL-NEGLECT\n", "      - JUDGMENT-DEFAULTER\n")
-    household_only = edit(v1, "serious_dishonesty_items: [JUDGMENT-DEFAULTER]",
+    household_only = edit(v1, "serious_dishonesty_items: [JUDGMENT-DEFAULTER, WAGE-ARREARS-LISTED]",
                            "serious_dishonesty_items: [ENV-COURTYARD]")
     problems = [p for p in check_catalogue_dir(d) if p.file.endswith("2026-01-01.yaml")]
     got = {(p.line, p.path): p for p in problems}

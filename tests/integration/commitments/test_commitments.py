@@ -256,6 +256,11 @@ async def test_paper_needs_its_photo_and_other_townships_neither_see_nor_decide(
     assert (await app_client.get(f"/api/v1/commitments/{paper['id']}",
                                  headers=await tokens("township_admin"))).status_code == 200
     assert not await _events(paper["id"])
+
+    # The sheet's photo: seen by those who may see the commitment (the deciding township), logged.
+    assert await services.photo_visible(await account_actor(world.township_admin_id), photo)
+    other_actor = await account_actor((await fetch("SELECT id FROM account WHERE username = 'township_admin2'"))[0]["id"])
+    assert not await services.photo_visible(other_actor, photo)
     assert (await fetch("SELECT status FROM credit_commitment WHERE id = {}", paper["id"]))[0]["status"] == "signed"
 
 

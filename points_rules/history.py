@@ -110,7 +110,7 @@ class ActiveEntry:
     quantity: Decimal | None
 
 
-CHANGE_KINDS = ("recorded", "approved", "reversed", "rescored")
+CHANGE_KINDS = ("recorded", "approved", "reversed", "repaired", "rescored")
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,35 @@ def reconcile(catalogues: CatalogueSet, events: Sequence[Event], active: Sequenc
     return Plan(appends, scored, status)
 
 
+def record_in_order(catalogues: CatalogueSet, counted: Sequence[Event], active: Sequence[ActiveEntry],
+                    new: Sequence[Event]) -> list[Append] | None:
+    """What recording ``new`` one by one, in canonical order, would append — computed in one go.
+
+    For a batch of events (a history import) that all come after every event already ``counted``
+    (canonical order), recording them live one at a time changes no earlier entry: each appends
+    its own entry, as first recorded, and nothing else. That is checked, not assumed: the
+    whole set is reconciled once, and the answer is None — record the events one by one — when
+    any entry already in force would change, an event of ``new`` would score nothing (an act's
+    smaller item) or any event of ``new`` is not after all of ``counted``.
+    """
+    if not new:
+        return []
+    ordered = sorted(new, key=canonical_key)
+    if counted and max(canonical_key(e) for e in counted) >= canonical_key(ordered[0]):
+        return None
+    first = ordered[0]
+    plan = reconcile(catalogues, [*counted, *ordered], active,
+                     Change("recorded", first.event_id, first.item_code, first.occurred_on))
+    new_ids = {e.event_id for e in ordered}
+    if any(a.draft.reverses_entry_id is not None or a.event_id not in new_ids for a in plan.appends) \
+            or sorted(a.event_id for a in plan.appends) != sorted(new_ids):
+        return None
+    drafts = {s.event.event_id: s.draft for s in plan.scored if s.event.event_id in new_ids}
+    if any(d is None for d in drafts.values()):
+        return None
+    return [Append(e.event_id, drafts[e.event_id]) for e in ordered]
+
+
 def _same(entry: ActiveEntry, draft: EntryDraft) -> bool:
     return (entry.item_code == draft.item_code and entry.catalogue_version == draft.catalogue_version
             and entry.points == draft.points and entry.valid_from == draft.valid_from
@@ -203,7 +232,12 @@ def cause_zh(catalogues: CatalogueSet, change: Change, affected_item: str) -> st
         "recorded": f"因补录{day}的{what}记录",
         "approved": f"因{day}的{what}记录审核通过",
         "reversed": f"因{day}的{what}记录被更正撤销",
+        "repaired": f"因{day}的{what}记录经信用修复",
     }[change.kind]
+
+
+_OWN_RULE = {"reversed": "correction", "repaired": "repair"}
+"""The rule an event's own cancellation names, by what happened to it."""
 
 
 def _reversal(catalogues: CatalogueSet, entry: ActiveEntry, change: Change, *, own: bool,
@@ -212,12 +246,14 @@ def _reversal(catalogues: CatalogueSet, entry: ActiveEntry, change: Change, *, o
     what = f"{date_zh(entry.valid_from)}“{name}”记录的{format_points(entry.points)}分"
     if own and change.kind == "reversed":
         text = f"更正撤销{what}" + (f"：{change.reason_zh}" if change.reason_zh else "。")
+    elif own and change.kind == "repaired":
+        text = f"信用修复：{what}不再计分（原记录保留）" + (f"：{change.reason_zh}" if change.reason_zh else "。")
     elif skipped_reason_zh:
         text = f"{cause_zh(catalogues, change, entry.item_code)}，{what}不再计入：{skipped_reason_zh}"
     else:
         text = f"{cause_zh(catalogues, change, entry.item_code)}，{what}作废，按重新计算的结果另记一条。"
     facts: dict[str, Any] = {
-        "rule": "correction" if own and change.kind == "reversed" else "rescore",
+        "rule": _OWN_RULE.get(change.kind, "rescore") if own else "rescore",
         "reverses_entry_id": entry.entry_id, "reversed_points": entry.points, "points": -entry.points,
         "cause": _change_facts(change), "unit": "0.1分 (tenths of a point)",
     }
@@ -245,4 +281,4 @@ def _change_facts(change: Change) -> dict[str, Any]:
 
 
 __all__ = ["Scored", "canonical_key", "score_history", "ActiveEntry", "Change", "CHANGE_KINDS", "Append", "Plan",
-           "reconcile", "cause_zh"]
+           "reconcile", "record_in_order", "cause_zh"]

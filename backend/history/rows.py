@@ -182,7 +182,13 @@ def file_kind(name: str, content: bytes) -> str:
     return "xlsx" if content[:2] == b"PK" else "csv"
 
 
-def read_rows(content: bytes, kind: str) -> list[RawRow]:
+def check_header(content: bytes, kind: str) -> None:
+    """What an upload is refused for at once (HISTORY_FILE_FORMAT): an unreadable file, no header
+    row, missing required columns. Reads only up to the header; the rows are the run's."""
+    read_rows(content, kind, header_only=True)
+
+
+def read_rows(content: bytes, kind: str, *, header_only: bool = False) -> list[RawRow]:
     """The data rows of the first sheet (or the CSV), blank rows skipped, row numbers as the user
     sees them. HISTORY_FILE_FORMAT for an unreadable file, no header or missing required columns."""
     source: Iterable[list[str]] = _iter_xlsx(content) if kind == "xlsx" else _iter_csv(content)
@@ -202,6 +208,8 @@ def read_rows(content: bytes, kind: str) -> list[RawRow]:
             if len(found) >= 2:
                 columns = found
                 _check_columns(columns)
+                if header_only:
+                    break
             elif seen >= _HEADER_SEARCH_ROWS:
                 break
             continue

@@ -43,7 +43,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from asyncpg.exceptions import PostgresError
@@ -55,8 +55,9 @@ from backend.auth import scope
 from backend.auth.accounts import create_account
 from backend.auth.roles import Actor, Role
 from backend.auth.tables import Account
-from backend.db import fetch, transaction_connection
+from backend.db import fetch
 from backend.errors import CunxinError, InvalidInput, NotFound, PermissionDenied
+from backend.feeds import recording
 from backend.history import rows as parsing
 from backend.history.schemas import RowErrorOut, RunOut
 from backend.history.tables import (ALL_OR_NOTHING, DONE, FAILED, QUEUED, REJECTED, RUNNING, VALID_ROWS,
@@ -69,7 +70,8 @@ from backend.ledger.schemas import EventIn
 from backend.ledger.tables import COUNTED, CreditEvent
 from backend.registry import protection
 from backend.settings import get_settings
-from points_rules import Change
+from points_rules import Change, EntryDraft, RuleError, canonical_key
+from points_rules.history import record_in_order
 
 logger = logging.getLogger("cunxin.history")
 
@@ -138,7 +140,7 @@ async def create_run(county_id: int, file_name: str, content: bytes, *, channel:
     if not content:
         raise FILE_EMPTY
     kind = parsing.file_kind(file_name, content)
-    parsing.read_rows(content, kind)   # an unreadable file or missing columns: refused before it is queued
+    parsing.check_header(content, kind)   # an unreadable file or missing columns: refused before it is queued
     token = _cipher().encrypt(base64.b64encode(content).decode(), context=_CONTEXT)
     row = (await HistoryImport.insert(HistoryImport(
         county=county_id, channel=channel, file_name=file_name[:255], file_kind=kind,
@@ -354,36 +356,16 @@ def _chunks(placed: list[_Placed], size: int) -> list[list[_Placed]]:
     return [c for c in out if c]
 
 
-async def _lock_subjects(subjects: list[tuple[str, int]]) -> None:
-    """The ledger's subject locks for several subjects, in one statement and one (sorted) order."""
-    keys = sorted({ledger._subject_lock_key(kind, subject_id) for kind, subject_id in subjects})
-    if keys:
-        await transaction_connection().execute(
-            "SELECT pg_advisory_xact_lock($1, hashtext(k)) FROM (SELECT unnest($2::text[]) AS k ORDER BY 1) AS keys",
-            chain.SUBJECT_LOCKS, keys)
-
-
 async def _write(run_id: int, actor: Actor, placed: list[_Placed], today: date, progress: Progress | None) -> int:
     total, done, written = len(placed), 0, 0
     if progress:
         progress(0, total)
     for chunk in _chunks(placed, CHUNK):
-        changed: set[tuple[str, int]] = set()
         async with engine_finder().transaction():
-            await _lock_subjects([(p.where.kind, p.where.id) for p in chunk])
+            await recording.lock_subjects([(p.where.kind, p.where.id) for p in chunk])
             present = await _existing_keys(actor, [event_key(p.row) for p in chunk])  # a concurrent run's
             todo = [p for p in chunk if event_key(p.row) not in present]
-            if todo:
-                events = [_event_in(p) for p in todo]
-                inserted = await CreditEvent.insert(*[_event_row(actor, data, p, today)
-                                                      for data, p in zip(events, todo)]
-                                                    ).returning(CreditEvent.id, CreditEvent.idempotency_key)
-                ids = {r["idempotency_key"]: r["id"] for r in inserted}
-                for data in events:   # in canonical order per subject: what live recording in date order gives
-                    await ledger.rescore_subject(data.subject_kind, data.subject_id,
-                                                 Change("recorded", ids[data.idempotency_key], data.item_code,
-                                                        data.occurred_on), actor.id)
-                    changed.add((data.subject_kind, data.subject_id))
+            changed = await _write_chunk(actor, todo, today)
         written += len(todo)
         done += len(chunk)
         await fetch("UPDATE history_import SET progress_done = {}, rows_imported = {}, heartbeat_at = {} WHERE id = {}",
@@ -393,6 +375,112 @@ async def _write(run_id: int, actor: Actor, placed: list[_Placed], today: date, 
         if progress:
             progress(done, total)
     return written
+
+
+async def _write_chunk(actor: Actor, todo: list[_Placed], today: date) -> set[tuple[str, int]]:
+    """The chunk's events and their entries, as live recording in canonical order would write them.
+
+    A subject whose new events all come after every event it already has (the usual case for a
+    history) gets them in one insert and its entries from one reconcile
+    (:func:`points_rules.history.record_in_order`, which checks that nothing already in force
+    changes); any other subject's events are recorded one by one, each re-scoring the subject
+    through ``ledger.services.rescore_subject`` exactly as a late live entry does."""
+    by_subject: dict[tuple[str, int], list[_Placed]] = {}
+    for p in todo:
+        by_subject.setdefault((p.where.kind, p.where.id), []).append(p)
+    if not by_subject:
+        return set()
+    counted = await _counted_by_subject(list(by_subject))
+    with_entries = await _subjects_with_entries(list(by_subject))
+    batch_subjects = [s for s, rows in by_subject.items()
+                      if _all_after(counted.get(s, []), [_order(actor, p) for p in rows])]
+    one_by_one = [s for s in by_subject if s not in set(batch_subjects)]
+    entry_rows: list[dict] = []
+    fallback: list[tuple[str, int, list[dict]]] = []
+    batch = [p for s in batch_subjects for p in by_subject[s]]
+    if batch:
+        # The rows as the database keeps them (a quantity of 12.5 reads back as 12.50, as live scoring sees it).
+        inserted = await CreditEvent.insert(*[_event_row(actor, _event_in(p), p, today) for p in batch]).returning(
+            *_ENGINE_COLUMNS)
+        rows_by_key = {r["idempotency_key"]: r for r in inserted}
+        now = clock.now()
+        for subject in batch_subjects:
+            kind, subject_id = subject
+            new_rows = [rows_by_key[event_key(p.row)] for p in by_subject[subject]]
+            old = counted.get(subject, [])
+            active = await ledger.active_entries(kind, subject_id) if old or subject in with_entries else []
+            try:
+                appends = record_in_order(catalogues(), [ledger.engine_event(e) for e in old], active,
+                                          [ledger.engine_event(e) for e in new_rows])
+            except RuleError as exc:
+                raise InvalidInput(exc.message_zh, exc.message_en, code=exc.code) from exc
+            if appends is None:   # not provably in order: each event re-scores the subject, as live
+                fallback.append((kind, subject_id, new_rows))
+                continue
+            by_id = {e["id"]: e for e in new_rows}
+            entry_rows.extend(_entry_row(kind, subject_id, by_id[a.event_id], a.draft, actor.id, now)
+                              for a in appends)
+    await chain.append(entry_rows)
+    for kind, subject_id, new_rows in fallback:
+        for e in sorted(new_rows, key=lambda e: canonical_key(ledger.engine_event(e))):
+            await ledger.rescore_subject(kind, subject_id, Change("recorded", e["id"], e["item_code"], e["occurred_on"]),
+                                         actor.id)
+    for subject in one_by_one:
+        kind, subject_id = subject
+        for p in sorted(by_subject[subject], key=lambda p: (p.row.occurred_on, event_key(p.row))):
+            data = _event_in(p)
+            event_id = (await CreditEvent.insert(_event_row(actor, data, p, today)).returning(CreditEvent.id))[0]["id"]
+            await ledger.rescore_subject(kind, subject_id, Change("recorded", event_id, data.item_code, data.occurred_on),
+                                         actor.id)
+    return set(by_subject)
+
+
+_ENGINE_COLUMNS = (CreditEvent.id, CreditEvent.idempotency_key, CreditEvent.recorded_by, CreditEvent.item_code,
+                   CreditEvent.subject_kind, CreditEvent.occurred_on, CreditEvent.recorded_on, CreditEvent.quantity,
+                   CreditEvent.level, CreditEvent.act_id, CreditEvent.person_id, CreditEvent.household_id)
+
+
+def _order(actor: Actor, p: _Placed) -> tuple[date, str]:
+    """An event's place in the ledger's canonical order, before it has an id (``ledger.engine_event``)."""
+    return p.row.occurred_on, f"{actor.id}:{event_key(p.row)}"
+
+
+def _all_after(old: list[dict], new: list[tuple[date, str]]) -> bool:
+    return not old or max((e["occurred_on"], f"{e['recorded_by']}:{e['idempotency_key']}") for e in old) < min(new)
+
+
+async def _counted_by_subject(subjects: list[tuple[str, int]]) -> dict[tuple[str, int], list[dict]]:
+    """``ledger.services.counted_events`` for many subjects in one query per kind."""
+    out: dict[tuple[str, int], list[dict]] = {}
+    for kind in sorted({k for k, _ in subjects}):
+        for r in await fetch("SELECT * FROM credit_event WHERE subject_kind = {} AND subject_id = ANY({}) "
+                             "AND status = ANY({})", kind, [i for k, i in subjects if k == kind],
+                             list(ledger.COUNTED_STATUSES)):
+            out.setdefault((kind, r["subject_id"]), []).append(r)
+    return out
+
+
+async def _subjects_with_entries(subjects: list[tuple[str, int]]) -> set[tuple[str, int]]:
+    out: set[tuple[str, int]] = set()
+    for kind in sorted({k for k, _ in subjects}):
+        for r in await fetch("SELECT DISTINCT subject_id FROM ledger_entry WHERE subject_kind = {} "
+                             "AND subject_id = ANY({})", kind, [i for k, i in subjects if k == kind]):
+            out.add((kind, r["subject_id"]))
+    return out
+
+
+def _entry_row(kind: str, subject_id: int, event: dict, draft: EntryDraft, actor_id: int, now: datetime) -> dict:
+    """One ``ledger_entry`` row for ``chain.append``, as ``ledger.services.rescore_subject`` makes it
+    for the event's own first entry (reason empty)."""
+    return {
+        "event": event["id"], "subject_kind": kind, "subject_id": subject_id,
+        "person_id": event["person_id"], "household_id": event["household_id"],
+        "item_code": draft.item_code, "catalogue_version": draft.catalogue_version, "points": draft.points,
+        "valid_from": draft.valid_from, "valid_until": draft.valid_until, "grade_override": draft.grade_override,
+        "quantity": draft.quantity, "act_id": event["act_id"], "reverses_entry": draft.reverses_entry_id,
+        "reason": "", "explanation_zh": draft.explanation_zh, "explanation": draft.explanation,
+        "created_by": actor_id, "created_at": now,
+    }
 
 
 def _event_row(actor: Actor, data: EventIn, p: _Placed, today: date) -> CreditEvent:

@@ -48,6 +48,7 @@ from backend.auth import accounts
 from backend.auth.roles import Role
 from backend.auth.services import account_actor
 from backend.bank import schemas as bank_schemas
+from backend.commitments import schemas as commitment_schemas
 from backend.feeds import controllers as feed_controllers
 from backend.feeds import schemas as feed_schemas
 from backend.consent import schemas as consent_schemas
@@ -107,6 +108,7 @@ class Subjects:
     objection: int = 0
     consent: int = 0  # a paper consent of the household
     entry_objection: int = 0  # a paper objection to ``entry``
+    commitment: int = 0  # a paper credit commitment of the household, captured by its grid worker
 
 
 @dataclass
@@ -149,6 +151,7 @@ class World:
             "consent_id": s.consent, "entry_objection_id": s.entry_objection,
             "queue_id": self.far_queue,  # held by FAR's township: foreign to every role that reaches the queue
             "activity_id": self.far_activity, "patrol_report_id": self.far_patrol,  # recorded in FAR's grid
+            "commitment_id": s.commitment,
             **self.records["demo" if role in COUNTY_X_ROLES else "x"],
         }
 
@@ -165,7 +168,7 @@ COUNTY_RECORDS = ("product_id", "measure_id", "list_id", "endpoint_id", "deliver
 PARAM_KINDS = ("household_id", "person_id", "event_id", "entry_id", "evidence_id", "proposal_id", "objection_id",
                "grid_id", "village_id", "branch_id", "township_id", "organisation_id", "period_id", "notice_id",
                "consent_id", "entry_objection_id", "queue_id", "activity_id",
-               "patrol_report_id") + COUNTY_RECORDS
+               "patrol_report_id", "commitment_id") + COUNTY_RECORDS
 
 
 
@@ -395,6 +398,20 @@ async def _paper_objection(client, worker: dict, s: Subjects) -> None:
         "form_evidence_id": await _upload(client, worker)}), 201))["id"]
 
 
+async def _commitment_template(client, headers: dict) -> int:
+    """A repair template of the caller's county (the shipped defaults are written on the first read)."""
+    return (await _ok(await client.get("/api/v1/commitment-templates", headers=headers,
+                                       params={"purpose": "repair"})))[0]["id"]
+
+
+async def _paper_commitment(client, worker: dict, s: Subjects) -> None:
+    """The household signed a credit commitment on paper; their grid worker captured it with its photo."""
+    s.commitment = (await _ok(await client.post("/api/v1/commitments/paper", headers=worker, json={
+        "idempotency_key": uuid.uuid4().hex, "template_id": await _commitment_template(client, worker),
+        "subject_kind": "household", "subject_id": s.household, "signed_on": TODAY.isoformat(),
+        "paper_evidence_id": await _upload(client, worker)}), 201))["id"]
+
+
 async def _objection(s: Subjects, period_id: int, raised_by: int) -> None:
     """The household's proposal, publicised and objected to (rows written directly: this module is
     about who may reach them, tests/integration/ratings about how they come about)."""
@@ -483,6 +500,7 @@ async def world(app_client, tokens) -> World:
     for name, s in (("far", far), ("near", near), ("home", home)):
         await _paper_consent(app_client, workers[name], s, recipient, w.consent["notice"])
         await _paper_objection(app_client, workers[name], s)
+        await _paper_commitment(app_client, workers[name], s)
     w.consent["paper_evidence"] = await _upload(app_client, await tokens("grid_worker"))
     w.far_activity, w.far_patrol = await _field_work(app_client, workers["far"], far, branch[far.village])
     for county in ("demo", "x"):
@@ -591,6 +609,7 @@ BODIES: dict[type, Callable[[World, str], dict]] = {
     webhook_schemas.EndpointPatch: lambda w, role: {"description": "矩阵修改"},
     webhook_schemas.RotateIn: lambda w, role: {"grace_hours": 1},
     objection_schemas.DecisionIn: lambda w, role: {"decision": "refuse", "reason": "经核实维持原记录"},
+    commitment_schemas.DecisionIn: lambda w, role: {"outcome": "kept", "note": "经核实按期履约"},
     feed_schemas.ResolveIn: lambda w, role: {"subject_kind": "person", "subject_id": w.own(role)["person"]},
     feed_schemas.DismissIn: lambda w, role: {"reason": "非本辖区人员"},
     feed_controllers.FeedFile: lambda w, role: Multipart({"data": ("feed.xlsx", _header_only_xlsx(), XLSX)}),
@@ -857,6 +876,28 @@ async def check_grid_worker_work(client, w: World) -> None:
     await _refused_roles(client, w, "GET", "/api/v1/grid-worker-work", ("county_admin", "township_admin", "grid_worker"))
 
 
+async def check_commitments(client, w: World) -> None:
+    readers = ("county_admin", "township_admin", "grid_worker", "villager")
+    for role in readers:
+        for due in (None, "running"):
+            ids, _ = await _pages(client, "/api/v1/commitments", w.headers[role], **({"due": due} if due else {}))
+            assert w.subjects_of(role).commitment not in ids, (role, due)
+    ids, _ = await _pages(client, "/api/v1/commitments", w.headers["demo_county_admin"])
+    assert {w.far.commitment, w.near.commitment, w.home.commitment} <= ids
+    await _refused_roles(client, w, "GET", "/api/v1/commitments", readers)
+
+
+async def check_commitment_templates(client, w: World) -> None:
+    """Templates are county configuration: county X's accounts never see the demo county's."""
+    demo = {t["id"] for t in await _ok(await client.get("/api/v1/commitment-templates",
+                                                        headers=w.headers["demo_county_admin"]))}
+    theirs = {t["id"] for t in await _ok(await client.get("/api/v1/commitment-templates",
+                                                          headers=w.headers["county_admin"]))}
+    assert demo and theirs and not demo & theirs
+    await _refused_roles(client, w, "GET", "/api/v1/commitment-templates",
+                         ("county_admin", "township_admin", "grid_worker", "villager"))
+
+
 async def check_entry_objections(client, w: World) -> None:
     readers = ("county_admin", "township_admin", "grid_worker", "villager")
     for role in readers:
@@ -986,6 +1027,12 @@ NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
     ("GET", "/api/v1/grid-worker-work"): NoSubject("list", "the caller's grid workers (or their own row)", check_grid_worker_work),
     ("GET", "/api/v1/grid-worker-work/chart.svg"): NoSubject("list", "the same table as a chart (same query)"),
     ("GET", "/api/v1/grid-worker-work/table.xlsx"): NoSubject("list", "the same table as Excel (same query)"),
+    # Credit commitments (backend.commitments): the subject is named in the body; templates are county records.
+    ("GET", "/api/v1/commitment-templates"): NoSubject("list", "templates of the caller's county: no personal data", check_commitment_templates),
+    ("POST", "/api/v1/commitment-templates"): NoSubject("county", "a new template in the caller's county (from the token)"),
+    ("GET", "/api/v1/commitments"): NoSubject("list", "commitments the caller may see (scope.covers)", check_commitments),
+    ("POST", "/api/v1/commitments"): NoSubject("body", "subject_kind/subject_id in the body name the subject", check_body_subjects),
+    ("POST", "/api/v1/commitments/paper"): NoSubject("body", "subject_kind/subject_id in the body name the subject", check_body_subjects),
     # The honour roll (backend.honour): public; persons only under consent (tests/integration/honour).
     ("GET", "/api/v1/public/honour-roll"): NoSubject("public", "positive information; persons only under their active honour_roll consent"),
     ("GET", "/honour-roll"): NoSubject("public", "the honour roll as a page (the same data)"),
@@ -1099,6 +1146,19 @@ async def body_subject_checks(client, w: World) -> None:
                   _activity_body(w.mid_branch, [w.near.member]), {"NOT_FOUND"})
     await refused("POST /api/v1/patrol-reports (foreign grid)", "grid_worker", "POST", "/api/v1/patrol-reports",
                   _patrol_body(w.near.grid, []), {"NOT_FOUND"})
+    # Credit commitments name their subject in the body: a villager's neighbour, a household outside
+    # the grid worker's grids, another township's household.
+    template = (await fetch("SELECT id FROM commitment_template WHERE county_id = (SELECT county FROM township "
+                            "WHERE id = {}) AND purpose = 'repair' AND active ORDER BY id LIMIT 1",
+                            w.far.township))[0]["id"]
+    await refused("POST /api/v1/commitments", "villager", "POST", "/api/v1/commitments",
+                  {"idempotency_key": uuid.uuid4().hex, "template_id": template, "subject_kind": "household",
+                   "subject_id": w.home.household}, {"NOT_FOUND"})
+    for role in ("grid_worker", "township_admin"):
+        await refused("POST /api/v1/commitments/paper", role, "POST", "/api/v1/commitments/paper",
+                      {"idempotency_key": uuid.uuid4().hex, "template_id": template, "subject_kind": "household",
+                       "subject_id": w.subjects_of(role).household, "signed_on": TODAY.isoformat(),
+                       "paper_evidence_id": w.consent["paper_evidence"]}, {"NOT_FOUND"})
     # County records named in a body: another county's bank, another county's recipient.
     x_bank = w.records["x"]["bank_recipient"]
     await refused("POST /api/v1/bank/products (foreign bank)", "demo_county_admin", "POST", "/api/v1/bank/products",

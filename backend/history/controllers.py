@@ -62,11 +62,11 @@ class EventImportController(Controller):
         """My county's import runs, newest first, each with its status, counts and row report."""
         return await services.list_runs(request.user, limit=limit, offset=offset)
 
-    @get("/{run_id:int}", operation_id="getEventImport", summary="导入进度与报告 · An import run's status and report",
+    @get("/{import_id:int}", operation_id="getEventImport", summary="导入进度与报告 · An import run's status and report",
          responses=errors(NotFound))
-    async def get_run(self, request: AuthRequest, run_id: IntId) -> RunOut:
+    async def get_run(self, request: AuthRequest, import_id: IntId) -> RunOut:
         """queued / running (progress_done of progress_total) / done / rejected (every bad row named) / failed."""
-        return await services.get_run(request.user, run_id)
+        return await services.get_run(request.user, import_id)
 
     @get("/template.xlsx", operation_id="getEventImportTemplate", summary="导入模板（Excel） · The import template",
          media_type=XLSX, opt=images(XLSX))

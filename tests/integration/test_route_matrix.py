@@ -50,6 +50,7 @@ from backend.auth.services import account_actor
 from backend.bank import schemas as bank_schemas
 from backend.commitments import schemas as commitment_schemas
 from backend.feeds import controllers as feed_controllers
+from backend.history import services as history_services
 from backend.feeds import schemas as feed_schemas
 from backend.consent import schemas as consent_schemas
 from backend.measures import build as measure_build
@@ -169,6 +170,7 @@ PARAM_KINDS = ("household_id", "person_id", "event_id", "entry_id", "evidence_id
                "grid_id", "village_id", "branch_id", "township_id", "organisation_id", "period_id", "notice_id",
                "consent_id", "entry_objection_id", "queue_id", "activity_id",
                "patrol_report_id", "commitment_id") + COUNTY_RECORDS
+PARAM_KINDS += ("import_id",)  # a history import run: a county record (backend.history)
 
 
 
@@ -365,6 +367,9 @@ class Multipart:
     files: dict
 
 
+HISTORY_FILE = Multipart({"data": ("history.csv", "身份证号,事项代码,发生日期,来源文书\n".encode(), "text/csv")})  # header only
+
+
 async def _delivery_of(endpoint_id: int) -> int:
     rows = await fetch("SELECT id FROM webhook_delivery WHERE endpoint = {} ORDER BY id LIMIT 1", endpoint_id)
     assert rows, f"no delivery for endpoint {endpoint_id}"
@@ -505,6 +510,9 @@ async def world(app_client, tokens) -> World:
     w.far_activity, w.far_patrol = await _field_work(app_client, workers["far"], far, branch[far.village])
     for county in ("demo", "x"):
         w.records[county]["delivery_id"] = await _delivery_of(w.records[county]["endpoint_id"])
+    for county, headers in (("demo", county_admin), ("x", x_admin)):   # a history import run of each county
+        w.records[county]["import_id"] = (await _ok(await app_client.post("/api/v1/event-imports", headers=headers,
+                                                                          files=HISTORY_FILE.files), 202))["id"]
     w.demo_product_code = f"RM{tag}d"
     x_cipher = (await fetch("SELECT id_number_cipher FROM person WHERE id = {}", x["person"]))[0]["id_number_cipher"]
     w.x_id_number = protection.reveal_id_number(x_cipher)
@@ -898,6 +906,32 @@ async def check_commitment_templates(client, w: World) -> None:
                          ("county_admin", "township_admin", "grid_worker", "villager"))
 
 
+async def check_event_imports(client, w: World) -> None:
+    await _county_list(client, w, "/api/v1/event-imports", "import_id", ("county_admin",))
+
+
+async def check_event_import_rows(client, w: World) -> None:
+    """County X's admin imports a file naming FAR's person (of the demo county): the row is "unknown",
+    word for word as an unregistered ID number, and nothing reaches the ledger; other roles are refused."""
+    unregistered = await _unused_id_number(w.far.id_number)
+    reports = []
+    for number in (w.far.id_number, unregistered):
+        content = ("身份证号,事项代码,发生日期,来源文书\n" + f"{number},BLOOD-DONATION,2024-05-01,献血证 矩阵\n").encode()
+        run = await _ok(await client.post("/api/v1/event-imports", headers=w.headers["county_admin"],
+                                          files={"data": ("history.csv", content, "text/csv")}), 202)
+        events = (await fetch("SELECT count(*) AS n FROM credit_event"))[0]["n"]
+        assert await history_services.run_import(run["id"]) == "rejected"
+        assert (await fetch("SELECT count(*) AS n FROM credit_event"))[0]["n"] == events
+        done = await _ok(await client.get(f"/api/v1/event-imports/{run['id']}", headers=w.headers["county_admin"]))
+        assert [e["code"] for e in done["errors"]] == ["HISTORY_PERSON_UNKNOWN"] and number not in str(done)
+        reports.append([(e["row"], e["message_zh"][:12]) for e in done["errors"]])
+    assert reports[0] == reports[1]
+    for role in ROLES:
+        if role != "county_admin":
+            response = await send(client, "POST", "/api/v1/event-imports", w.headers[role], HISTORY_FILE)
+            assert response.status_code == (401 if role == "anonymous" else 403), (role, response.text)
+
+
 async def check_entry_objections(client, w: World) -> None:
     readers = ("county_admin", "township_admin", "grid_worker", "villager")
     for role in readers:
@@ -1033,6 +1067,11 @@ NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
     ("GET", "/api/v1/commitments"): NoSubject("list", "commitments the caller may see (scope.covers)", check_commitments),
     ("POST", "/api/v1/commitments"): NoSubject("body", "subject_kind/subject_id in the body name the subject", check_body_subjects),
     ("POST", "/api/v1/commitments/paper"): NoSubject("body", "subject_kind/subject_id in the body name the subject", check_body_subjects),
+    # History import (backend.history): runs are county records; each row's person must be in the caller's county.
+    ("GET", "/api/v1/event-imports"): NoSubject("list", "the caller's county's import runs", check_event_imports),
+    ("POST", "/api/v1/event-imports"): NoSubject(
+        "body", "rows name people by ID number: another county's is an unknown row", check_event_import_rows),
+    ("GET", "/api/v1/event-imports/template.xlsx"): NoSubject("public", "an empty template: no personal data (county admins)"),
     # The honour roll (backend.honour): public; persons only under consent (tests/integration/honour).
     ("GET", "/api/v1/public/honour-roll"): NoSubject("public", "positive information; persons only under their active honour_roll consent"),
     ("GET", "/honour-roll"): NoSubject("public", "the honour roll as a page (the same data)"),

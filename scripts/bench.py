@@ -230,6 +230,73 @@ async def drop_jobs(redis_url: str, job_ids: set[bytes]) -> None:
         await redis.aclose()
 
 
+# --- history import (cunxin import-events) ----------------------------------------------------------------
+
+HISTORY_FILE_SCRIPT = """
+import asyncio, csv, random, sys
+from datetime import date, timedelta
+import asyncpg
+from backend.registry import protection
+
+async def main(url, out, n):
+    conn = await asyncpg.connect(url)
+    rows = await conn.fetch("SELECT id_number_cipher FROM person p WHERE NOT EXISTS "
+                            "(SELECT 1 FROM credit_event e WHERE e.person_id = p.id) ORDER BY id LIMIT 500")
+    await conn.close()
+    numbers = [protection.reveal_id_number(r["id_number_cipher"]) for r in rows]
+    rnd = random.Random(n)
+    with open(out, "w", newline="", encoding="utf-8-sig") as f:
+        w = csv.writer(f)
+        w.writerow(["身份证号", "事项代码", "等级", "数量", "发生日期", "来源文书"])
+        for i in range(n):
+            day = (date(2023, 1, 1) + timedelta(days=rnd.randrange(3 * 365))).isoformat()
+            item, level, qty = [("BLOOD-DONATION", "", ""), ("VOL-HOURS", "", rnd.choice(["4", "8", "12.5"])),
+                                ("HONOUR", rnd.choice(["county", "village"]), ""),
+                                ("GRID-CLEANUP", "took_part", "")][i % 4]
+            w.writerow([numbers[i % len(numbers)], item, level, qty, day, f"bench 台账 {i}"])
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+"""
+
+
+async def history_import(env: dict, database_url: str, rows: int, rounds: int,
+                         progress: Progress) -> tuple[int, float, float, float]:
+    """``cunxin import-events`` of a CSV of ``rows`` events over 2023–2025 for up to 500 demo people
+    nobody has recorded anything about, timed by the run itself (started_at → finished_at, so not the
+    process start-up); then the same file again (nothing written); then a COPY of the rows it wrote.
+    Returns (events written, import seconds, re-import seconds, COPY seconds)."""
+    path = Path(env["CUNXIN_VAR_DIR"]) / "history-bench.csv"
+    task = progress.add_task(f"history import ({rows:,} rows, twice)", total=3)
+    done = subprocess.run([sys.executable, "-c", HISTORY_FILE_SCRIPT, database_url, str(path), str(rows)], env=env,
+                          cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"writing the history file failed:\n{done.stderr}")
+    progress.advance(task)
+    conn = await asyncpg.connect(database_url)
+    try:   # the ingest figure's scratch tables: copy_baseline makes them afresh
+        await conn.execute("DROP TABLE IF EXISTS bench_copy_credit_event, bench_copy_ledger_entry")
+    finally:
+        await conn.close()
+    before = await last_ids(database_url)
+    seconds = []
+    for _ in range(2):
+        await asyncio.to_thread(cli, env, "import-events", str(path))
+        conn = await asyncpg.connect(database_url)
+        try:
+            run = await conn.fetchrow("SELECT status, rows_imported, extract(epoch FROM finished_at - started_at) AS s "
+                                      "FROM history_import ORDER BY id DESC LIMIT 1")
+        finally:
+            await conn.close()
+        if run["status"] != "done":
+            raise RuntimeError(f"history import ended {run['status']}")
+        seconds.append(float(run["s"]))
+        progress.advance(task)
+    events, _, copy_seconds = await copy_baseline(database_url, before, rounds, progress)
+    if events != rows:
+        raise RuntimeError(f"expected {rows} imported events, found {events}")
+    return events, seconds[0], seconds[1], copy_seconds
+
+
 # --- main ------------------------------------------------------------------------------------------------
 
 async def bench(args: argparse.Namespace) -> None:
@@ -273,6 +340,15 @@ async def bench(args: argparse.Namespace) -> None:
                       f"{copy_seconds:.3f} s")
         console.print(f"[bold]ingest: {http_rate:,.0f} events/s over HTTP; COPY baseline: {copy_rate:,.0f} rows/s; "
                       f"ratio: {http_rate / copy_rate:.4f}[/bold] (1 : {copy_rate / http_rate:,.0f})")
+        if args.history_rows:
+            with Progress(*columns, console=console) as progress:
+                imported, import_s, again_s, hist_copy_s = await history_import(env, database_url, args.history_rows,
+                                                                                args.copy_rounds, progress)
+            import_rate, hist_copy_rate = imported / import_s, imported / hist_copy_s
+            console.print(f"[bold]history import: {imported:,} rows in {import_s:.2f} s ({import_rate:,.0f} rows/s; "
+                          f"again: {again_s:.2f} s, nothing written); COPY of the same rows: {hist_copy_rate:,.0f} "
+                          f"rows/s; ratio: {import_rate / hist_copy_rate:.4f}[/bold] "
+                          f"(1 : {hist_copy_rate / import_rate:,.0f})")
     finally:
         if server is not None:
             stop_server(server)
@@ -286,6 +362,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000, help="events to log (default 5000)")
     parser.add_argument("--concurrency", type=int, default=4, help="batches in flight at once (default 4)")
     parser.add_argument("--copy-rounds", type=int, default=3, help="COPY repetitions, best kept (default 3)")
+    parser.add_argument("--history-rows", type=int, default=5000,
+                        help="rows of the history import figure (cunxin import-events; 0: skip; default 5000)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL",
                                                                  "postgresql://postgres@127.0.0.1:5432/postgres"),
                         help="server to create the bench database on (its database name is ignored)")

@@ -73,6 +73,12 @@ CONCERNS: dict[str, str] = {
     "entry_objection": """SELECT o.id AS row, o.subject_kind AS kind, o.subject_id AS subject, o.person_id AS person,
                           o.household_id AS household, o.township_id AS township
                           FROM entry_objection o WHERE o.id = ANY({})""",
+    "credit_commitment": """SELECT k.id AS row, k.subject_kind AS kind, k.subject_id AS subject,
+                            k.person_id AS person, k.household_id AS household, k.township_id AS township
+                            FROM credit_commitment k WHERE k.id = ANY({})""",
+    "repair_application": """SELECT a.id AS row, a.subject_kind AS kind, a.subject_id AS subject,
+                             a.person_id AS person, a.household_id AS household, a.township_id AS township
+                             FROM repair_application a WHERE a.id = ANY({})""",
     "bank_rating_pull": """SELECT p.id AS row, 'household' AS kind, p.household_id AS subject, NULL::int AS person,
                            p.household_id AS household, p.township_id AS township
                            FROM bank_rating_pull p WHERE p.id = ANY({}) AND p.household_id IS NOT NULL""",

@@ -27,6 +27,10 @@ _LABELS_ZH = {
     "max_serious_dishonesty": "严重失信户数上限", "serious_dishonesty_items": "严重失信事项", "stars": "星级",
     "credit_village_share": "信用村占比下限", "second_approver_for": "需复核层级",
     "publicity_working_days": "公示期（工作日）", "period": "评定周期", "close_dates": "截止日期",
+    # credit repair (信用修复)
+    "repair": "信用修复", "display_months": "最短公示期", "decision_working_days": "办理时限（工作日）",
+    "minor": "轻微", "general": "一般", "serious": "严重", "severity": "失信程度", "routes": "修复方式",
+    "replaced_by": "修复后改记", "replaced_on_routes": "改记适用的修复方式",
 }
 
 
@@ -59,6 +63,8 @@ def _scoring_fields(s: Scoring) -> dict[str, str]:
         out[f"grades.{band.grade}"] = "最低档" if band.min is None else f"≥{format_points(band.min, signed=False)}"
     out.update({f"direct_downgrade_years.{g}": str(y) for g, y in s.direct_downgrade_years.items()})
     out.update({f"honour_years.{k}": str(y) for k, y in s.honour_years.items()})
+    out.update({f"repair.display_months.{k}": f"{m}个月" for k, m in s.repair.display_months.items()})
+    out["repair.decision_working_days"] = str(s.repair.decision_working_days)
     out["deduction_years"] = "；".join(
         f"{'其余' if r.up_to is None else '≤' + format_points(r.up_to, signed=False) + '分'}：{r.years}年"
         for r in s.deduction_years)
@@ -113,6 +119,11 @@ def _item_fields(item: Item) -> dict[str, str]:
            "needs_review": str(item.needs_review).lower(), "repeat_doubles": str(item.repeat_doubles).lower(),
            "cap_per_year": "—" if item.cap_per_year is None else format_points(item.cap_per_year, signed=False),
            "notes_zh": item.notes_zh or ""}
+    if item.direction == "negative":
+        out.update({"severity": item.severity or "—", "repair.routes": ", ".join(item.repair.routes),
+                    "repair.replaced_by": item.repair.replaced_by or "—",
+                    "repair.replaced_on_routes": "—" if item.repair.replaced_on_routes is None
+                    else ", ".join(item.repair.replaced_on_routes)})
     out.update({f"disclosure.{k}": v for k, v in item.disclosure.__dict__.items()})
     rule = item.points
     out["points.kind"] = rule.kind

@@ -29,16 +29,23 @@ from points_rules.workdays import WorkCalendar
 __all__ = [
     "GENERAL_FROM_TENTHS",
     "ROUTES",
+    "WARN_WORKING_DAYS_BEFORE",
     "ROUTE_DOCUMENTS",
     "Refusal",
     "applicant_routes",
     "decide_by",
     "display_ends_on",
+    "entry_refusals",
     "missing_documents",
     "refusals",
     "replacement_code",
+    "route_refusals",
     "severity",
+    "warn_on",
 ]
+
+WARN_WORKING_DAYS_BEFORE = 2
+"""As for objections: the township sees the case in its due-soon queue two working days before the deadline."""
 
 GENERAL_FROM_TENTHS = 100
 """A fixed deduction of more than this many tenths (10 分) is general, else minor (when the item names no severity)."""
@@ -109,10 +116,10 @@ def replacement_code(item: Item, route: str) -> str | None:
     return rule.replaced_by
 
 
-def refusals(*, item: Item, rules: RepairRules, occurred_on: date, today: date, route: str,
-             documents: Mapping[str, object], ended: bool = False, expired: bool = False) -> list[Refusal]:
-    """All reasons at once why this application cannot be accepted (empty: it can). ``ended``: the
-    entry was reversed or repaired already; ``expired``: its validity is over (it counts no more)."""
+def entry_refusals(*, item: Item, rules: RepairRules, occurred_on: date, today: date, ended: bool = False,
+                   expired: bool = False) -> list[Refusal]:
+    """Why this entry cannot be repaired today, whatever the route. ``ended``: it was reversed or
+    repaired already; ``expired``: its validity is over (it counts no more)."""
     out: list[Refusal] = []
     if item.direction != "negative":
         out.append(Refusal("repair_not_negative"))
@@ -122,15 +129,31 @@ def refusals(*, item: Item, rules: RepairRules, occurred_on: date, today: date, 
         out.append(Refusal("repair_entry_expired"))
     if today < display_ends_on(rules, item, occurred_on):
         out.append(Refusal("repair_display_not_over"))
-    if route not in ROUTES:
-        out.append(Refusal("repair_route_unknown", "route"))
-    elif route not in applicant_routes(item):
-        out.append(Refusal("repair_route_not_allowed", "route"))
-    else:
-        out.extend(Refusal("repair_document_missing", name) for name in missing_documents(route, documents))
     return out
+
+
+def route_refusals(item: Item, route: str, documents: Mapping[str, object]) -> list[Refusal]:
+    """Why this route cannot be taken for ``item``, or which of its documents are missing."""
+    if route not in ROUTES:
+        return [Refusal("repair_route_unknown", "route")]
+    if route not in applicant_routes(item):
+        return [Refusal("repair_route_not_allowed", "route")]
+    return [Refusal("repair_document_missing", name) for name in missing_documents(route, documents)]
+
+
+def refusals(*, item: Item, rules: RepairRules, occurred_on: date, today: date, route: str,
+             documents: Mapping[str, object], ended: bool = False, expired: bool = False) -> list[Refusal]:
+    """All reasons at once why this application cannot be accepted (empty: it can)."""
+    return (entry_refusals(item=item, rules=rules, occurred_on=occurred_on, today=today, ended=ended, expired=expired)
+            + route_refusals(item, route, documents))
 
 
 def decide_by(calendar: WorkCalendar, rules: RepairRules, applied_on: date) -> date:
     """The last day the recording township may decide an application complete on ``applied_on``."""
     return calendar.add_working_days(applied_on, rules.decision_working_days)
+
+
+def warn_on(calendar: WorkCalendar, rules: RepairRules, applied_on: date) -> date:
+    """The day the township is warned: ``WARN_WORKING_DAYS_BEFORE`` working days before the deadline
+    (the day after filing when the deadline is that short)."""
+    return calendar.add_working_days(applied_on, max(1, rules.decision_working_days - WARN_WORKING_DAYS_BEFORE))

@@ -44,6 +44,7 @@ RATING_EFFECTIVE = "rating.effective"
 OBJECTION_DECIDED = "objection.decided"
 CONSENT_GRANTED = "consent.granted"
 CONSENT_WITHDRAWN = "consent.withdrawn"
+REPAIR_DECIDED = "repair.decided"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ EVENT_TYPES: dict[str, EventType] = {e.name: e for e in (
               "A consent to this recipient was withdrawn, effective at once (that recipient's endpoints only).",
               ("consent_id", "grant_id", "subject_kind", "subject_id", "recipient_id", "purpose", "withdrawn_at"),
               to_recipient_only=True),
+    EventType(REPAIR_DECIDED, "信用修复已办结",
+              "A credit-repair application was decided: approved (the entry no longer counts; the catalogue's "
+              "replacement event, if any, is recorded) or refused. Pull the rating again under consent.",
+              ("repair_id", "subject_kind", "subject_id", "event_id", "decision", "replacement_event_id")),
 )}
 
 

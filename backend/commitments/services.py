@@ -36,6 +36,7 @@ from backend.commitments import tables as t
 from backend.commitments.schemas import CommitmentOut, DecisionIn, PaperSignIn, SignIn, TemplateIn, TemplateOut
 from backend.consent.services import head_of
 from backend.db import fetch
+from backend.evidence.uses import unusable
 from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, PermissionDenied
 from backend.ledger import services as ledger
 from backend.ledger.schemas import EventIn
@@ -243,16 +244,8 @@ async def sign_on_paper(actor: Actor, data: PaperSignIn, *, request_id: str = ""
 
 
 async def _photo_free(actor: Actor, evidence_id: int) -> bool:
-    """The capturer's own photo, not rejected, not linked to an event, a consent, an objection or
-    another commitment."""
-    return bool(await fetch(
-        """SELECT 1 FROM evidence ev WHERE ev.id = {} AND ev.uploaded_by = {} AND ev.event IS NULL
-             AND ev.status <> 'rejected'
-             AND NOT EXISTS (SELECT 1 FROM consent_event c WHERE c.evidence_id = ev.id)
-             AND NOT EXISTS (SELECT 1 FROM entry_objection o
-                             WHERE o.form_evidence_id = ev.id OR o.evidence_ids @> to_jsonb(ev.id))
-             AND NOT EXISTS (SELECT 1 FROM credit_commitment k WHERE k.paper_evidence_id = ev.id)""",
-        evidence_id, actor.id))
+    """The capturer's own photo, not rejected and not used for anything else (``evidence.uses``)."""
+    return not await unusable(actor.id, [evidence_id])
 
 
 async def _insert(actor: Actor, data: SignIn | PaperSignIn, where: scope.Location, template: dict, *, channel: str,

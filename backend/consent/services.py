@@ -102,6 +102,20 @@ async def head_of(household_id: int) -> int | None:
     return rows[0]["person"] if rows else None
 
 
+async def speaks_for(actor: Actor, where: scope.Location) -> int | None:
+    """The villager's person id when they may act in the app for this subject — the subject
+    themself, or the head of the subject's household (for the household or one of its members) —
+    else ``None``. One rule for objections, repair applications and commitments."""
+    if actor.person_id is None:
+        return None
+    if where.kind == scope.PERSON and where.person_id == actor.person_id:
+        return actor.person_id
+    if where.kind in (scope.PERSON, scope.HOUSEHOLD) and where.household_id is not None \
+            and await head_of(where.household_id) == actor.person_id:
+        return actor.person_id
+    return None
+
+
 # --- recipients and notices -------------------------------------------------------------------------
 
 

@@ -521,6 +521,8 @@ async def _remove(source: dict, batch_id: int, actor: Actor, removal: rules.Remo
             await ledger.decide(actor, event["id"], approve=False, reason=reason)
         except Conflict:  # decided meanwhile by the township: act on what it is now
             return await _remove_again(source, batch_id, actor, removal)
+    elif effect == "reverse" and await _repair_by_removal(actor, event["id"], reason, claim, removal):
+        pass  # repaired: the catalogue says a removal by this list repairs the item (信用修复, replacement kept)
     elif effect == "reverse":
         entry = await fetch(
             """SELECT e.id FROM ledger_entry e WHERE e.event = {} AND e.reverses_entry IS NULL
@@ -538,6 +540,19 @@ async def _remove(source: dict, batch_id: int, actor: Actor, removal: rules.Remo
                         new_status, reason, clock.now(), target["id"])
         await fetch("UPDATE feed_record SET status = {} WHERE id = {}", REMOVAL_DONE, claim)
     return RecordResult(record_id=removal.record_id, outcome=rules.REMOVED, event_id=target["event"])
+
+
+async def _repair_by_removal(actor: Actor, event_id: int, reason: str, claim: int, removal: rules.Removal) -> bool:
+    """A removal repairs the entry when its item is repaired by ``source_removal`` (the court's list:
+    JUDGMENT-DEFAULTER → JUDGMENT-PERFORMED from the removal's date); False: reverse it instead."""
+    from backend.repair.services import repair_from_source  # the repair slice builds on the ledger, as feeds do
+
+    try:
+        done = await repair_from_source(actor, event_id, reason_zh=reason, removal_key=f"feed-removal:{claim}",
+                                        occurred_on=removal.occurred_on)
+    except Conflict:  # no longer counting (repaired or reversed meanwhile): nothing left to do
+        return True
+    return done is not False
 
 
 async def _remove_again(source: dict, batch_id: int, actor: Actor, removal: rules.Removal) -> RecordResult:

@@ -114,6 +114,8 @@ class PointsEntryOut(EntryOut):
                                         "reason the reversing entry's explanation gives); kept, never deleted")
     disputed: bool = Field(False, description="an objection on this entry (or its event) is open: it does not "
                                               "count until the township decides (异议, art. 46)")
+    repaired: bool = Field(False, description="the entry's event was repaired (信用修复, art. 45): kept in the ledger, "
+                                              "cancelled, no longer counted nor shown as negative")
     event_id: int | None
     occurred_on: date
     evidence_thumbnails: list[str]

@@ -29,7 +29,7 @@ from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, Permis
 from backend.ledger import chain
 from backend.ledger.catalogue import catalogues, points_text
 from backend.ledger.schemas import BatchItemResult, BatchOut, EntryOut, EventIn, EventOut
-from backend.ledger.tables import COUNTED, PENDING_REVIEW, REJECTED, REVERSED, SKIPPED, CreditEvent
+from backend.ledger.tables import COUNTED, PENDING_REVIEW, REJECTED, REPAIRED, REVERSED, SKIPPED, CreditEvent
 from backend.schemas import (CONTROL_CHARACTER_CODE, CONTROL_CHARACTER_EN, CONTROL_CHARACTER_ZH, ErrorBody,
                              has_nul)
 from points_rules import ActiveEntry, Change, Event, RuleError, reconcile, score_event, score_history
@@ -145,7 +145,7 @@ async def rescore_subject(kind: str, subject_id: int, change: Change, actor_id: 
 
 
 def _reason(change: Change, is_reversal: bool, event_id: int) -> str:
-    if change.kind == "reversed" and event_id == change.event_id and is_reversal:
+    if change.kind in ("reversed", "repaired") and event_id == change.event_id and is_reversal:
         return change.reason_zh
     if event_id == change.event_id and not is_reversal:
         return ""
@@ -439,3 +439,46 @@ def _plain_reversal(original: dict, reason: str, actor_id: int) -> dict:
         "created_by": actor_id, "created_at": clock.now(),
     })
     return row
+
+
+async def repair_event(event_id: int, *, reason_zh: str, actor_id: int, replacement: EventIn | None = None) -> int | None:
+    """信用修复 (art. 45), inside the caller's transaction: the event leaves the counted set as
+    ``repaired`` — its entries are cancelled by reversals that say so, the event and its entries stay —
+    and the catalogue's replacement event (if any) joins the set in the same re-scoring, recorded under
+    ``actor_id`` with ``replacement.idempotency_key`` (a retried decision finds it and writes nothing
+    twice). Returns the replacement event's id. The caller has authorised the decision."""
+    event = (await fetch("SELECT * FROM credit_event WHERE id = {}", event_id))[0]
+    kind, subject_id = event["subject_kind"], event["subject_id"]
+    await _lock_subject(kind, subject_id)
+    event = (await fetch("SELECT * FROM credit_event WHERE id = {} FOR UPDATE", event_id))[0]
+    if event["status"] not in COUNTED_STATUSES:
+        raise Conflict("该记录已不再计分，无需修复", "This event no longer counts", code="REPAIR_NOT_COUNTING",
+                       details={"status": event["status"]})
+    replacement_id = None
+    if replacement is not None:
+        replacement_id = await _replacement(event, replacement, actor_id)
+    await CreditEvent.update({CreditEvent.status: REPAIRED}).where(CreditEvent.id == event_id)
+    await rescore_subject(kind, subject_id,
+                          Change("repaired", event_id, event["item_code"], event["occurred_on"], reason_zh), actor_id)
+    return replacement_id
+
+
+async def _replacement(original: dict, data: EventIn, actor_id: int) -> int:
+    """The replacement event, counted at once (the repair decision is its review), where the
+    original was recorded (its township decided)."""
+    existing = await fetch("SELECT id, payload_hash FROM credit_event WHERE recorded_by = {} AND idempotency_key = {}",
+                           actor_id, data.idempotency_key)
+    digest = payload_hash(data)
+    if existing:
+        return _check_replay(existing[0], digest)
+    today = clock.today()
+    _validate(data.model_dump(), today)
+    version = catalogues().version_on(data.occurred_on)
+    row = (await CreditEvent.insert(CreditEvent(
+        idempotency_key=data.idempotency_key, recorded_by=actor_id, payload_hash=digest, item_code=data.item_code,
+        subject_kind=original["subject_kind"], subject_id=original["subject_id"], person_id=original["person_id"],
+        household_id=original["household_id"], township_id=original["township_id"], grid_id=original["grid_id"],
+        occurred_on=data.occurred_on, recorded_on=today, quantity=None, level=None, act_id=None, note=data.note,
+        evidence_ids=data.evidence_ids, catalogue_version=version.version, status=COUNTED, late=False,
+    )).returning(CreditEvent.id))[0]
+    return row["id"]

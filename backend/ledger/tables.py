@@ -18,6 +18,7 @@ COUNTED = "counted"  # scored; its entries are in the ledger
 REJECTED = "rejected"  # refused by a reviewer (reason kept)
 SKIPPED = "skipped"  # counted, but scores nothing (a larger item of the same act won)
 REVERSED = "reversed"  # withdrawn by a correction: out of the counted set, its entries reversed
+REPAIRED = "repaired"  # 信用修复 approved: out of the counted set, its entries cancelled; the record stays (art. 45)
 
 
 class CreditEvent(Table, tablename="credit_event"):

@@ -20,7 +20,7 @@ POINTS_FIELDS = ("points", "grade", "ledger_entries")
 
 async def _entries(kind: str, subject_id: int) -> list[dict]:
     return await fetch(
-        """SELECT e.*, ev.occurred_on, ev.evidence_ids,
+        """SELECT e.*, ev.occurred_on, ev.evidence_ids, coalesce(ev.status = 'repaired', false) AS repaired,
                   EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id) AS reversed,
                   %s AS disputed
            FROM ledger_entry e LEFT JOIN credit_event ev ON ev.id = e.event
@@ -68,7 +68,7 @@ def _points_entries(rows: list[dict], in_force: set[int], with_thumbnails: bool)
             points=points_text(r["points"]), valid_from=r["valid_from"], valid_until=r["valid_until"],
             grade_override=r["grade_override"], reverses_entry=r["reverses_entry"],
             explanation_zh=r["explanation_zh"], in_force=r["id"] in in_force, cancelled=r["reversed"],
-            disputed=bool(r.get("disputed")), event_id=r["event"],
+            disputed=bool(r.get("disputed")), repaired=bool(r.get("repaired")), event_id=r["event"],
             occurred_on=r["occurred_on"] or r["valid_from"],
             evidence_thumbnails=[f"/api/v1/evidence/{e}/thumbnail" for e in evidence] if with_thumbnails else [],
         ))

@@ -36,9 +36,10 @@ from piccolo.engine import engine_finder
 from backend import clock
 from backend.auth import scope
 from backend.auth.roles import Actor, Role
-from backend.consent.services import head_of as consent_head_of
+from backend.consent.services import head_of as consent_head_of, speaks_for
 from backend.db import fetch
 from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, PermissionDenied
+from backend.evidence.uses import unusable
 from backend.ledger.catalogue import points_text
 from backend.ledger.services import ledger_changed, reverse_entry
 from backend.objections import tables as t
@@ -136,12 +137,10 @@ async def _head_of(household_id: int | None) -> int | None:
 
 async def _objector(actor: Actor, where: scope.Location) -> int:
     """The person objecting in the app: the subject themself, or the head of their household."""
-    if where.kind == scope.PERSON and where.person_id == actor.person_id:
-        return actor.person_id
-    if where.kind in (scope.PERSON, scope.HOUSEHOLD) and actor.person_id is not None \
-            and await _head_of(where.household_id) == actor.person_id:
-        return actor.person_id
-    raise _fresh(NOT_SUBJECT)
+    person_id = await speaks_for(actor, where)
+    if person_id is None:
+        raise _fresh(NOT_SUBJECT)
+    return person_id
 
 
 async def _recording_township(entry: dict, event: dict | None, where: scope.Location) -> tuple[int, int]:
@@ -153,20 +152,10 @@ async def _recording_township(entry: dict, event: dict | None, where: scope.Loca
 
 
 async def _photos_free(actor: Actor, ids: list[int]) -> None:
-    """The filer's own photos, not rejected, not linked to an event, a consent or another objection."""
-    if not ids:
-        return
-    wanted = sorted(set(ids))
-    rows = await fetch(
-        """SELECT id FROM evidence ev WHERE ev.id = ANY({}) AND ev.uploaded_by = {} AND ev.event IS NULL
-             AND ev.status <> 'rejected'
-             AND NOT EXISTS (SELECT 1 FROM consent_event c WHERE c.evidence_id = ev.id)
-             AND NOT EXISTS (SELECT 1 FROM entry_objection o
-                             WHERE o.form_evidence_id = ev.id OR o.evidence_ids @> to_jsonb(ev.id))""",
-        wanted, actor.id)
-    if len(rows) != len(wanted):
-        missing = sorted(set(wanted) - {r["id"] for r in rows})
-        raise _fresh(EVIDENCE_UNKNOWN, evidence_ids=missing)
+    """The filer's own photos, not rejected and not used for anything else (``evidence.uses``)."""
+    taken = await unusable(actor.id, ids)
+    if taken:
+        raise _fresh(EVIDENCE_UNKNOWN, evidence_ids=taken)
 
 
 # --- filing ------------------------------------------------------------------------------------------

@@ -1,3 +1,5 @@
 """The route handlers this package adds to the app (``backend.app`` registers them)."""
 
-ROUTES: list = []
+from backend.repair.controllers import RepairController
+
+ROUTES: list = [RepairController]

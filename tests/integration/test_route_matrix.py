@@ -56,6 +56,7 @@ from backend.consent import schemas as consent_schemas
 from backend.measures import build as measure_build
 from backend.measures import schemas as measure_schemas
 from backend.objections import schemas as objection_schemas
+from backend.repair import schemas as repair_schemas
 from backend.webhooks import outbox as webhook_outbox
 from backend.webhooks import schemas as webhook_schemas
 from points_rules import feeds as feed_rules
@@ -110,6 +111,8 @@ class Subjects:
     consent: int = 0  # a paper consent of the household
     entry_objection: int = 0  # a paper objection to ``entry``
     commitment: int = 0  # a paper credit commitment of the household, captured by its grid worker
+    negative_entry: int = 0  # a reviewed minor deduction of the household (ENV-DUMPING)
+    repair: int = 0  # a paper repair application for ``negative_entry``, captured by its grid worker
 
 
 @dataclass
@@ -152,7 +155,7 @@ class World:
             "consent_id": s.consent, "entry_objection_id": s.entry_objection,
             "queue_id": self.far_queue,  # held by FAR's township: foreign to every role that reaches the queue
             "activity_id": self.far_activity, "patrol_report_id": self.far_patrol,  # recorded in FAR's grid
-            "commitment_id": s.commitment,
+            "commitment_id": s.commitment, "repair_id": s.repair,
             **self.records["demo" if role in COUNTY_X_ROLES else "x"],
         }
 
@@ -171,6 +174,7 @@ PARAM_KINDS = ("household_id", "person_id", "event_id", "entry_id", "evidence_id
                "consent_id", "entry_objection_id", "queue_id", "activity_id",
                "patrol_report_id", "commitment_id") + COUNTY_RECORDS
 PARAM_KINDS += ("import_id",)  # a history import run: a county record (backend.history)
+PARAM_KINDS += ("repair_id",)  # a repair application of the household (backend.repair)
 
 
 
@@ -417,6 +421,21 @@ async def _paper_commitment(client, worker: dict, s: Subjects) -> None:
         "paper_evidence_id": await _upload(client, worker)}), 201))["id"]
 
 
+async def _paper_repair(client, worker: dict, admin: dict, s: Subjects) -> None:
+    """The household dumped rubbish (a minor deduction: repairable at once), the township approved it;
+    the household signed a repair application on paper and their grid worker captured it."""
+    event = await _ok(await client.post("/api/v1/events", headers=worker, json={
+        "idempotency_key": uuid.uuid4().hex, "item_code": "ENV-DUMPING", "subject_kind": "household",
+        "subject_id": s.household, "occurred_on": (TODAY - timedelta(days=2)).isoformat(),
+        "evidence_ids": [await _upload(client, worker)]}), 201)
+    approved = await _ok(await client.post(f"/api/v1/review/events/{event['id']}/approve", headers=admin, json={}))
+    s.negative_entry = approved["entries"][0]["id"]
+    s.repair = (await _ok(await client.post("/api/v1/repairs/paper", headers=worker, json={
+        "entry_id": s.negative_entry, "route": "rectification", "corrected_on": TODAY.isoformat(),
+        "statement": "已清理倾倒垃圾", "signed_on": TODAY.isoformat(), "form_evidence_id": await _upload(client, worker),
+        "documents": {"rectification_photo_ids": [await _upload(client, worker)]}}), 201))["id"]
+
+
 async def _objection(s: Subjects, period_id: int, raised_by: int) -> None:
     """The household's proposal, publicised and objected to (rows written directly: this module is
     about who may reach them, tests/integration/ratings about how they come about)."""
@@ -506,6 +525,8 @@ async def world(app_client, tokens) -> World:
         await _paper_consent(app_client, workers[name], s, recipient, w.consent["notice"])
         await _paper_objection(app_client, workers[name], s)
         await _paper_commitment(app_client, workers[name], s)
+        await _paper_repair(app_client, workers[name],
+                            await tokens("township_admin2" if name == "far" else "township_admin"), s)
     w.consent["paper_evidence"] = await _upload(app_client, await tokens("grid_worker"))
     w.far_activity, w.far_patrol = await _field_work(app_client, workers["far"], far, branch[far.village])
     for county in ("demo", "x"):
@@ -618,6 +639,8 @@ BODIES: dict[type, Callable[[World, str], dict]] = {
     webhook_schemas.RotateIn: lambda w, role: {"grace_hours": 1},
     objection_schemas.DecisionIn: lambda w, role: {"decision": "refuse", "reason": "经核实维持原记录"},
     commitment_schemas.DecisionIn: lambda w, role: {"outcome": "kept", "note": "经核实按期履约"},
+    repair_schemas.RepairDecisionIn: lambda w, role: {"decision": "refuse", "reason": "材料不实"},
+    repair_schemas.SupplementIn: lambda w, role: {"documents": {"correction_photo_ids": [w.consent["paper_evidence"]]}},
     feed_schemas.ResolveIn: lambda w, role: {"subject_kind": "person", "subject_id": w.own(role)["person"]},
     feed_schemas.DismissIn: lambda w, role: {"reason": "非本辖区人员"},
     feed_controllers.FeedFile: lambda w, role: Multipart({"data": ("feed.xlsx", _header_only_xlsx(), XLSX)}),
@@ -681,7 +704,7 @@ Check = Callable[[typing.Any, World], Awaitable[None]]
 
 @dataclass(frozen=True)
 class NoSubject:
-    kind: str  # public | self | list | body | county
+    kind: str  # public | self | list | body | query | county
     reason: str
     check: Check | None = None
 
@@ -942,6 +965,36 @@ async def check_entry_objections(client, w: World) -> None:
     await _refused_roles(client, w, "GET", "/api/v1/entry-objections", readers)
 
 
+async def check_repairs(client, w: World) -> None:
+    readers = ("county_admin", "township_admin", "grid_worker", "villager")
+    for role in readers:
+        for due in (None, "due_soon", "overdue", "escalated"):
+            ids, _ = await _pages(client, "/api/v1/repairs", w.headers[role], **({"due": due} if due else {}))
+            assert w.subjects_of(role).repair not in ids, (role, due)
+    ids, _ = await _pages(client, "/api/v1/repairs", w.headers["demo_county_admin"])
+    assert {w.far.repair, w.near.repair, w.home.repair} <= ids
+    await _refused_roles(client, w, "GET", "/api/v1/repairs", readers)
+
+
+async def check_repair_requirements(client, w: World) -> None:
+    """The entry is named in the query: a foreign one answers as a missing one, and is not logged."""
+    for role in ("county_admin", "township_admin", "grid_worker", "villager"):
+        before, last_read = await snapshot(client), await _last_access_log_id()
+        foreign = await client.get("/api/v1/repairs/requirements", headers=w.headers[role],
+                                   params={"entry_id": w.subjects_of(role).negative_entry})
+        missing = await client.get("/api/v1/repairs/requirements", headers=w.headers[role],
+                                   params={"entry_id": 2**62})
+        assert foreign.status_code == missing.status_code == 404, (role, foreign.text)
+        assert foreign.json()["code"] == missing.json()["code"], role
+        assert not changed(before, await snapshot(client)), role
+        assert not await fetch("SELECT 1 FROM access_log WHERE id > {}", last_read), role
+    own = await client.get("/api/v1/repairs/requirements", headers=w.headers["demo_county_admin"],
+                           params={"entry_id": w.far.negative_entry})
+    assert own.status_code == 200 and own.json()["severity"] == "minor", own.text  # the positive control
+    await _refused_roles(client, w, "GET", f"/api/v1/repairs/requirements?entry_id={w.far.negative_entry}",
+                         ("county_admin", "township_admin", "grid_worker", "villager"))
+
+
 async def check_objection_report(client, w: World) -> None:
     """The on-time report covers the caller's township (or county) only."""
     report = await _ok(await client.get("/api/v1/entry-objections/report", headers=w.headers["township_admin"]))
@@ -1040,6 +1093,12 @@ NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
     ("GET", "/api/v1/eligibility-lists"): NoSubject("list", "the caller's county's lists", check_eligibility_lists),
     # Entry objections (backend.objections): the entry is named in the body.
     ("GET", "/api/v1/entry-objections"): NoSubject("list", "objections the caller may see (scope.covers)", check_entry_objections),
+    # Credit repair (backend.repair): the entry is named in the body or the query.
+    ("GET", "/api/v1/repairs"): NoSubject("list", "repair applications the caller may see (scope.covers)", check_repairs),
+    ("GET", "/api/v1/repairs/requirements"): NoSubject("query", "entry_id in the query names the entry",
+                                                       check_repair_requirements),
+    ("POST", "/api/v1/repairs"): NoSubject("body", "entry_id in the body names the entry", check_body_subjects),
+    ("POST", "/api/v1/repairs/paper"): NoSubject("body", "entry_id in the body names the entry", check_body_subjects),
     ("POST", "/api/v1/entry-objections"): NoSubject("body", "entry_id/event_id in the body name the entry", check_body_subjects),
     ("POST", "/api/v1/entry-objections/paper"): NoSubject("body", "entry_id/event_id in the body name the entry", check_body_subjects),
     ("GET", "/api/v1/entry-objections/report"): NoSubject("county", "on-time rates of the caller's township or county", check_objection_report),
@@ -1177,6 +1236,14 @@ async def body_subject_checks(client, w: World) -> None:
                   {"entry_id": w.home.entry, "reason": "记录有误"}, {"NOT_FOUND"})
     await refused("POST /api/v1/entry-objections/paper", "grid_worker", "POST", "/api/v1/entry-objections/paper",
                   {"entry_id": w.near.entry, "reason": "记录有误", "signed_on": TODAY.isoformat(),
+                   "form_evidence_id": w.consent["paper_evidence"]}, {"NOT_FOUND"})
+    # Repair applications name their entry in the body.
+    await refused("POST /api/v1/repairs", "villager", "POST", "/api/v1/repairs",
+                  {"entry_id": w.home.negative_entry, "route": "rectification", "corrected_on": TODAY.isoformat(),
+                   "statement": "已纠正"}, {"NOT_FOUND"})
+    await refused("POST /api/v1/repairs/paper", "grid_worker", "POST", "/api/v1/repairs/paper",
+                  {"entry_id": w.near.negative_entry, "route": "rectification", "corrected_on": TODAY.isoformat(),
+                   "statement": "已纠正", "signed_on": TODAY.isoformat(),
                    "form_evidence_id": w.consent["paper_evidence"]}, {"NOT_FOUND"})
     # Party activities and patrol reports name their branch or grid in the body.
     await refused("POST /api/v1/party-activities (foreign branch)", "township_admin", "POST", "/api/v1/party-activities",

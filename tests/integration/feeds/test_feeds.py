@@ -223,14 +223,25 @@ async def test_removal_reverses_the_entry(app_client, tokens):
     assert await fetch("SELECT 1 FROM ledger_entry WHERE id = {}", entry["id"])  # the original stays
     events = {e["id"]: e["status"] for e in await fetch("SELECT id, status FROM credit_event WHERE id = ANY({})",
                                                           [court["event_id"], hours["event_id"], pending["event_id"]])}
-    assert events == {court["event_id"]: "reversed", hours["event_id"]: "reversed", pending["event_id"]: "rejected"}
+    # the court's removal after performance is a repair (信用修复): the downgrade stops counting and the
+    # catalogue's replacement (JUDGMENT-PERFORMED, −50 for 2 years from the removal) is recorded; the
+    # volunteer hours are reversed (their item is not repaired by a removal); the pending listing withdrawn
+    assert events == {court["event_id"]: "repaired", hours["event_id"]: "reversed", pending["event_id"]: "rejected"}
     points = (await app_client.get(f"/api/v1/persons/{person_id}/points", headers=county)).json()
     assert points["standing"]["grade_override"] is None
+    kept = [e for e in points["entries"] if e["item_code"] == "JUDGMENT-PERFORMED"]
+    assert [(e["points"], e["valid_from"], e["valid_until"], e["in_force"]) for e in kept] == [
+        ("-50.0", DAY, TODAY.replace(year=TODAY.year + 2).isoformat(), True)]
+    assert "经信用修复" in kept[0]["explanation_zh"]
+    repaired = next(e for e in points["entries"] if e["id"] == entry["id"])
+    assert repaired["repaired"] and repaired["cancelled"] and not repaired["in_force"]
     # posting the removal again changes nothing
     r = await _post(app_client, source, [{"record_id": "FY-1-R", "action": "remove", "removes": "FY-1",
                                           "note": "已履行完毕"}])
     assert r.json()["results"][0]["outcome"] == "duplicate"
     assert len(await fetch("SELECT 1 FROM ledger_entry WHERE reverses_entry = {}", entry["id"])) == 1
+    assert len(await fetch("SELECT 1 FROM credit_event WHERE subject_id = {} AND item_code = 'JUDGMENT-PERFORMED'",
+                           person_id)) == 1
 
 
 async def test_unmatched_queue_is_the_townships(app_client, tokens):

@@ -108,7 +108,7 @@ def test_catalogue_numbers_used_by_the_hand_computation():
     assert h["direct_downgrade_disqualifies"] and h["serious_dishonesty_disqualifies"]
     v = rules["ratings"]["village"]
     assert (v["credit_household_share"], v["max_serious_dishonesty"], v["serious_dishonesty_items"]) == \
-        (70, 3, ["JUDGMENT-DEFAULTER"])
+        (70, 3, ["JUDGMENT-DEFAULTER", "WAGE-ARREARS-LISTED"])
     assert [(s["stars"], s["min_share"]) for s in v["stars"]] == [(3, 90), (2, 80), (1, 70)]
     assert rules["ratings"]["township"]["credit_village_share"] == 50
     # item values (2026.2): note GRID-CLEANUP organised is 6 here (5 in 2026.1)

@@ -164,4 +164,4 @@ async def test_the_url_policy(app_client, tokens, monkeypatch):
 async def test_the_event_catalogue(app_client, tokens):
     r = await app_client.get("/api/v1/webhooks/event-types", headers=await tokens("county_admin"))
     assert {e["name"] for e in r.json()} == {"rating.effective", "objection.decided", "consent.granted",
-                                             "consent.withdrawn"}
+                                             "consent.withdrawn", "repair.decided"}

@@ -143,3 +143,11 @@ def test_the_catalogue_check_names_each_broken_repair_rule_at_its_line(tmp_path)
     assert (months, "scoring.repair.display_months") in lines, sorted(found)
     assert any(line == positive and path.endswith(".severity") for line, path in lines), sorted(found)
     assert all(message for _, _, message in found)
+
+
+@given(st.dates(min_value=date(2025, 1, 1), max_value=date(2026, 12, 31)))
+def test_the_warning_comes_two_working_days_before_the_deadline(applied_on):
+    calendar = WorkCalendar()
+    warn, due = repair.warn_on(calendar, RULES, applied_on), repair.decide_by(calendar, RULES, applied_on)
+    assert applied_on < warn < due
+    assert calendar.add_working_days(warn, repair.WARN_WORKING_DAYS_BEFORE) == due

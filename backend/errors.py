@@ -37,6 +37,11 @@ class CunxinError(Exception):
         self.details = details if details is not None else {}
         super().__init__(f"{self.code}: {self.message_en}")
 
+    def fresh(self, **details: Any) -> "CunxinError":
+        """A new instance of this documented error with ``details`` (a module-level instance raised
+        twice would grow its traceback, and must not carry one caller's details to the next)."""
+        return type(self)(self.message_zh, self.message_en, code=self.code, details=details or None)
+
     def to_body(self) -> dict[str, Any]:
         return {
             "code": self.code,

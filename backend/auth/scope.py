@@ -195,6 +195,24 @@ def household_filter_sql(actor: Actor) -> tuple[str, list[Any]] | None:
     return None
 
 
+def case_prefilter_sql(actor: Actor, alias: str, *, grid_worker_sql: str, grid_worker_args: list[Any]
+                       ) -> tuple[str, list[Any]] | None:
+    """A coarse SQL pre-filter for a slice's case rows (objections, repair applications, commitments)
+    that carry ``county_id``, ``township_id``, ``household_id`` and ``person_id`` as recorded: the
+    county, the township, the villager's own rows; a grid worker's rows are the slice's own rule
+    (``grid_worker_sql``: e.g. the rows they filed). ``covers`` decides on each row; ``None``: nothing."""
+    a = f"{alias}." if alias else ""
+    if actor.role is Role.GRID_WORKER:
+        return grid_worker_sql, grid_worker_args
+    if actor.role is Role.VILLAGER:
+        return f"({a}household_id = {{}} OR {a}person_id = {{}})", [actor.household_id or 0, actor.person_id or 0]
+    if actor.role is Role.COUNTY_ADMIN and actor.county_id is not None:
+        return f"{a}county_id = {{}}", [actor.county_id]
+    if actor.role is Role.TOWNSHIP_ADMIN and actor.township_id is not None:
+        return f"{a}township_id = {{}}", [actor.township_id]
+    return None
+
+
 async def covers_county(actor: Actor, county_id: int) -> bool:
     """County records (rating periods): the county's admins and the admins of its townships."""
     if actor.role is Role.COUNTY_ADMIN:

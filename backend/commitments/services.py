@@ -82,13 +82,9 @@ _PROBLEMS = {  # code → (zh, en): every problem of a request is listed at once
 }
 
 
-def _fresh(error: CunxinError, **details) -> CunxinError:
-    """A new instance of a documented error (a module-level one raised twice would grow its traceback)."""
-    return type(error)(error.message_zh, error.message_en, code=error.code, details=details or None)
-
 
 def _problems(error: CunxinError, problems: list[tuple[str, dict]]) -> CunxinError:
-    return _fresh(error, problems=[{"code": code, "message_zh": _PROBLEMS[code][0], "message_en": _PROBLEMS[code][1],
+    return error.fresh(problems=[{"code": code, "message_zh": _PROBLEMS[code][0], "message_en": _PROBLEMS[code][1],
                                     **extra} for code, extra in problems])
 
 
@@ -126,7 +122,7 @@ async def county_of(actor: Actor) -> int:
         rows = await fetch("SELECT county FROM township WHERE id = {}", township)
         if rows:
             return rows[0]["county"]
-    raise _fresh(NO_COUNTY)
+    raise NO_COUNTY.fresh()
 
 
 async def ensure_default_templates(county_id: int) -> int:
@@ -186,7 +182,7 @@ async def _template(template_id: int, county_id: int) -> dict:
     rows = await fetch("SELECT * FROM commitment_template WHERE id = {} AND county_id = {} AND active",
                        template_id, county_id)
     if not rows:
-        raise _fresh(TEMPLATE_UNKNOWN, template_id=template_id)
+        raise TEMPLATE_UNKNOWN.fresh(template_id=template_id)
     return rows[0]
 
 
@@ -208,7 +204,7 @@ async def sign(actor: Actor, data: SignIn, *, request_id: str = "") -> Commitmen
     elif where.kind == scope.HOUSEHOLD and await head_of(where.household_id) == actor.person_id:
         signer = actor.person_id
     else:
-        raise _fresh(NOT_SIGNER)
+        raise NOT_SIGNER.fresh()
     template = await _template(data.template_id, where.county_id)
     commitment_id = await _insert(actor, data, where, template, channel=t.APP, signed_on=clock.today(),
                                   signer=signer, photo=None)
@@ -260,7 +256,7 @@ async def _insert(actor: Actor, data: SignIn | PaperSignIn, where: scope.Locatio
                                "AND idempotency_key = {}", actor.id, data.idempotency_key)
         if existing:
             if existing[0]["payload_hash"] != digest:
-                raise _fresh(KEY_REUSED)
+                raise KEY_REUSED.fresh()
             return existing[0]["id"]
         if photo is not None and not await _photo_free(actor, photo):
             raise _problems(PAPER_INVALID, [("EVIDENCE_UNKNOWN", {"field": "paper_evidence_id",
@@ -334,17 +330,12 @@ async def get_commitment(actor: Actor, commitment_id: int, *, request_id: str = 
 
 
 def _candidates_sql(actor: Actor) -> tuple[str, list]:
-    """A coarse pre-filter (the county, the township, the grids, the villager's own rows);
-    ``scope.covers`` decides."""
-    if actor.role is Role.VILLAGER:
-        return "(k.household_id = {} OR k.person_id = {})", [actor.household_id or 0, actor.person_id or 0]
-    if actor.role is Role.GRID_WORKER:
-        return "(k.recorded_by = {} OR k.grid_id = ANY({}))", [actor.id, sorted(actor.grid_ids)]
-    if actor.role is Role.TOWNSHIP_ADMIN and actor.township_id is not None:
-        return "k.township_id = {}", [actor.township_id]
-    if actor.role is Role.COUNTY_ADMIN and actor.county_id is not None:
-        return "k.county_id = {}", [actor.county_id]
-    raise PermissionDenied()
+    """A coarse pre-filter (``scope.case_prefilter_sql``); ``scope.covers`` decides on each row."""
+    found = scope.case_prefilter_sql(actor, "k", grid_worker_sql="(k.recorded_by = {} OR k.grid_id = ANY({}))",
+                                     grid_worker_args=[actor.id, sorted(actor.grid_ids)])
+    if found is None:
+        raise PermissionDenied()
+    return found
 
 
 async def list_commitments(actor: Actor, *, status: str | None = None, due: str | None = None,
@@ -410,7 +401,7 @@ async def decide(actor: Actor, commitment_id: int, data: DecisionIn, *, request_
         raise NotFound()
     await scope.log_reads(actor, [_location(row)], fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
     if row["status"] != t.SIGNED:
-        raise _fresh(DECIDED, status=row["status"])
+        raise DECIDED.fresh(status=row["status"])
     now = clock.now()
     today = clock.local_date(now)
     problems = rules.decision_problems(data.outcome, today=today, signed_on=row["signed_on"],
@@ -425,7 +416,7 @@ async def decide(actor: Actor, commitment_id: int, data: DecisionIn, *, request_
     async with engine_finder().transaction():
         locked = (await fetch("SELECT status FROM credit_commitment WHERE id = {} FOR UPDATE", commitment_id))[0]
         if locked["status"] != t.SIGNED:  # decided meanwhile
-            raise _fresh(DECIDED, status=locked["status"])
+            raise DECIDED.fresh(status=locked["status"])
         recorded, _ = await ledger.record_event(actor, event, today=today)
         if recorded.status == PENDING_REVIEW:  # COMMITMENT-BROKEN needs review: this decision, with its evidence, is it
             await ledger.decide(actor, recorded.id, approve=True, reason=f"违背信用承诺经核实（第{commitment_id}号承诺）")

@@ -70,10 +70,6 @@ PLACE_UNKNOWN = NotFound("本区县没有该乡镇或村", "No such township or 
                          code="HONOUR_PLACE_UNKNOWN")
 
 
-def _fresh(error: InvalidInput | NotFound, **details) -> InvalidInput | NotFound:
-    """A new instance of a documented error (a module-level instance must not carry details)."""
-    return type(error)(error.message_zh, error.message_en, code=error.code, details=details or None)
-
 
 # --- the county and its places ------------------------------------------------------------------
 
@@ -87,14 +83,14 @@ async def resolve_county(code: str | None) -> dict:
     if code is not None:
         rows = await fetch("SELECT id, code, name FROM county WHERE code = {}", code)
         if not rows:
-            raise _fresh(COUNTY_UNKNOWN)
+            raise COUNTY_UNKNOWN.fresh()
         return rows[0]
     rows = await counties()
     if len(rows) == 1:
         return rows[0]
     if not rows:
-        raise _fresh(COUNTY_UNKNOWN)
-    raise _fresh(COUNTY_REQUIRED, counties=[{"code": r["code"], "name": r["name"]} for r in rows])
+        raise COUNTY_UNKNOWN.fresh()
+    raise COUNTY_REQUIRED.fresh(counties=[{"code": r["code"], "name": r["name"]} for r in rows])
 
 
 async def places(county_id: int) -> tuple[list[dict], list[dict]]:
@@ -112,13 +108,13 @@ def _filters(townships: list[dict], villages: list[dict], township_code: str | N
     if township_code is not None:
         found = [t["id"] for t in townships if t["code"] == township_code]
         if not found:
-            raise _fresh(PLACE_UNKNOWN)
+            raise PLACE_UNKNOWN.fresh()
         township_ids = set(found)
     village_ids = {v["id"] for v in villages if v["township"] in township_ids}
     if village_code is not None:
         found = [v["id"] for v in villages if v["code"] == village_code and v["township"] in township_ids]
         if not found:
-            raise _fresh(PLACE_UNKNOWN)
+            raise PLACE_UNKNOWN.fresh()
         village_ids = set(found)
         township_ids = {v["township"] for v in villages if v["id"] in village_ids}
     return township_ids, village_ids

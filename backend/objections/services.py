@@ -70,10 +70,6 @@ EVIDENCE_UNKNOWN = InvalidInput("证据照片不存在、已被使用或未通�
                                 code="EVIDENCE_UNKNOWN")
 
 
-def _fresh(error: CunxinError, **details) -> CunxinError:
-    """A new instance of a documented error (a module-level one raised twice would grow its traceback)."""
-    return type(error)(error.message_zh, error.message_en, code=error.code, details=details or None)
-
 
 # --- the bank pull's question ------------------------------------------------------------------------
 
@@ -139,7 +135,7 @@ async def _objector(actor: Actor, where: scope.Location) -> int:
     """The person objecting in the app: the subject themself, or the head of their household."""
     person_id = await speaks_for(actor, where)
     if person_id is None:
-        raise _fresh(NOT_SUBJECT)
+        raise NOT_SUBJECT.fresh()
     return person_id
 
 
@@ -155,7 +151,7 @@ async def _photos_free(actor: Actor, ids: list[int]) -> None:
     """The filer's own photos, not rejected and not used for anything else (``evidence.uses``)."""
     taken = await unusable(actor.id, ids)
     if taken:
-        raise _fresh(EVIDENCE_UNKNOWN, evidence_ids=taken)
+        raise EVIDENCE_UNKNOWN.fresh(evidence_ids=taken)
 
 
 # --- filing ------------------------------------------------------------------------------------------
@@ -179,11 +175,11 @@ async def file_paper(actor: Actor, data: PaperObjectionIn) -> ObjectionOut:
     entry, event = await _target(data.entry_id, data.event_id)
     where = await scope.authorize_write(actor, entry["subject_kind"], entry["subject_id"])
     if data.signed_on > clock.today():
-        raise _fresh(SIGNED_ON_FUTURE)
+        raise SIGNED_ON_FUTURE.fresh()
     person_id = where.person_id if where.kind == scope.PERSON else await _head_of(where.household_id)
     photos = [data.form_evidence_id, *data.evidence_ids]
     if len(set(photos)) != len(photos):
-        raise _fresh(EVIDENCE_UNKNOWN, evidence_ids=photos)
+        raise EVIDENCE_UNKNOWN.fresh(evidence_ids=photos)
     return await _file(actor, entry, event, where, reason=data.reason, channel=t.PAPER, person_id=person_id,
                        form_evidence_id=data.form_evidence_id, evidence_ids=list(data.evidence_ids),
                        signed_on=data.signed_on)
@@ -193,7 +189,7 @@ async def _file(actor: Actor, entry: dict, event: dict | None, where: scope.Loca
                 person_id: int | None, form_evidence_id: int | None = None, evidence_ids: list[int] | None = None,
                 signed_on: date | None = None) -> ObjectionOut:
     if not await _counts_now(entry):
-        raise _fresh(NOT_COUNTING)
+        raise NOT_COUNTING.fresh()
     township_id, county_id = await _recording_township(entry, event, where)
     now = clock.now()
     today = clock.local_date(now)
@@ -202,7 +198,7 @@ async def _file(actor: Actor, entry: dict, event: dict | None, where: scope.Loca
         async with engine_finder().transaction():
             await _photos_free(actor, [p for p in [form_evidence_id, *(evidence_ids or [])] if p is not None])
             if await _open_on(entry):
-                raise _fresh(ALREADY_OPEN)
+                raise ALREADY_OPEN.fresh()
             row = (await t.EntryObjection.insert(t.EntryObjection(
                 county_id=county_id, township_id=township_id, subject_kind=entry["subject_kind"],
                 subject_id=entry["subject_id"], person_id=where.person_id if where.kind == scope.PERSON else None,
@@ -213,7 +209,7 @@ async def _file(actor: Actor, entry: dict, event: dict | None, where: scope.Loca
                 disputed_marked_on=today, respond_by=due.respond_by, warn_on=due.warn_on,
             )).returning(t.EntryObjection.id))[0]
     except UniqueViolationError:  # a concurrent filing on the same entry (or the same form photo) won
-        raise _fresh(ALREADY_OPEN) from None
+        raise ALREADY_OPEN.fresh() from None
     await ledger_changed(entry["subject_kind"], entry["subject_id"])  # disputed at once: recompute without it
     return await _out(row["id"])
 
@@ -292,16 +288,11 @@ async def get_objection(actor: Actor, objection_id: int, *, request_id: str = ""
 
 
 async def _candidates_sql(actor: Actor) -> tuple[str, list]:
-    """A coarse pre-filter (the county, or the villager's own rows); ``scope.covers`` decides."""
-    if actor.role is Role.GRID_WORKER:
-        return "o.filed_by = {}", [actor.id]
-    if actor.role is Role.VILLAGER:
-        return "(o.household_id = {} OR o.person_id = {})", [actor.household_id or 0, actor.person_id or 0]
-    if actor.role is Role.COUNTY_ADMIN and actor.county_id is not None:
-        return "o.county_id = {}", [actor.county_id]
-    if actor.role is Role.TOWNSHIP_ADMIN and actor.township_id is not None:
-        return "o.township_id = {}", [actor.township_id]
-    raise PermissionDenied()
+    """A coarse pre-filter (``scope.case_prefilter_sql``); ``scope.covers`` decides on each row."""
+    found = scope.case_prefilter_sql(actor, "o", grid_worker_sql="o.filed_by = {}", grid_worker_args=[actor.id])
+    if found is None:
+        raise PermissionDenied()
+    return found
 
 
 async def list_objections(actor: Actor, *, status: str | None, due: str | None, limit: int, offset: int,
@@ -367,12 +358,12 @@ async def decide(actor: Actor, objection_id: int, data: DecisionIn, *, request_i
         raise NotFound()
     await scope.log_reads(actor, [_location(row)], fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
     if row["status"] != t.OPEN:
-        raise _fresh(DECIDED)
+        raise DECIDED.fresh()
     now = clock.now()
     async with engine_finder().transaction():
         locked = (await fetch("SELECT * FROM entry_objection WHERE id = {} FOR UPDATE", objection_id))[0]
         if locked["status"] != t.OPEN:  # decided meanwhile
-            raise _fresh(DECIDED)
+            raise DECIDED.fresh()
         correction = None
         if data.decision == "uphold":
             correction = await _correct(actor, locked, data.reason)

@@ -72,7 +72,8 @@ class RepairController(Controller):
 
     @post("/{repair_id:int}/documents", operation_id="supplementRepair", summary="补正信用修复材料 · Add documents",
           status_code=HTTP_200_OK, guards=[require_roles(Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)],
-          responses=errors(NotFound, services.DECIDED, services.COMMITMENT_UNUSABLE, services.EVIDENCE_UNKNOWN))
+          responses=errors(NotFound, services.DECIDED, services.ALREADY_COMPLETE, services.COMMITMENT_UNUSABLE,
+                           services.EVIDENCE_UNKNOWN))
     async def supplement(self, request: AuthRequest, repair_id: BigId, data: JSONBody[SupplementIn]) -> RepairOut:
         """The subject's grid worker or the recording township adds documents; complete, the deadline starts."""
         return await services.supplement(request.user, repair_id, data, request_id=request_id(request))

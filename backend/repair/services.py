@@ -71,6 +71,8 @@ ALREADY_PENDING = Conflict("该记录已有未办结的信用修复申请", "A r
                            code="REPAIR_ALREADY_PENDING")
 DECIDED = Conflict("该信用修复申请已办结", "The application has already been decided or withdrawn",
                    code="REPAIR_DECIDED")
+ALREADY_COMPLETE = Conflict("申请材料已齐全，无需补正", "The application is complete already",
+                            code="REPAIR_ALREADY_COMPLETE")
 INCOMPLETE = Conflict("申请材料不齐，补齐后方可作出决定", "Documents are missing: supplement them before deciding",
                       code="REPAIR_INCOMPLETE")
 COMMITMENT_UNUSABLE = InvalidInput("信用承诺不存在、不是本人（本户）为信用修复签署的，或已被认定违背",
@@ -94,10 +96,6 @@ REFUSAL_TEXTS = {
     "repair_no_event": ("该记录没有对应的信用事件，不能修复", "The entry has no credit event behind it"),
 }
 
-
-def _fresh(error: CunxinError, **details) -> CunxinError:
-    """A new instance of a documented error (a module-level one raised twice would grow its traceback)."""
-    return type(error)(error.message_zh, error.message_en, code=error.code, details=details or None)
 
 
 def _refusal_out(refusal: rules.Refusal) -> RefusalOut:
@@ -186,7 +184,7 @@ async def file_repair(actor: Actor, data: RepairFileIn, *, request_id: str = "")
                                        purpose=PURPOSE, request_id=request_id)
     person_id = await speaks_for(actor, where)
     if person_id is None:
-        raise _fresh(NOT_SUBJECT)
+        raise NOT_SUBJECT.fresh()
     return await _file(actor, entry, event, where, data, channel=t.APP, person_id=person_id, photos={})
 
 
@@ -197,13 +195,13 @@ async def file_paper(actor: Actor, data: PaperRepairIn) -> RepairOut:
     entry, event = await _entry(data.entry_id)
     where = await scope.authorize_write(actor, entry["subject_kind"], entry["subject_id"])
     if data.signed_on > clock.today():
-        raise _fresh(SIGNED_ON_FUTURE)
+        raise SIGNED_ON_FUTURE.fresh()
     person_id = where.person_id if where.kind == scope.PERSON else await head_of(where.household_id) \
         if where.household_id is not None else None
     photos = data.documents.given()
     every = [data.form_evidence_id, *data.documents.photo_ids()]
     if len(set(every)) != len(every):
-        raise _fresh(EVIDENCE_UNKNOWN, evidence_ids=sorted(every))
+        raise EVIDENCE_UNKNOWN.fresh(evidence_ids=sorted(every))
     return await _file(actor, entry, event, where, data, channel=t.PAPER, person_id=person_id, photos=photos,
                        form_evidence_id=data.form_evidence_id, signed_on=data.signed_on)
 
@@ -214,7 +212,7 @@ async def _commitment(data_commitment_id: int | None, entry: dict) -> int | None
     found = await usable_commitment(data_commitment_id, subject_kind=entry["subject_kind"],
                                     subject_id=entry["subject_id"])  # purpose: repair (the default)
     if found is None:
-        raise _fresh(COMMITMENT_UNUSABLE, commitment_id=data_commitment_id)
+        raise COMMITMENT_UNUSABLE.fresh(commitment_id=data_commitment_id)
     return data_commitment_id
 
 
@@ -241,9 +239,9 @@ async def _file(actor: Actor, entry: dict, event: dict | None, where: scope.Loca
     route_problems = rules.route_refusals(item, data.route, documents)
     hard = refused + [r for r in route_problems if r.code != "repair_document_missing"]
     if hard:
-        raise _fresh(NOT_ACCEPTED, refusals=[_refusal_out(r).model_dump() for r in hard])
+        raise NOT_ACCEPTED.fresh(refusals=[_refusal_out(r).model_dump() for r in hard])
     if not event["occurred_on"] <= data.corrected_on <= today:
-        raise _fresh(CORRECTED_ON_INVALID, occurred_on=event["occurred_on"].isoformat())
+        raise CORRECTED_ON_INVALID.fresh(occurred_on=event["occurred_on"].isoformat())
     missing = [r.field for r in route_problems]
     repair_rules = _repair_rules(entry)
     calendar = await work_calendar()
@@ -253,7 +251,7 @@ async def _file(actor: Actor, entry: dict, event: dict | None, where: scope.Loca
         async with engine_finder().transaction():
             taken = await unusable(actor.id, [*([form_evidence_id] if form_evidence_id else []), *_photo_ids(documents)])
             if taken:
-                raise _fresh(EVIDENCE_UNKNOWN, evidence_ids=taken)
+                raise EVIDENCE_UNKNOWN.fresh(evidence_ids=taken)
             row = (await t.RepairApplication.insert(t.RepairApplication(
                 county_id=county, township_id=event["township_id"], subject_kind=entry["subject_kind"],
                 subject_id=entry["subject_id"], person_id=where.person_id if where.kind == scope.PERSON else None,
@@ -270,7 +268,7 @@ async def _file(actor: Actor, entry: dict, event: dict | None, where: scope.Loca
                 warn_on=rules.warn_on(calendar, repair_rules, today) if complete else None,
             )).returning(t.RepairApplication.id))[0]
     except UniqueViolationError:  # a concurrent application on the same event (or the same photo) won
-        raise _fresh(ALREADY_PENDING) from None
+        raise ALREADY_PENDING.fresh() from None
     return await _out(row["id"])
 
 
@@ -293,7 +291,7 @@ async def supplement(actor: Actor, application_id: int, data: SupplementIn, *, r
         raise NotFound()
     await scope.log_reads(actor, [_location(row)], fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
     if row["status"] != t.INCOMPLETE:
-        raise _fresh(DECIDED if row["status"] not in t.PENDING else _already_complete())
+        raise (DECIDED if row["status"] not in t.PENDING else ALREADY_COMPLETE).fresh()
     entry, _ = await _entry(row["entry_id"])
     commitment_id = await _commitment(data.commitment_id, entry) if data.commitment_id is not None else None
     now = clock.now()
@@ -304,10 +302,10 @@ async def supplement(actor: Actor, application_id: int, data: SupplementIn, *, r
         async with engine_finder().transaction():
             locked = (await fetch("SELECT * FROM repair_application WHERE id = {} FOR UPDATE", application_id))[0]
             if locked["status"] != t.INCOMPLETE:
-                raise _fresh(DECIDED if locked["status"] not in t.PENDING else _already_complete())
+                raise (DECIDED if locked["status"] not in t.PENDING else ALREADY_COMPLETE).fresh()
             taken = await unusable(actor.id, data.documents.photo_ids())
             if taken:
-                raise _fresh(EVIDENCE_UNKNOWN, evidence_ids=taken)
+                raise EVIDENCE_UNKNOWN.fresh(evidence_ids=taken)
             documents = _loads(locked["documents"])
             for name, ids in data.documents.given().items():
                 documents[name] = sorted(set(documents.get(name, [])) | set(ids))
@@ -325,12 +323,8 @@ async def supplement(actor: Actor, application_id: int, data: SupplementIn, *, r
                 t.RepairApplication.warn_on: rules.warn_on(calendar, repair_rules, today) if complete else None,
             }).where(t.RepairApplication.id == application_id)
     except UniqueViolationError:
-        raise _fresh(EVIDENCE_UNKNOWN) from None
+        raise EVIDENCE_UNKNOWN.fresh() from None
     return await _out(application_id)
-
-
-def _already_complete() -> Conflict:
-    return Conflict("申请材料已齐全，无需补正", "The application is complete already", code="REPAIR_ALREADY_COMPLETE")
 
 
 def _loads(value) -> dict | list:
@@ -402,16 +396,11 @@ async def get_repair(actor: Actor, application_id: int, *, request_id: str = "")
 
 
 def _candidates_sql(actor: Actor) -> tuple[str, list]:
-    """A coarse pre-filter (the county, the township, the villager's own rows); ``scope.covers`` decides."""
-    if actor.role is Role.GRID_WORKER:
-        return "filed_by = {}", [actor.id]
-    if actor.role is Role.VILLAGER:
-        return "(household_id = {} OR person_id = {})", [actor.household_id or 0, actor.person_id or 0]
-    if actor.role is Role.COUNTY_ADMIN and actor.county_id is not None:
-        return "county_id = {}", [actor.county_id]
-    if actor.role is Role.TOWNSHIP_ADMIN and actor.township_id is not None:
-        return "township_id = {}", [actor.township_id]
-    raise PermissionDenied()
+    """A coarse pre-filter (``scope.case_prefilter_sql``); ``scope.covers`` decides on each row."""
+    found = scope.case_prefilter_sql(actor, "", grid_worker_sql="filed_by = {}", grid_worker_args=[actor.id])
+    if found is None:
+        raise PermissionDenied()
+    return found
 
 
 async def list_repairs(actor: Actor, *, status: str | None, due: str | None, limit: int, offset: int,
@@ -466,7 +455,7 @@ async def withdraw(actor: Actor, application_id: int, *, request_id: str = "") -
     async with engine_finder().transaction():
         locked = (await fetch("SELECT * FROM repair_application WHERE id = {} FOR UPDATE", application_id))[0]
         if locked["status"] not in t.PENDING:
-            raise _fresh(DECIDED)
+            raise DECIDED.fresh()
         now = clock.now()
         await t.RepairApplication.update({
             t.RepairApplication.status: t.WITHDRAWN, t.RepairApplication.decided_by: actor.id,
@@ -515,9 +504,9 @@ async def decide(actor: Actor, application_id: int, data: RepairDecisionIn, *, r
 
 def _check_decidable(row: dict) -> None:
     if row["status"] == t.INCOMPLETE:
-        raise _fresh(INCOMPLETE, missing=_loads(row["missing"]))
+        raise INCOMPLETE.fresh(missing=_loads(row["missing"]))
     if row["status"] != t.OPEN:
-        raise _fresh(DECIDED)
+        raise DECIDED.fresh()
 
 
 async def _approve(actor: Actor, application: dict, reason: str) -> int | None:

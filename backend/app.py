@@ -21,6 +21,7 @@ from backend.repair.routes import ROUTES as REPAIR_ROUTES
 from backend.commitments.routes import ROUTES as COMMITMENTS_ROUTES
 from backend.history.routes import ROUTES as HISTORY_ROUTES
 from backend.fieldwork.routes import ROUTES as FIELDWORK_ROUTES
+from backend.village_rules.routes import ROUTES as VILLAGE_RULES_ROUTES
 from backend.webhooks.routes import ROUTES as WEBHOOK_ROUTES
 from backend.auth.controllers import AuthController
 from backend.catalogue.controllers import CatalogueController, catalogue_page
@@ -94,6 +95,7 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         *COMMITMENTS_ROUTES,
         *HISTORY_ROUTES,
         *FIELDWORK_ROUTES,
+        *VILLAGE_RULES_ROUTES,
     ]
     if with_admin:
         handlers.append(_admin_mount())

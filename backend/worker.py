@@ -18,6 +18,7 @@ from backend.repair import jobs as repair_jobs
 from backend.commitments import jobs as commitments_jobs
 from backend.history import jobs as history_jobs
 from backend.fieldwork import jobs as fieldwork_jobs
+from backend.village_rules import jobs as village_rules_jobs
 from backend.webhooks import jobs as webhook_jobs
 from backend.settings import get_settings
 
@@ -95,7 +96,8 @@ class WorkerSettings:
     functions = [purge_expired_sessions, process_evidence, requeue_pending_evidence, recompute_standing,
                  nightly_full_recompute, finalize_ratings, *bank_jobs.FUNCTIONS, *measure_jobs.FUNCTIONS,
                  *webhook_jobs.FUNCTIONS, *feed_jobs.FUNCTIONS, *objection_jobs.FUNCTIONS,
-                 *repair_jobs.FUNCTIONS, *commitments_jobs.FUNCTIONS, *history_jobs.FUNCTIONS, *fieldwork_jobs.FUNCTIONS]
+                 *repair_jobs.FUNCTIONS, *commitments_jobs.FUNCTIONS, *history_jobs.FUNCTIONS, *fieldwork_jobs.FUNCTIONS,
+                 *village_rules_jobs.FUNCTIONS]
     cron_jobs = [
         cron(purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
         cron(requeue_pending_evidence, minute=set(range(0, 60, 5)), run_at_startup=True),
@@ -110,6 +112,7 @@ class WorkerSettings:
         *commitments_jobs.CRON_JOBS,
         *history_jobs.CRON_JOBS,
         *fieldwork_jobs.CRON_JOBS,
+        *village_rules_jobs.CRON_JOBS,
     ]
     on_startup = startup
     on_shutdown = shutdown

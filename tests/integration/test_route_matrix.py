@@ -59,6 +59,7 @@ from backend.objections import schemas as objection_schemas
 from backend.repair import schemas as repair_schemas
 from backend.webhooks import outbox as webhook_outbox
 from backend.webhooks import schemas as webhook_schemas
+from backend.village_rules import schemas as village_schemas
 from points_rules import feeds as feed_rules
 from backend.db import fetch
 from backend import jobs
@@ -133,6 +134,9 @@ class World:
     far_queue: int = 0  # an unmatched feed record held by FAR's township
     far_activity: int = 0  # a party activity of FAR's branch, recorded by FAR's grid worker
     far_patrol: int = 0  # a patrol report of FAR's grid
+    far_rule_version: int = 0  # the approved village rule set of FAR's village (backend.village_rules)
+    far_village_entry: int = 0  # a village points entry of FAR's person, by FAR's grid worker
+    far_village_code: str = ""  # FAR's village's code (its village items are V-<code>-…)
     demo_product_code: str = ""
     headers: dict[str, dict[str, str]] = field(default_factory=dict)
 
@@ -156,6 +160,9 @@ class World:
             "queue_id": self.far_queue,  # held by FAR's township: foreign to every role that reaches the queue
             "activity_id": self.far_activity, "patrol_report_id": self.far_patrol,  # recorded in FAR's grid
             "commitment_id": s.commitment, "repair_id": s.repair,
+            # FAR's village rules and village entry: foreign to every role (county X's too); the grid worker
+            # and the villager may read approved versions of their own villages only
+            "rule_version_id": self.far_rule_version, "village_entry_id": self.far_village_entry,
             **self.records["demo" if role in COUNTY_X_ROLES else "x"],
         }
 
@@ -175,6 +182,7 @@ PARAM_KINDS = ("household_id", "person_id", "event_id", "entry_id", "evidence_id
                "patrol_report_id", "commitment_id") + COUNTY_RECORDS
 PARAM_KINDS += ("import_id",)  # a history import run: a county record (backend.history)
 PARAM_KINDS += ("repair_id",)  # a repair application of the household (backend.repair)
+PARAM_KINDS += ("rule_version_id", "village_entry_id")  # village rules and village points (backend.village_rules)
 
 
 
@@ -436,6 +444,32 @@ async def _paper_repair(client, worker: dict, admin: dict, s: Subjects) -> None:
         "documents": {"rectification_photo_ids": [await _upload(client, worker)]}}), 201))["id"]
 
 
+def _village_item(village_code: str) -> dict:
+    return {"code": f"V-{village_code}-YARD", "name_zh": "庭院整洁", "behaviour_zh": "庭院干净整洁，经村评比获评",
+            "category": "环境卫生", "points": 2, "validity_years": 1, "needs_review": False}
+
+
+VILLAGE_LIMITS = {"min_points": -10, "max_points": 10, "max_validity_years": 3, "allowed_categories": ["环境卫生"],
+                  "max_items": 5}
+
+
+async def _village_rules(client, county_admin: dict, x_admin: dict, township_admin2: dict, far_worker: dict,
+                         s: Subjects) -> tuple[int, int]:
+    """Village-rule limits in both counties, an approved rule set of FAR's village (proposed by its
+    township, approved by the county) and a village entry of FAR's person by FAR's grid worker."""
+    for headers in (county_admin, x_admin):
+        await _ok(await client.post("/api/v1/village-rule-limits", headers=headers, json=VILLAGE_LIMITS), 201)
+    code = (await fetch("SELECT code FROM village WHERE id = {}", s.village))[0]["code"]
+    proposed = await _ok(await client.post("/api/v1/village-rule-versions", headers=township_admin2, json={
+        "village_id": s.village, "effective_from": TODAY.isoformat(), "items": [_village_item(code)]}), 201)
+    await _ok(await client.post(f"/api/v1/village-rule-versions/{proposed['id']}/decide", headers=county_admin,
+                                json={"decision": "approve"}))
+    entry = await _ok(await client.post("/api/v1/village-points", headers=far_worker, json={
+        "idempotency_key": uuid.uuid4().hex, "subject_kind": "person", "subject_id": s.person,
+        "item_code": f"V-{code}-YARD", "occurred_on": TODAY.isoformat()}), 201)
+    return proposed["id"], entry["entry"]["id"]
+
+
 async def _objection(s: Subjects, period_id: int, raised_by: int) -> None:
     """The household's proposal, publicised and objected to (rows written directly: this module is
     about who may reach them, tests/integration/ratings about how they come about)."""
@@ -535,6 +569,9 @@ async def world(app_client, tokens) -> World:
         w.records[county]["import_id"] = (await _ok(await app_client.post("/api/v1/event-imports", headers=headers,
                                                                           files=HISTORY_FILE.files), 202))["id"]
     w.demo_product_code = f"RM{tag}d"
+    w.far_village_code = (await fetch("SELECT code FROM village WHERE id = {}", far.village))[0]["code"]
+    w.far_rule_version, w.far_village_entry = await _village_rules(app_client, county_admin, x_admin,
+                                                                   await tokens("township_admin2"), workers["far"], far)
     x_cipher = (await fetch("SELECT id_number_cipher FROM person WHERE id = {}", x["person"]))[0]["id_number_cipher"]
     w.x_id_number = protection.reveal_id_number(x_cipher)
 
@@ -643,6 +680,8 @@ BODIES: dict[type, Callable[[World, str], dict]] = {
     repair_schemas.SupplementIn: lambda w, role: {"documents": {"correction_photo_ids": [w.consent["paper_evidence"]]}},
     feed_schemas.ResolveIn: lambda w, role: {"subject_kind": "person", "subject_id": w.own(role)["person"]},
     feed_schemas.DismissIn: lambda w, role: {"reason": "非本辖区人员"},
+    village_schemas.DecisionIn: lambda w, role: {"decision": "reject", "reason": "矩阵不予批准"},
+    village_schemas.ReverseIn: lambda w, role: {"reason": "矩阵冲正"},
     feed_controllers.FeedFile: lambda w, role: Multipart({"data": ("feed.xlsx", _header_only_xlsx(), XLSX)}),
 }
 
@@ -1016,6 +1055,28 @@ async def check_county_chart(client, w: World) -> None:
     await _refused_roles(client, w, "GET", url, ("county_admin",))
 
 
+async def check_village_rule_limits(client, w: World) -> None:
+    """Limits are county configuration: county X's admin never sees the demo county's."""
+    demo = await _ids(client, "/api/v1/village-rule-limits", w.headers["demo_county_admin"])
+    theirs = await _ids(client, "/api/v1/village-rule-limits", w.headers["county_admin"])
+    assert demo and theirs and not demo & theirs
+    await _refused_roles(client, w, "GET", "/api/v1/village-rule-limits",
+                         ("county_admin", "auditor", "township_admin", "grid_worker"))
+
+
+async def check_village_rule_versions(client, w: World) -> None:
+    readers = ("county_admin", "township_admin", "grid_worker", "villager")
+    for role in readers:
+        for params in ({}, {"village_id": w.far.village}, {"status": "approved"}):
+            listed = {v["id"] for v in await _ok(await client.get("/api/v1/village-rule-versions",
+                                                                  headers=w.headers[role], params=params))}
+            assert w.far_rule_version not in listed, (role, params)
+    own = {v["id"] for v in await _ok(await client.get("/api/v1/village-rule-versions",
+                                                       headers=w.headers["demo_county_admin"]))}
+    assert w.far_rule_version in own
+    await _refused_roles(client, w, "GET", "/api/v1/village-rule-versions", readers)
+
+
 async def check_body_subjects(client, w: World) -> None:
     """Runs the routes whose body names the subject (see ``test_subjects_named_in_bodies_are_scoped``)."""
     await body_subject_checks(client, w)
@@ -1140,6 +1201,14 @@ NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
     ("POST", "/api/v1/ratings/recompute"): NoSubject("body", "the caller's county, or the township named in the query", check_body_subjects),
     ("POST", "/api/v1/ratings/finalize"): NoSubject("county", "the caller's own county only: nothing elsewhere changes", check_finalize),
     ("POST", "/api/v1/ratings/periods"): NoSubject("county", "creates a period in the caller's own county (the county comes from the token)"),
+    # Village rules (backend.village_rules): limits are county records; a version names its village, a
+    # village entry its subject, in the body.
+    ("GET", "/api/v1/village-rule-limits"): NoSubject("list", "the caller's county's limits: no personal data", check_village_rule_limits),
+    ("POST", "/api/v1/village-rule-limits"): NoSubject("county", "new limits of the caller's county (from the token)"),
+    ("GET", "/api/v1/village-rule-versions"): NoSubject("list", "versions of the caller's township or county; approved ones of the caller's villages", check_village_rule_versions),
+    ("POST", "/api/v1/village-rule-versions"): NoSubject("body", "village_id in the body names the village", check_body_subjects),
+    ("POST", "/api/v1/village-points"): NoSubject("body", "subject_kind/subject_id in the body name the subject", check_body_subjects),
+    ("GET", "/api/v1/me/village-points"): NoSubject("self", "the villager's own village points (person from the token)"),
     ("POST", "/api/v1/evidence"): NoSubject("county", "an unattached photo only its uploader sees until linked to the uploader's own event (link_evidence checks uploaded_by)"),
 }
 MOUNTS: dict[str, NoSubject] = {
@@ -1265,6 +1334,18 @@ async def body_subject_checks(client, w: World) -> None:
                       {"idempotency_key": uuid.uuid4().hex, "template_id": template, "subject_kind": "household",
                        "subject_id": w.subjects_of(role).household, "signed_on": TODAY.isoformat(),
                        "paper_evidence_id": w.consent["paper_evidence"]}, {"NOT_FOUND"})
+    # Village rules name their village, village points their subject, in the body.
+    for role in ("township_admin",):
+        await refused("POST /api/v1/village-rule-versions (foreign village)", role, "POST",
+                      "/api/v1/village-rule-versions", {"village_id": w.far.village, "effective_from": TODAY.isoformat(),
+                                                        "items": [_village_item(w.far_village_code)]}, {"NOT_FOUND"})
+    for role in ("township_admin", "grid_worker"):
+        s = w.subjects_of(role)
+        for kind, subject in (("person", s.person), ("household", s.household)):
+            await refused(f"POST /api/v1/village-points {kind}", role, "POST", "/api/v1/village-points",
+                          {"idempotency_key": uuid.uuid4().hex, "subject_kind": kind, "subject_id": subject,
+                           "item_code": f"V-{w.far_village_code}-YARD", "occurred_on": TODAY.isoformat()},
+                          {"NOT_FOUND"})
     # County records named in a body: another county's bank, another county's recipient.
     x_bank = w.records["x"]["bank_recipient"]
     await refused("POST /api/v1/bank/products (foreign bank)", "demo_county_admin", "POST", "/api/v1/bank/products",

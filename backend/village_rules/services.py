@@ -57,8 +57,10 @@ from backend.village_rules.schemas import (DecisionIn, ItemIn, ItemOut, LimitsIn
 from points_rules import village_rules as vr
 from points_rules.units import format_points, points_from_decimal
 
-FIELDS = ("village_points",)
-PURPOSE = "village_points_view"
+# The access log's own words (backend.audit.words) for a points read: 信用积分 / 查看信用积分. A village read
+# could have words of its own (村规民约积分) once backend.audit.words has them; until then the points words.
+FIELDS = ("points",)
+PURPOSE = "points_view"
 
 # --- errors ------------------------------------------------------------------------------------------------
 

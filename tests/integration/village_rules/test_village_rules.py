@@ -196,9 +196,13 @@ async def test_village_points_recorded_labelled_and_totalled(app_client, tokens,
     assert view["label_zh"] == f"村规民约积分（{world.village['name']}）"
     assert all(e["explanation_zh"].startswith(f"村规民约积分（{world.village['name']}）：") for e in view["entries"])
     assert not view["counts_toward_county_grade"] and view["county_grade"] is None and "不计入县级" in view["note_zh"]
-    logged = await fetch("SELECT fields FROM access_log WHERE subject_kind = 'person' AND subject_id = {} "
-                         "AND purpose = 'village_points_view'", world.person)
+    logged = await fetch("SELECT id FROM access_log WHERE subject_kind = 'person' AND subject_id = {} "
+                         "AND purpose = 'points_view'", world.person)
     assert logged
+    reads = len(logged)
+    await _ok(await app_client.get(f"/api/v1/persons/{world.person}/village-points", headers=county))
+    assert len(await fetch("SELECT id FROM access_log WHERE subject_kind = 'person' AND subject_id = {} "
+                           "AND purpose = 'points_view'", world.person)) == reads + 1
     before = await _ok(await app_client.get(f"/api/v1/persons/{world.person}/village-points", headers=county,
                                             params={"as_of": (TODAY - timedelta(days=1)).isoformat()}))
     assert before["total"] == "0"
@@ -277,3 +281,49 @@ async def test_the_county_switch_reports_the_grade_beside_without_changing_it(ap
         assert after["standing"]["score"] == points["standing"]["score"]
     finally:
         await _ok(await app_client.post("/api/v1/village-rule-limits", headers=county, json=LIMITS), 201)
+
+
+async def test_a_key_replayed_concurrently_records_once(app_client, tokens, world):
+    import asyncio
+
+    worker = await tokens("grid_worker")
+    body = _event(world.household, f"V-{world.village['code']}-MEETING", kind="household")
+    responses = await asyncio.gather(*(app_client.post("/api/v1/village-points", headers=worker, json=body)
+                                       for _ in range(6)))
+    assert sorted(r.status_code for r in responses) == [200] * 5 + [201], [r.text for r in responses]
+    assert len({r.json()["entry"]["id"] for r in responses}) == 1
+    rows = await fetch("SELECT count(*) AS n FROM village_points_entry WHERE idempotency_key = {}", body["idempotency_key"])
+    assert rows[0]["n"] == 1
+
+
+async def test_approval_checks_the_limits_in_force_then(app_client, tokens, world):
+    county = await tokens("county_admin")
+    proposed = await _ok(await app_client.post("/api/v1/village-rule-versions", headers=await tokens("township_admin"),
+                                               json={"village_id": world.other_village["id"],
+                                                     "effective_from": (TODAY + timedelta(days=60)).isoformat(),
+                                                     "items": _items(world.other_village["code"])}), 201)
+    await _ok(await app_client.post("/api/v1/village-rule-limits", headers=county, json={**LIMITS, "max_points": 1}), 201)
+    try:
+        response = await app_client.post(f"/api/v1/village-rule-versions/{proposed['id']}/decide", headers=county,
+                                         json={"decision": "approve"})
+        assert response.status_code == 422 and response.json()["code"] == "VILLAGE_RULES_INVALID", response.text
+        assert [(p["item"], p["field"]) for p in response.json()["details"]["problems"]] == [(0, "points")]
+        rejected = await _ok(await app_client.post(f"/api/v1/village-rule-versions/{proposed['id']}/decide",
+                                                   headers=county, json={"decision": "reject", "reason": "超出新限额"}))
+        assert rejected["status"] == "rejected" and rejected["decision_reason"] == "超出新限额"
+    finally:
+        await _ok(await app_client.post("/api/v1/village-rule-limits", headers=county, json=LIMITS), 201)
+
+
+async def test_concurrent_deciders_decide_once(app_client, tokens, world):
+    import asyncio
+
+    proposed = await _ok(await app_client.post("/api/v1/village-rule-versions", headers=await tokens("township_admin"),
+                                               json={"village_id": world.other_village["id"],
+                                                     "effective_from": (TODAY + timedelta(days=90)).isoformat(),
+                                                     "items": _items(world.other_village["code"])[:1]}), 201)
+    url = f"/api/v1/village-rule-versions/{proposed['id']}/decide"
+    responses = await asyncio.gather(
+        app_client.post(url, headers=await tokens("county_admin"), json={"decision": "approve"}),
+        app_client.post(url, headers=await tokens("county_admin2"), json={"decision": "reject", "reason": "不同意"}))
+    assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]

@@ -327,3 +327,17 @@ async def test_concurrent_deciders_decide_once(app_client, tokens, world):
         app_client.post(url, headers=await tokens("county_admin"), json={"decision": "approve"}),
         app_client.post(url, headers=await tokens("county_admin2"), json={"decision": "reject", "reason": "不同意"}))
     assert sorted(r.status_code for r in responses) == [200, 409], [r.text for r in responses]
+
+
+async def test_the_database_keeps_the_fingerprint_and_the_second_approver(world):
+    """A row whose SHA-256 is not that of its canonical text, or decided by its proposer, is refused."""
+    v = world.version
+    base = ("INSERT INTO village_rule_version (county_id, township_id, village_id, version, effective_from, items, "
+            "canonical_json, sha256, limits_id, status, proposed_by, proposed_at, note, decided_by, decided_at, "
+            "decision_reason) VALUES ({}, {}, {}, 9999, {}, '[]', {}, {}, {}, {}, {}, now(), '', {}, {}, '')")
+    args = (v["county_id"], v["township_id"], v["village_id"], TODAY, "{}")
+    with pytest.raises(asyncpg.exceptions.CheckViolationError, match="village_rule_version_sha256"):
+        await fetch(base, *args, "0" * 64, v["limits_id"], "proposed", v["proposed_by"], None, None)
+    with pytest.raises(asyncpg.exceptions.CheckViolationError, match="village_rule_version_decided"):
+        await fetch(base, *args, hashlib.sha256(b"{}").hexdigest(), v["limits_id"], "approved", v["proposed_by"],
+                    v["proposed_by"], clock.now())

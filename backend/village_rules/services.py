@@ -98,13 +98,8 @@ REVERSAL_OF_REVERSAL = Conflict("冲正记录不能再冲正", "A reversal canno
 NOT_A_PERSON = PermissionDenied("该账户未关联居民", "This account is not linked to a person")
 
 
-def _fresh(error: CunxinError, details=None) -> CunxinError:
-    """A new instance of a documented error (a module-level one raised twice would grow its traceback)."""
-    return type(error)(error.message_zh, error.message_en, code=error.code, details=details)
-
-
 def _problems(error: CunxinError, problems: list[vr.Problem]) -> CunxinError:
-    return _fresh(error, {"problems": [p.as_dict() for p in problems]})
+    return error.fresh(problems=[p.as_dict() for p in problems])
 
 
 def _json(value):
@@ -296,7 +291,7 @@ async def propose(actor: Actor, data: RuleVersionIn) -> RuleVersionOut:
         raise NotFound()
     limits = await limits_in_force(village["county"])
     if limits is None:
-        raise _fresh(NO_LIMITS)
+        raise NO_LIMITS.fresh()
     items, problems = _items(data.items)
     problems += vr.check_rule_set(_limits_rules(limits), village["code"], items)
     if data.effective_from < clock.today():
@@ -357,15 +352,15 @@ async def decide(actor: Actor, version_id: int, data: DecisionIn) -> RuleVersion
     if row is None or not scope.covers(actor, _version_location(row)):
         raise NotFound()
     if row["status"] != t.PROPOSED:
-        raise _fresh(DECIDED)
+        raise DECIDED.fresh()
     if row["proposed_by"] == actor.id:
-        raise _fresh(SELF_APPROVAL)
+        raise SELF_APPROVAL.fresh()
     if data.decision == "reject" and len(data.reason.strip()) < 2:
-        raise _fresh(REASON_REQUIRED)
+        raise REASON_REQUIRED.fresh()
     limits_id = row["limits_id"]
     if data.decision == "approve":
         if row["effective_from"] < clock.today():
-            raise _fresh(EFFECTIVE_PAST)
+            raise EFFECTIVE_PAST.fresh()
         limits = await limits_in_force(row["county_id"])
         village = await _village(row["village_id"])
         problems = vr.check_rule_set(_limits_rules(limits), village["code"], _stored_items(row))
@@ -376,7 +371,7 @@ async def decide(actor: Actor, version_id: int, data: DecisionIn) -> RuleVersion
         async with engine_finder().transaction():
             locked = (await fetch("SELECT status FROM village_rule_version WHERE id = {} FOR UPDATE", version_id))[0]
             if locked["status"] != t.PROPOSED:
-                raise _fresh(DECIDED)
+                raise DECIDED.fresh()
             await t.VillageRuleVersion.update({
                 t.VillageRuleVersion.status: t.APPROVED if data.decision == "approve" else t.REJECTED,
                 t.VillageRuleVersion.decided_by: actor.id, t.VillageRuleVersion.decided_at: clock.now(),
@@ -384,7 +379,7 @@ async def decide(actor: Actor, version_id: int, data: DecisionIn) -> RuleVersion
                 t.VillageRuleVersion.limits_id: limits_id,
             }).where(t.VillageRuleVersion.id == version_id)
     except UniqueViolationError:
-        raise _fresh(DAY_TAKEN) from None
+        raise DAY_TAKEN.fresh() from None
     return await _out_one(version_id)
 
 
@@ -404,7 +399,7 @@ async def _existing(actor: Actor, key: str) -> dict | None:
 
 def _replay(existing: dict, digest: str) -> None:
     if existing["payload_hash"] != digest:
-        raise _fresh(IDEMPOTENCY_CONFLICT, {"entry_id": existing["id"]})
+        raise IDEMPOTENCY_CONFLICT.fresh(entry_id=existing["id"])
 
 
 async def record(actor: Actor, data: VillagePointsIn) -> RecordedOut:
@@ -419,22 +414,22 @@ async def record(actor: Actor, data: VillagePointsIn) -> RecordedOut:
         return RecordedOut(entry=_entry_out(existing, clock.today(), frozenset()), created=False)
     village = await _village(where.village_id)
     if vr.village_code_of(data.item_code) != village["code"]:
-        raise _fresh(ITEM_OTHER_VILLAGE, {"item_code": data.item_code, "village_id": village["id"]})
+        raise ITEM_OTHER_VILLAGE.fresh(item_code=data.item_code, village_id=village["id"])
     if data.occurred_on > clock.today():
-        raise _fresh(OCCURRED_FUTURE)
+        raise OCCURRED_FUTURE.fresh()
     version = vr.version_in_force(await _approved_versions(village["id"]), data.occurred_on)
     item = None if version is None else version.item(data.item_code)
     if item is None:
-        raise _fresh(ITEM_UNKNOWN, {"item_code": data.item_code, "occurred_on": data.occurred_on.isoformat()})
+        raise ITEM_UNKNOWN.fresh(item_code=data.item_code, occurred_on=data.occurred_on.isoformat())
     if item.needs_review and actor.role is not Role.TOWNSHIP_ADMIN:
-        raise _fresh(NEEDS_TOWNSHIP)
+        raise NEEDS_TOWNSHIP.fresh()
     try:
         async with engine_finder().transaction():
             if data.evidence_id is not None:
                 taken = await unusable(actor.id, [data.evidence_id])
                 used_here = await fetch("SELECT 1 FROM village_points_entry WHERE evidence_id = {}", data.evidence_id)
                 if taken or used_here:
-                    raise _fresh(EVIDENCE_UNKNOWN, {"evidence_ids": [data.evidence_id]})
+                    raise EVIDENCE_UNKNOWN.fresh(evidence_ids=[data.evidence_id])
             row = (await t.VillagePointsEntry.insert(t.VillagePointsEntry(
                 county_id=where.county_id, township_id=where.township_id, village_id=village["id"],
                 rule_version_id=version.id, item_code=item.code, item_name_zh=item.name_zh, category=item.category,
@@ -449,7 +444,7 @@ async def record(actor: Actor, data: VillagePointsIn) -> RecordedOut:
     except UniqueViolationError:
         existing = await _existing(actor, data.idempotency_key)
         if existing is None:  # the photo went to a concurrent entry
-            raise _fresh(EVIDENCE_UNKNOWN, {"evidence_ids": [data.evidence_id]}) from None
+            raise EVIDENCE_UNKNOWN.fresh(evidence_ids=[data.evidence_id]) from None
         _replay(existing, digest)  # a concurrent replay of the same key won
         return RecordedOut(entry=_entry_out(existing, clock.today(), frozenset()), created=False)
     stored = (await fetch("SELECT * FROM village_points_entry WHERE id = {}", row["id"]))[0]
@@ -473,12 +468,12 @@ async def reverse(actor: Actor, entry_id: int, reason: str) -> VillageEntryOut:
         raise NotFound()
     original = rows[0]
     if original["reverses_entry"] is not None:
-        raise _fresh(REVERSAL_OF_REVERSAL)
+        raise REVERSAL_OF_REVERSAL.fresh()
     village = await _village(original["village_id"])
     try:
         async with engine_finder().transaction():
             if await fetch("SELECT 1 FROM village_points_entry WHERE reverses_entry = {}", entry_id):
-                raise _fresh(ALREADY_REVERSED)
+                raise ALREADY_REVERSED.fresh()
             row = (await t.VillagePointsEntry.insert(t.VillagePointsEntry(
                 **{k: original[k] for k in ("county_id", "township_id", "village_id", "rule_version_id", "item_code",
                                             "item_name_zh", "category", "subject_kind", "subject_id", "person_id",
@@ -489,7 +484,7 @@ async def reverse(actor: Actor, entry_id: int, reason: str) -> VillageEntryOut:
                 idempotency_key=f"reverse:{entry_id}", payload_hash=hashlib.sha256(reason.encode()).hexdigest(),
             )).returning(t.VillagePointsEntry.id))[0]
     except UniqueViolationError:
-        raise _fresh(ALREADY_REVERSED) from None
+        raise ALREADY_REVERSED.fresh() from None
     stored = (await fetch("SELECT * FROM village_points_entry WHERE id = {}", row["id"]))[0]
     return _entry_out(stored, clock.today(), frozenset({entry_id, row["id"]}))
 
@@ -560,5 +555,5 @@ async def subject_points(actor: Actor, kind: str, subject_id: int, *, as_of: dat
 
 async def my_points(actor: Actor, *, as_of: date | None = None, request_id: str = "") -> VillagePointsOut:
     if actor.role is not Role.VILLAGER or actor.person_id is None:
-        raise _fresh(NOT_A_PERSON)
+        raise NOT_A_PERSON.fresh()
     return await subject_points(actor, scope.PERSON, actor.person_id, as_of=as_of, request_id=request_id)

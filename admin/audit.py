@@ -76,6 +76,9 @@ CONCERNS: dict[str, str] = {
     "credit_commitment": """SELECT k.id AS row, k.subject_kind AS kind, k.subject_id AS subject,
                             k.person_id AS person, k.household_id AS household, k.township_id AS township
                             FROM credit_commitment k WHERE k.id = ANY({})""",
+    "village_points_entry": """SELECT e.id AS row, e.subject_kind AS kind, e.subject_id AS subject,
+                               e.person_id AS person, e.household_id AS household, e.township_id AS township
+                               FROM village_points_entry e WHERE e.id = ANY({})""",
     "repair_application": """SELECT a.id AS row, a.subject_kind AS kind, a.subject_id AS subject,
                              a.person_id AS person, a.household_id AS household, a.township_id AS township
                              FROM repair_application a WHERE a.id = ANY({})""",

@@ -192,8 +192,8 @@ async def requeue_stale(older_than: timedelta = timedelta(minutes=2)) -> int:
 
 async def _authorize(actor: Actor, row: dict, purpose: str) -> None:
     """The uploader, or anyone whose scope covers the subject of the event the photo belongs to —
-    or, for a photo of no event, of the paper consent, the objection, the repair application or the
-    paper commitment it was filed with (the township checking a form or deciding a case must see it)."""
+    or, for a photo of no event, of the paper consent, the village-points entry, the objection, the
+    repair application or the paper commitment it was filed with (the township checking a form or deciding a case must see it)."""
     if actor.kind == "account" and row["uploaded_by"] == actor.id:
         return
     if row["event"] is None:
@@ -218,6 +218,12 @@ async def _authorize_unlinked(actor: Actor, evidence_id: int, purpose: str) -> N
     if consent:
         await scope.authorize_read(actor, consent[0]["subject_kind"], consent[0]["subject_id"],
                                    fields=["evidence_photo", "consent"], purpose=purpose)
+        return
+    village = await fetch("SELECT subject_kind, subject_id FROM village_points_entry WHERE evidence_id = {}",
+                          evidence_id)
+    if village:
+        await scope.authorize_read(actor, village[0]["subject_kind"], village[0]["subject_id"],
+                                   fields=["evidence_photo", "village_points"], purpose=purpose)
         return
     if not (await photo_visible(actor, evidence_id, purpose=purpose)
             or await repair_photo_visible(actor, evidence_id, purpose=purpose)

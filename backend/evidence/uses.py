@@ -1,6 +1,6 @@
 """What a photo is used for, in one place: a photo serves one purpose — an event's evidence, a paper
-consent form, an objection (its form or its evidence), a signed paper commitment, or a repair
-application (its form or its documents). A slice that attaches photos asks :func:`unusable` first,
+consent form, an objection (its form or its evidence), a signed paper commitment, a repair
+application (its form or its documents), or a village-points entry. A slice that attaches photos asks :func:`unusable` first,
 inside its transaction; the slice's own unique indexes catch a concurrent second use."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ WHERE ev.id = ANY({}) AND ev.uploaded_by = {} AND ev.event IS NULL AND ev.status
   AND NOT EXISTS (SELECT 1 FROM credit_commitment k WHERE k.paper_evidence_id = ev.id)
   AND NOT EXISTS (SELECT 1 FROM repair_application a
                   WHERE a.form_evidence_id = ev.id OR a.photo_ids @> to_jsonb(ev.id))
+  AND NOT EXISTS (SELECT 1 FROM village_points_entry vp WHERE vp.evidence_id = ev.id)
 """
 
 

@@ -59,8 +59,8 @@ from points_rules.units import format_points, points_from_decimal
 
 # The access log's own words (backend.audit.words) for a points read: 信用积分 / 查看信用积分. A village read
 # could have words of its own (村规民约积分) once backend.audit.words has them; until then the points words.
-FIELDS = ("points",)
-PURPOSE = "points_view"
+VILLAGE_POINTS_FIELDS = ("village_points",)
+PURPOSE = "village_points_view"
 
 # --- errors ------------------------------------------------------------------------------------------------
 
@@ -426,9 +426,7 @@ async def record(actor: Actor, data: VillagePointsIn) -> RecordedOut:
     try:
         async with engine_finder().transaction():
             if data.evidence_id is not None:
-                taken = await unusable(actor.id, [data.evidence_id])
-                used_here = await fetch("SELECT 1 FROM village_points_entry WHERE evidence_id = {}", data.evidence_id)
-                if taken or used_here:
+                if await unusable(actor.id, [data.evidence_id]):
                     raise EVIDENCE_UNKNOWN.fresh(evidence_ids=[data.evidence_id])
             row = (await t.VillagePointsEntry.insert(t.VillagePointsEntry(
                 county_id=where.county_id, township_id=where.township_id, village_id=village["id"],
@@ -549,7 +547,8 @@ async def _county_grade(actor: Actor, where: scope.Location, day: date, *, reque
 async def subject_points(actor: Actor, kind: str, subject_id: int, *, as_of: date | None = None,
                          request_id: str = "") -> VillagePointsOut:
     """A person's or a household's own village points as of a day (default today); the read is logged."""
-    where = await scope.authorize_read(actor, kind, subject_id, fields=FIELDS, purpose=PURPOSE, request_id=request_id)
+    where = await scope.authorize_read(actor, kind, subject_id, fields=VILLAGE_POINTS_FIELDS, purpose=PURPOSE,
+                                       request_id=request_id)
     return await _view(actor, where, as_of or clock.today(), request_id=request_id)
 
 

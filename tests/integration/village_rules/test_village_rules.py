@@ -197,12 +197,12 @@ async def test_village_points_recorded_labelled_and_totalled(app_client, tokens,
     assert all(e["explanation_zh"].startswith(f"村规民约积分（{world.village['name']}）：") for e in view["entries"])
     assert not view["counts_toward_county_grade"] and view["county_grade"] is None and "不计入县级" in view["note_zh"]
     logged = await fetch("SELECT id FROM access_log WHERE subject_kind = 'person' AND subject_id = {} "
-                         "AND purpose = 'points_view'", world.person)
+                         "AND purpose = 'village_points_view'", world.person)
     assert logged
     reads = len(logged)
     await _ok(await app_client.get(f"/api/v1/persons/{world.person}/village-points", headers=county))
     assert len(await fetch("SELECT id FROM access_log WHERE subject_kind = 'person' AND subject_id = {} "
-                           "AND purpose = 'points_view'", world.person)) == reads + 1
+                           "AND purpose = 'village_points_view'", world.person)) == reads + 1
     before = await _ok(await app_client.get(f"/api/v1/persons/{world.person}/village-points", headers=county,
                                             params={"as_of": (TODAY - timedelta(days=1)).isoformat()}))
     assert before["total"] == "0"

@@ -39,6 +39,7 @@ from admin import repair as admin_repair
 from admin import commitments as admin_commitments
 from admin import history as admin_history
 from admin import fieldwork as admin_fieldwork
+from admin import catalogue as admin_catalogue
 from admin import village_rules as admin_village_rules
 from admin import webhooks as admin_webhooks
 from admin.audit import AdminAudit
@@ -115,12 +116,14 @@ def build_admin():
         *admin_commitments.table_configs(),
         *admin_history.table_configs(),
         *admin_fieldwork.table_configs(),
+        *admin_catalogue.table_configs(),
         *admin_village_rules.table_configs(),
         TableConfig(AccessLog, menu_group=audit, validators=READ_ONLY),
         TableConfig(SecurityEvent, menu_group=audit, validators=READ_ONLY),
     ]
     return AdminAudit(create_admin(
         tables=tables,
+        forms=admin_catalogue.form_configs(),
         auth_table=BaseUser,
         session_table=SessionsBase,
         site_name="村信 Cunxin 管理后台",

@@ -21,6 +21,8 @@ from backend.repair.routes import ROUTES as REPAIR_ROUTES
 from backend.commitments.routes import ROUTES as COMMITMENTS_ROUTES
 from backend.history.routes import ROUTES as HISTORY_ROUTES
 from backend.fieldwork.routes import ROUTES as FIELDWORK_ROUTES
+from backend.catalogue.routes import ROUTES as CATALOGUE_ROUTES
+from backend.catalogue.middleware import CatalogueRefreshMiddleware
 from backend.village_rules.routes import ROUTES as VILLAGE_RULES_ROUTES
 from backend.webhooks.routes import ROUTES as WEBHOOK_ROUTES
 from backend.auth.controllers import AuthController
@@ -95,6 +97,7 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         *COMMITMENTS_ROUTES,
         *HISTORY_ROUTES,
         *FIELDWORK_ROUTES,
+        *CATALOGUE_ROUTES,
         *VILLAGE_RULES_ROUTES,
     ]
     if with_admin:
@@ -105,7 +108,8 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         on_shutdown=[_stop],
         before_request=before_request,
         before_send=[add_security_headers],
-        middleware=[DefineMiddleware(BearerAuthMiddleware, exclude=PUBLIC_PATHS)],
+        middleware=[DefineMiddleware(CatalogueRefreshMiddleware),
+                    DefineMiddleware(BearerAuthMiddleware, exclude=PUBLIC_PATHS)],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=JSON_BODY,  # bulk routes and photo upload set their own
         cors_config=CORSConfig(allow_origins=[]),

@@ -25,6 +25,7 @@ APP_REGISTRY = AppRegistry(
         "backend.commitments.piccolo_app",
         "backend.history.piccolo_app",
         "backend.fieldwork.piccolo_app",
+        "backend.catalogue.piccolo_app",
         "backend.village_rules.piccolo_app",
         "piccolo.apps.user.piccolo_app",
         "piccolo_admin.piccolo_app",

@@ -18,6 +18,7 @@ from backend.repair import jobs as repair_jobs
 from backend.commitments import jobs as commitments_jobs
 from backend.history import jobs as history_jobs
 from backend.fieldwork import jobs as fieldwork_jobs
+from backend.catalogue import jobs as catalogue_jobs
 from backend.village_rules import jobs as village_rules_jobs
 from backend.webhooks import jobs as webhook_jobs
 from backend.settings import get_settings
@@ -86,6 +87,7 @@ async def finalize_ratings(ctx: dict) -> int:
 
 async def startup(ctx: dict) -> None:
     await engine_finder().start_connection_pool(min_size=1, max_size=5)
+    await catalogue_jobs.refresh_before_job(ctx)
 
 
 async def shutdown(ctx: dict) -> None:
@@ -97,7 +99,7 @@ class WorkerSettings:
                  nightly_full_recompute, finalize_ratings, *bank_jobs.FUNCTIONS, *measure_jobs.FUNCTIONS,
                  *webhook_jobs.FUNCTIONS, *feed_jobs.FUNCTIONS, *objection_jobs.FUNCTIONS,
                  *repair_jobs.FUNCTIONS, *commitments_jobs.FUNCTIONS, *history_jobs.FUNCTIONS, *fieldwork_jobs.FUNCTIONS,
-                 *village_rules_jobs.FUNCTIONS]
+                 *village_rules_jobs.FUNCTIONS, *catalogue_jobs.FUNCTIONS]
     cron_jobs = [
         cron(purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
         cron(requeue_pending_evidence, minute=set(range(0, 60, 5)), run_at_startup=True),
@@ -113,9 +115,11 @@ class WorkerSettings:
         *history_jobs.CRON_JOBS,
         *fieldwork_jobs.CRON_JOBS,
         *village_rules_jobs.CRON_JOBS,
+        *catalogue_jobs.CRON_JOBS,
     ]
     on_startup = startup
     on_shutdown = shutdown
+    on_job_start = catalogue_jobs.refresh_before_job
     redis_settings = RedisSettings.from_dsn(get_settings().redis_url)
     max_tries = 5
     job_timeout = 600

@@ -44,12 +44,18 @@ def format_path(path: Path_) -> str:
 
 
 def read_yaml(path: Path, display_name: str | None = None) -> YamlSource:
-    source = YamlSource(file=display_name or str(path))
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
+        source = YamlSource(file=display_name or str(path))
         source.errors.append((None, (), f"无法读取文件：{exc}", f"cannot read file: {exc}"))
         return source
+    return parse_yaml(text, display_name or str(path))
+
+
+def parse_yaml(text: str, display_name: str) -> YamlSource:
+    """The same reading as :func:`read_yaml`, of text already in hand (an upload through the API)."""
+    source = YamlSource(file=display_name)
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()

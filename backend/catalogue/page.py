@@ -4,6 +4,7 @@ its art. 32 attributes — linked from the admin's sidebar, readable by anyone i
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 from backend.catalogue.schemas import ItemOut, VersionOut
 from backend.catalogue.services import get_version, list_versions
@@ -24,10 +25,11 @@ def _points(item: ItemOut) -> str:
     return f"直接判定为{escape(item.direct_grade or '')}级"
 
 
-def render(version_id: str | None = None) -> str:
-    versions = list_versions()
-    chosen: VersionOut = get_version(version_id or versions[-1].version)
-    nav = " ".join(f'<a href="/catalogue?version={escape(v.version)}">{escape(v.version)}（{v.effective_from}起）</a>'
+def render(version_id: str | None = None, county_id: int | None = None, county_code: str | None = None) -> str:
+    versions = list_versions(county_id)
+    chosen: VersionOut = get_version(version_id or versions[-1].version, county_id)
+    county_q = f"&amp;county={quote(county_code)}" if county_code else ""
+    nav = " ".join(f'<a href="/catalogue?version={escape(v.version)}{county_q}">{escape(v.version)}（{v.effective_from}起）</a>'
                    for v in versions)
     grades = "、".join(f"{escape(g.grade)} ≥ {escape(g.min_score)}" if g.min_score else escape(g.grade)
                       for g in chosen.grades)

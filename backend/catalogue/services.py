@@ -36,12 +36,13 @@ def _summary(v: CatalogueVersion) -> VersionSummary:
     return VersionSummary(version=v.version, effective_from=v.effective_from, title_zh=v.title_zh, items=len(v.items))
 
 
-def list_versions() -> list[VersionSummary]:
-    return [_summary(v) for v in catalogues().versions]
+def list_versions(county_id: int | None = None) -> list[VersionSummary]:
+    """The county's versions (shipped + its published ones); ``None``: the shipped default."""
+    return [_summary(v) for v in catalogues(county_id).versions]
 
 
-def get_version(version: str) -> VersionOut:
-    found = next((v for v in catalogues().versions if v.version == version), None)
+def get_version(version: str, county_id: int | None = None) -> VersionOut:
+    found = next((v for v in catalogues(county_id).versions if v.version == version), None)
     if found is None:
         raise NotFound("目录版本不存在", "No such catalogue version", code="CATALOGUE_VERSION_UNKNOWN")
     s = found.scoring

@@ -46,7 +46,7 @@ async def lock_subjects(subjects: list[tuple[str, int]]) -> None:
 
 
 def _row(actor: Actor, data: EventIn, where: scope.Location, today: date) -> tuple[CreditEvent, bool]:
-    version = catalogues().version_on(data.occurred_on)
+    version = catalogues(where.county_id).version_on(data.occurred_on)
     item = version.item(data.item_code)
     late = today > version.scoring.recording_window.deadline(data.occurred_on)
     return CreditEvent(

@@ -227,7 +227,7 @@ async def run_import(run_id: int, *, progress: Progress | None = None, today: da
         content = base64.b64decode(_cipher().decrypt(run["content"], context=_CONTEXT))
         raw = parsing.read_rows(content, run["file_kind"])
         actor = await recorder(run["county"])
-        accepted, errors = parsing.validate_rows(raw, catalogues(), today)
+        accepted, errors = parsing.validate_rows(raw, catalogues(run["county"]), today)
         placed, place_errors = await _place(actor, accepted)
         errors = sorted(errors + place_errors, key=lambda e: (e.row_number, e.field))
         report = [e.as_dict() for e in errors]
@@ -410,7 +410,7 @@ async def _write_chunk(actor: Actor, todo: list[_Placed], today: date) -> set[tu
             old = counted.get(subject, [])
             active = await ledger.active_entries(kind, subject_id) if old or subject in with_entries else []
             try:
-                appends = record_in_order(catalogues(), [ledger.engine_event(e) for e in old], active,
+                appends = record_in_order(catalogues(actor.county_id), [ledger.engine_event(e) for e in old], active,
                                           [ledger.engine_event(e) for e in new_rows])
             except RuleError as exc:
                 raise InvalidInput(exc.message_zh, exc.message_en, code=exc.code) from exc

@@ -305,7 +305,7 @@ async def honour_roll(*, county_code: str | None, township_code: str | None, vil
     located = {s: r for s, r in located.items() if r["village_id"] in village_ids}
     ratings = await _latest_effective(HOUSEHOLD, county["id"], [i for k, i in located if k == HOUSEHOLD_SUBJECT])
     entries = await _entries([s for s in located if consenting[s]["entries"]])
-    version = catalogues()
+    version = catalogues(county["id"])
 
     honoured: list[tuple[HonouredOut, tuple[str, int], list[int]]] = []
     for subject, place in located.items():

@@ -45,14 +45,14 @@ async def pending(actor: Actor, *, limit: int, offset: int, request_id: str = ""
     rendered = await events_out([r["id"] for r in rows])
     preview = await preview_points([r for r in rows if r["status"] == "pending_review"])
     items = [PendingEventOut(**base.model_dump(), recorded_by=r["username"], subject_name=r["person_name"],
-                             created_at=r["created_at"], **_described(r, preview))
+                             created_at=r["created_at"], **_described(r, preview, county_id))
              for base, r in zip(rendered, rows)]
     return Page[PendingEventOut](items=items, total=total, limit=limit, offset=offset)
 
 
-def _described(r: dict, preview: dict[int, int | None]) -> dict:
+def _described(r: dict, preview: dict[int, int | None], county_id: int | None = None) -> dict:
     try:
-        item = catalogues().version_on(r["occurred_on"]).item(r["item_code"])
+        item = catalogues(county_id).version_on(r["occurred_on"]).item(r["item_code"])
     except RuleError:
         item = None
     rule = item.points if item else None

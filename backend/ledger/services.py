@@ -27,7 +27,7 @@ from backend.auth.roles import Actor, Role
 from backend.db import fetch, transaction_connection
 from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, PermissionDenied
 from backend.ledger import chain
-from backend.ledger.catalogue import catalogues, points_text
+from backend.ledger.catalogue import catalogues, county_of, county_of_township, points_text
 from backend.ledger.schemas import BatchItemResult, BatchOut, EntryOut, EventIn, EventOut
 from backend.ledger.tables import COUNTED, PENDING_REVIEW, REJECTED, REPAIRED, REVERSED, SKIPPED, CreditEvent
 from backend.schemas import (CONTROL_CHARACTER_CODE, CONTROL_CHARACTER_EN, CONTROL_CHARACTER_ZH, ErrorBody,
@@ -99,11 +99,11 @@ async def active_entries(kind: str, subject_id: int) -> list[ActiveEntry]:
             for r in rows]
 
 
-def _validate(data: dict, today: date) -> None:
+def _validate(data: dict, today: date, county_id: int | None = None) -> None:
     """Score the event alone (pure): a level, quantity or item the catalogue refuses is a 422 now,
-    before anything is written."""
+    before anything is written (with the catalogue of the subject's county)."""
     try:
-        score_event(catalogues(), engine_event({**data, "id": 0, "recorded_on": today, "recorded_by": 0,
+        score_event(catalogues(county_id), engine_event({**data, "id": 0, "recorded_on": today, "recorded_by": 0,
                                                 "idempotency_key": ""}), [])
     except RuleError as exc:
         raise _rule_error(exc) from exc
@@ -111,10 +111,12 @@ def _validate(data: dict, today: date) -> None:
 
 async def rescore_subject(kind: str, subject_id: int, change: Change, actor_id: int) -> None:
     """Bring the subject's active entries to what its counted set scores to (caller holds the
-    subject lock, inside its transaction): append the compensations, update event statuses."""
+    subject lock, inside its transaction): append the compensations, update event statuses.
+    Scored with the catalogue of the subject's county."""
     events = await counted_events(kind, subject_id)
+    cats = catalogues(await county_of(kind, subject_id))
     try:
-        plan = reconcile(catalogues(), [engine_event(e) for e in events], await active_entries(kind, subject_id), change)
+        plan = reconcile(cats, [engine_event(e) for e in events], await active_entries(kind, subject_id), change)
     except RuleError as exc:
         raise _rule_error(exc) from exc
     by_id = {e["id"]: e for e in events}
@@ -161,9 +163,10 @@ async def preview_points(event_rows: list[dict]) -> dict[int, int | None]:
         subjects.setdefault((row["subject_kind"], row["subject_id"]), []).append(row)
     for (kind, subject_id), rows in subjects.items():
         counted = [engine_event(e) for e in await counted_events(kind, subject_id)]
+        cats = catalogues(await county_of(kind, subject_id))
         for row in rows:
             try:
-                scored = score_history(catalogues(), counted + [engine_event(row)])
+                scored = score_history(cats, counted + [engine_event(row)])
             except RuleError:
                 out[row["id"]] = None
                 continue
@@ -176,7 +179,7 @@ def _require_logger(actor: Actor, item_code: str) -> None:
     if actor.role not in LOGGING_ROLES:
         raise PermissionDenied("该角色不能登记信用事件", "This role may not record credit events")
     try:
-        item = catalogues().version_on(clock.today()).item(item_code)
+        item = catalogues(actor.county_id).version_on(clock.today()).item(item_code)
     except RuleError:
         return  # unknown today: scoring by the event date's version reports it precisely
     if actor.role.value not in item.logged_by:
@@ -264,8 +267,8 @@ def _check_replay(existing: dict, digest: str) -> int:
 async def _insert_event(actor: Actor, data: EventIn, digest: str, where: scope.Location, today: date) -> int:
     """Validate the event against the catalogue, insert it, and — unless its item needs review
     first — add it to the subject's counted set (re-scoring whatever it changes)."""
-    _validate(data.model_dump(), today)
-    version = catalogues().version_on(data.occurred_on)   # known to exist once the event validated
+    _validate(data.model_dump(), today, where.county_id)
+    version = catalogues(where.county_id).version_on(data.occurred_on)   # known to exist once the event validated
     item = version.item(data.item_code)
     if item.evidence == "required" and not data.evidence_ids:
         raise InvalidInput("该事项必须附证据照片", "This item requires photo evidence", code="LEDGER_EVIDENCE_REQUIRED")
@@ -472,8 +475,9 @@ async def _replacement(original: dict, data: EventIn, actor_id: int) -> int:
     if existing:
         return _check_replay(existing[0], digest)
     today = clock.today()
-    _validate(data.model_dump(), today)
-    version = catalogues().version_on(data.occurred_on)
+    county_id = await county_of_township(original["township_id"])
+    _validate(data.model_dump(), today, county_id)
+    version = catalogues(county_id).version_on(data.occurred_on)
     row = (await CreditEvent.insert(CreditEvent(
         idempotency_key=data.idempotency_key, recorded_by=actor_id, payload_hash=digest, item_code=data.item_code,
         subject_kind=original["subject_kind"], subject_id=original["subject_id"], person_id=original["person_id"],

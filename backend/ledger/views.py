@@ -10,7 +10,7 @@ from backend import clock
 from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.db import fetch
-from backend.ledger.catalogue import catalogues, points_text
+from backend.ledger.catalogue import catalogues, county_of, points_text
 from backend.ledger.schemas import HouseholdPointsOut, PersonPointsOut, PointsEntryOut, StandingOut
 from backend.objections.disputed import disputed_note_zh, disputed_sql
 from points_rules import EntryView, standing
@@ -41,8 +41,9 @@ def entry_views(rows: list[dict]) -> list[EntryView]:
     ]
 
 
-def standing_out(views: list[EntryView], as_of: date, *, disputed: int = 0) -> tuple[StandingOut, set[int]]:
-    s = standing(catalogues(), views, as_of)
+def standing_out(views: list[EntryView], as_of: date, *, disputed: int = 0,
+                 county_id: int | None = None) -> tuple[StandingOut, set[int]]:
+    s = standing(catalogues(county_id), views, as_of)
     out = StandingOut(as_of=s.as_of, catalogue_version=s.catalogue_version, base=points_text(s.base, signed=False),
                       score=points_text(s.score, signed=False), grade=s.grade, grade_override=s.grade_override,
                       override_until=s.override_until, next_expiry=s.next_expiry,
@@ -75,9 +76,9 @@ def _points_entries(rows: list[dict], in_force: set[int], with_thumbnails: bool)
     return out
 
 
-async def _person_points(actor: Actor, person_id: int, as_of: date) -> PersonPointsOut:
+async def _person_points(actor: Actor, person_id: int, as_of: date, county_id: int | None = None) -> PersonPointsOut:
     rows = await _entries(scope.PERSON, person_id)
-    out, in_force = standing_out(entry_views(rows), as_of, disputed=_disputed_count(rows, as_of))
+    out, in_force = standing_out(entry_views(rows), as_of, disputed=_disputed_count(rows, as_of), county_id=county_id)
     name = (await fetch("SELECT name FROM person WHERE id = {}", person_id))[0]["name"]
     # Evidence photos: a villager sees only their own; staff in scope see all.
     thumbnails = actor.role is not Role.VILLAGER or actor.person_id == person_id
@@ -85,19 +86,20 @@ async def _person_points(actor: Actor, person_id: int, as_of: date) -> PersonPoi
                            entries=_points_entries(rows, in_force, thumbnails))
 
 
-def _day(as_of: date | None) -> date:
+def _day(as_of: date | None, county_id: int | None = None) -> date:
     """The day to evaluate; checked against the catalogue *before* any read is authorised and logged,
     so a day no catalogue version covers is a 422 RULES_NO_CATALOGUE (for anyone, in scope or not)."""
     day = as_of or clock.today()
-    catalogues().version_on(day)
+    catalogues(county_id).version_on(day)
     return day
 
 
 async def person_points(actor: Actor, person_id: int, *, request_id: str = "", as_of: date | None = None) -> PersonPointsOut:
-    day = _day(as_of)
+    county_id = await county_of(scope.PERSON, person_id)
+    day = _day(as_of, county_id)
     await scope.authorize_read(actor, scope.PERSON, person_id, fields=POINTS_FIELDS, purpose="points_view",
                                request_id=request_id)
-    return await _person_points(actor, person_id, day)
+    return await _person_points(actor, person_id, day, county_id)
 
 
 async def _members_on(actor: Actor, household_id: int, as_of: date, request_id: str) -> list[int]:
@@ -126,13 +128,14 @@ async def _members_on(actor: Actor, household_id: int, as_of: date, request_id: 
 
 async def household_points(actor: Actor, household_id: int, *, request_id: str = "",
                            as_of: date | None = None) -> HouseholdPointsOut:
-    day = _day(as_of)
+    county_id = await county_of(scope.HOUSEHOLD, household_id)
+    day = _day(as_of, county_id)
     await scope.authorize_read(actor, scope.HOUSEHOLD, household_id, fields=POINTS_FIELDS, purpose="points_view",
                                request_id=request_id)
-    members = [await _person_points(actor, person_id, day)
+    members = [await _person_points(actor, person_id, day, county_id)
                for person_id in await _members_on(actor, household_id, day, request_id)]
     rows = await _entries(scope.HOUSEHOLD, household_id)
-    own, in_force = standing_out(entry_views(rows), day, disputed=_disputed_count(rows, day))
+    own, in_force = standing_out(entry_views(rows), day, disputed=_disputed_count(rows, day), county_id=county_id)
     expiries = [d for d in [own.next_expiry, *(m.standing.next_expiry for m in members)] if d is not None]
     return HouseholdPointsOut(
         household_id=household_id,

@@ -145,7 +145,7 @@ async def _compute_and_store(row: dict, *, chunk: int,
                              on_progress: Callable[[int, int], Awaitable[None]] | None) -> None:
     list_id, county_id, day = row["id"], row["county"], row["as_of"]
     measure_row = (await fetch("SELECT * FROM measure WHERE id = {}", row["measure"]))[0]
-    version = catalogues().version_on(day)  # RuleError RULES_NO_CATALOGUE for a day before the catalogue
+    version = catalogues(county_id).version_on(day)  # RuleError RULES_NO_CATALOGUE for a day before the catalogue
     order = [band.grade for band in version.rating_rules().household.grades]
     serious_items = list(version.rating_rules().village.serious_dishonesty_items)
     raw = measure_row["conditions"]

@@ -70,7 +70,7 @@ def _require(actor: Actor, *roles: Role) -> None:
 
 async def create_period(actor: Actor, data: PeriodIn) -> PeriodOut:
     _require(actor, Role.COUNTY_ADMIN)
-    catalogues().version_on(data.ends_on).rating_rules()  # RuleError (422) if no catalogue covers the period end
+    catalogues(actor.county_id).version_on(data.ends_on).rating_rules()  # RuleError (422) if no catalogue covers the period end
     # Codes are per county: another county's "2026" is not ours.
     if await t.RatingPeriod.exists().where((t.RatingPeriod.county == actor.county_id)
                                            & (t.RatingPeriod.code == data.code)):

@@ -43,7 +43,7 @@ from backend.db import fetch
 from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, PermissionDenied
 from backend.evidence.uses import unusable
 from backend.ledger import services as ledger
-from backend.ledger.catalogue import catalogues, points_text
+from backend.ledger.catalogue import catalogues, county_of_township, points_text
 from backend.ledger.schemas import EventIn
 from backend.ratings.calendar import work_calendar
 from backend.repair import tables as t
@@ -118,15 +118,16 @@ async def _entry(entry_id: int) -> tuple[dict, dict | None]:
     event = None
     if entry["event"] is not None:
         event = (await fetch("SELECT * FROM credit_event WHERE id = {}", entry["event"]))[0]
+        entry["county_id"] = await county_of_township(event["township_id"])  # whose catalogue scored it
     return entry, event
 
 
 def _item(entry: dict) -> Item:
-    return catalogues().version(entry["catalogue_version"]).item(entry["item_code"])
+    return catalogues(entry.get("county_id")).version(entry["catalogue_version"]).item(entry["item_code"])
 
 
 def _repair_rules(entry: dict):
-    return catalogues().version(entry["catalogue_version"]).scoring.repair
+    return catalogues(entry.get("county_id")).version(entry["catalogue_version"]).scoring.repair
 
 
 async def _entry_refusals(entry: dict, event: dict | None, today: date) -> list[rules.Refusal]:
@@ -166,7 +167,7 @@ def _replacement_out(entry: dict, item: Item, route: str) -> ReplacementOut | No
     code = rules.replacement_code(item, route)
     if code is None:
         return None
-    target = catalogues().version(entry["catalogue_version"]).item(code)
+    target = catalogues(entry.get("county_id")).version(entry["catalogue_version"]).item(code)
     points = target.points.points if isinstance(target.points, FixedPoints) else 0
     return ReplacementOut(item_code=code, name_zh=target.name_zh, points=points_text(points),
                           validity_years=target.validity_years)
@@ -547,6 +548,7 @@ async def repair_from_source(actor: Actor, event_id: int, *, reason_zh: str, rem
                              event_id)
     if not entry_rows:
         return False
+    entry_rows[0]["county_id"] = await county_of_township(event["township_id"])
     item = _item(entry_rows[0])
     if SOURCE_REMOVAL not in item.repair.routes:
         return False

@@ -25,6 +25,7 @@ LATE_MODULES = (
      "tests.integration.objections.", "tests.integration.webhooks.", "tests.integration.repair.",
      "tests.integration.commitments.", "tests.integration.fieldwork."),
     ("tests.integration.history.",),  # a county of its own with 10,000 imported events; imports on demo people
+    ("tests.integration.catalogue.",),  # a county of its own (people with entries the demo county admin cannot read)
     ("tests.integration.feeds.",),
     ("tests.integration.test_route_matrix",),
     ("tests.integration.test_schemathesis",),

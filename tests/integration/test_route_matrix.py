@@ -61,6 +61,7 @@ from backend.webhooks import outbox as webhook_outbox
 from backend.webhooks import schemas as webhook_schemas
 from backend.village_rules import schemas as village_schemas
 from points_rules import feeds as feed_rules
+from points_rules import DEFAULT_CATALOGUE_DIR
 from backend.db import fetch
 from backend import jobs
 from piccolo.engine import engine_finder
@@ -183,6 +184,7 @@ PARAM_KINDS = ("household_id", "person_id", "event_id", "entry_id", "evidence_id
 PARAM_KINDS += ("import_id",)  # a history import run: a county record (backend.history)
 PARAM_KINDS += ("repair_id",)  # a repair application of the household (backend.repair)
 PARAM_KINDS += ("rule_version_id", "village_entry_id")  # village rules and village points (backend.village_rules)
+PARAM_KINDS += ("upload_id",)  # a county's uploaded catalogue version: a county record (backend.catalogue)
 
 
 
@@ -379,6 +381,8 @@ class Multipart:
     files: dict
 
 
+CATALOGUE_DRAFT = (DEFAULT_CATALOGUE_DIR / "2026-07-01.yaml").read_text(encoding="utf-8").replace(
+    'version: "2026.2"', 'version: "2099.1"', 1).replace("effective_from: 2026-07-01", "effective_from: 2099-01-01", 1)
 HISTORY_FILE = Multipart({"data": ("history.csv", "身份证号,事项代码,发生日期,来源文书\n".encode(), "text/csv")})  # header only
 
 
@@ -568,6 +572,9 @@ async def world(app_client, tokens) -> World:
     for county, headers in (("demo", county_admin), ("x", x_admin)):   # a history import run of each county
         w.records[county]["import_id"] = (await _ok(await app_client.post("/api/v1/event-imports", headers=headers,
                                                                           files=HISTORY_FILE.files), 202))["id"]
+    for county, headers in (("demo", county_admin), ("x", x_admin)):   # a catalogue draft of each county
+        w.records[county]["upload_id"] = (await _ok(await app_client.post(
+            "/api/v1/county-catalogue/versions", headers=headers, json={"yaml": CATALOGUE_DRAFT}), 201))["id"]
     w.demo_product_code = f"RM{tag}d"
     w.far_village_code = (await fetch("SELECT code FROM village WHERE id = {}", far.village))[0]["code"]
     w.far_rule_version, w.far_village_entry = await _village_rules(app_client, county_admin, x_admin,
@@ -968,6 +975,10 @@ async def check_commitment_templates(client, w: World) -> None:
                          ("county_admin", "township_admin", "grid_worker", "villager"))
 
 
+async def check_catalogue_uploads(client, w: World) -> None:
+    await _county_list(client, w, "/api/v1/county-catalogue/versions", "upload_id", ("county_admin",))
+
+
 async def check_event_imports(client, w: World) -> None:
     await _county_list(client, w, "/api/v1/event-imports", "import_id", ("county_admin",))
 
@@ -1187,6 +1198,9 @@ NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
     ("GET", "/api/v1/commitments"): NoSubject("list", "commitments the caller may see (scope.covers)", check_commitments),
     ("POST", "/api/v1/commitments"): NoSubject("body", "subject_kind/subject_id in the body name the subject", check_body_subjects),
     ("POST", "/api/v1/commitments/paper"): NoSubject("body", "subject_kind/subject_id in the body name the subject", check_body_subjects),
+    # County catalogue versions (backend.catalogue): uploads are county records; publishing another county's is 404.
+    ("GET", "/api/v1/county-catalogue/versions"): NoSubject("list", "the caller's county's uploads", check_catalogue_uploads),
+    ("POST", "/api/v1/county-catalogue/versions"): NoSubject("county", "a draft of the caller's county (from the token): no personal data"),
     # History import (backend.history): runs are county records; each row's person must be in the caller's county.
     ("GET", "/api/v1/event-imports"): NoSubject("list", "the caller's county's import runs", check_event_imports),
     ("POST", "/api/v1/event-imports"): NoSubject(

@@ -98,9 +98,10 @@ def _source_out(row: dict) -> SourceOut:
                      rotated_at=row["rotated_at"])
 
 
-def _check_mapping(mapping: dict[str, dict]) -> None:
-    """Every mapped item exists today and a county admin may log it (a feed records as the county)."""
-    version = catalogues().version_on(clock.today())
+def _check_mapping(mapping: dict[str, dict], county_id: int) -> None:
+    """Every mapped item exists today in the county's catalogue and a county admin may log it (a feed
+    records as the county)."""
+    version = catalogues(county_id).version_on(clock.today())
     for record_type, target in mapping.items():
         try:
             item = version.item(target["item_code"])
@@ -120,7 +121,7 @@ async def create_source(actor: Actor, data: SourceIn) -> SourceCredentialsOut:
     """Register a source of my county: its recorder account (inactive: it cannot log in) and a key."""
     county_id = _require_county_admin(actor)
     mapping = {k: v.model_dump() for k, v in data.mapping.items()}
-    _check_mapping(mapping)
+    _check_mapping(mapping, county_id)
     if await FeedSource.exists().where(FeedSource.code == data.code):
         raise SOURCE_EXISTS
     county_code = (await fetch("SELECT code FROM county WHERE id = {}", county_id))[0]["code"]

@@ -45,9 +45,9 @@ async def _branch_where(actor: Actor, branch_id: int) -> scope.Location:
     return where
 
 
-def _check_item(data: PartyActivityIn) -> None:
+def _check_item(data: PartyActivityIn, county_id: int) -> None:
     try:
-        item = catalogues().version_on(data.occurred_on).item(data.item_code)
+        item = catalogues(county_id).version_on(data.occurred_on).item(data.item_code)
     except RuleError:
         raise NOT_ACTIVITY_ITEM from None
     if "person" not in item.subject_kinds or item.direction != "positive":
@@ -131,7 +131,7 @@ async def record_activity(actor: Actor, data: PartyActivityIn) -> PartyActivityR
         raise NotFound()
     if data.occurred_on > clock.today():
         raise FUTURE
-    _check_item(data)
+    _check_item(data, where.county_id)
     activity = await _claim(actor, data, where.township_id)
     events = [
         EventIn(idempotency_key=attendee_key(activity["id"], person_id), item_code=activity["item_code"],

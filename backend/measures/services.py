@@ -92,18 +92,18 @@ async def _audit(kind: str, actor: Actor, detail: dict) -> None:
 # --- measures ---------------------------------------------------------------------------------------------
 
 
-def grade_order(day: date) -> list[str]:
-    """Household grades best first, as the catalogue in force on ``day`` names them."""
-    return [band.grade for band in catalogues().version_on(day).rating_rules().household.grades]
+def grade_order(day: date, county_id: int) -> list[str]:
+    """Household grades best first, as the county's catalogue in force on ``day`` names them."""
+    return [band.grade for band in catalogues(county_id).version_on(day).rating_rules().household.grades]
 
 
-def _checked(data: MeasureIn | MeasureVersionIn) -> list[dict]:
+def _checked(data: MeasureIn | MeasureVersionIn, county_id: int) -> list[dict]:
     """The conditions in canonical JSON, after the closed-set and art. 42/43 checks."""
     if not data.legal_basis.strip() or not data.name_zh.strip() or not data.office_zh.strip():
         raise InvalidInput("措施名称、设定依据和实施单位不能为空", "name, legal basis and office are required",
                            code="MEASURE_LEGAL_BASIS")
     try:
-        conditions = rules.parse_conditions(data.conditions, grade_order(max(data.valid_from, clock.today())))
+        conditions = rules.parse_conditions(data.conditions, grade_order(max(data.valid_from, clock.today()), county_id))
         rules.check_measure(data.kind, data.category, conditions, data.valid_from, data.valid_to)
     except rules.MeasureProblem as exc:
         raise _problem(exc) from None
@@ -188,7 +188,7 @@ async def _lock_code(county_id: int, code: str) -> None:
 
 async def create_measure(actor: Actor, data: MeasureIn) -> MeasureOut:
     county_id = _require_county_admin(actor)
-    conditions = _checked(data)
+    conditions = _checked(data, county_id)
     async with engine_finder().transaction():
         await _lock_code(county_id, data.code)
         if await fetch("SELECT 1 FROM measure WHERE county = {} AND code = {}", county_id, data.code):
@@ -211,7 +211,7 @@ async def _current_for_change(actor: Actor, measure_id: int) -> dict:
 
 async def new_version(actor: Actor, measure_id: int, data: MeasureVersionIn) -> MeasureOut:
     """The measure's terms from now on; the version it replaces (and every list built from it) stays."""
-    conditions = _checked(data)
+    conditions = _checked(data, _require_county_admin(actor))
     async with engine_finder().transaction():
         old = await _current_for_change(actor, measure_id)
         return await _insert_measure(actor, old["county"], {

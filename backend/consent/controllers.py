@@ -23,6 +23,7 @@ from backend.consent.schemas import (
 )
 from backend.auth import scope
 from backend.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from backend.evidence.uses import EVIDENCE_UNKNOWN
 from backend.openapi import errors
 from backend.params import AuthRequest, BigId, IntId, Limit, Offset, OptionalIntId
 from backend.requests import request_id
@@ -60,8 +61,7 @@ GRANT_REFUSALS = [
 PAPER_REFUSALS = [
     NotFound, *GRANT_REFUSALS,
     InvalidInput("该户没有户主，无法登记家庭授权", "The household has no head", code="CONSENT_NO_HEAD"),
-    InvalidInput("证据照片不存在、已被使用或未通过检查", "Evidence unknown, already used, or rejected",
-                 code="EVIDENCE_UNKNOWN"),
+    EVIDENCE_UNKNOWN,
 ]
 
 

@@ -36,6 +36,7 @@ from backend.consent.schemas import (
 from backend.consent.tables import APP, GRANT, PAPER, SELF, WITHDRAW, ConsentEvent
 from backend.db import fetch
 from backend.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from backend.evidence.uses import EVIDENCE_UNKNOWN, unusable
 from backend.registry.tables import HEAD
 from backend.settings import get_settings
 from backend.webhooks import outbox as webhook_outbox
@@ -456,13 +457,8 @@ async def capture_paper(actor: Actor, kind: str, subject_id: int, data: PaperGra
         raise InvalidInput("该户没有户主，无法登记家庭授权", "The household has no head", code="CONSENT_NO_HEAD")
     async with engine_finder().transaction():
         await _lock_subject(where.kind, where.id)
-        photo = await fetch("""SELECT id FROM evidence WHERE id = {} AND uploaded_by = {} AND event IS NULL
-                               AND status <> 'rejected'
-                               AND NOT EXISTS (SELECT 1 FROM consent_event c WHERE c.evidence_id = evidence.id)""",
-                            data.evidence_id, actor.id)
-        if not photo:
-            raise InvalidInput("证据照片不存在、已被使用或未通过检查", "Evidence unknown, already used, or rejected",
-                               code="EVIDENCE_UNKNOWN", details={"evidence_ids": [data.evidence_id]})
+        if await unusable(actor.id, [data.evidence_id]):  # the signed form's photo serves this consent only
+            raise EVIDENCE_UNKNOWN.fresh(evidence_ids=[data.evidence_id])
         values = await _prepare_grant(actor, where, person_id, recipient_id=data.recipient_id, purpose=data.purpose,
                                       data_scope=data.data_scope, notice_id=data.notice_id, signed_on=data.signed_on)
         await _refuse_duplicate(values)

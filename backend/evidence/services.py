@@ -20,6 +20,7 @@ from backend.evidence import imaging, reuse
 from backend.evidence.schemas import EvidenceOut
 from backend.evidence.storage import LocalDiskStorage, default_storage
 from backend.evidence.tables import PENDING, READY, REJECTED, Evidence
+from backend.evidence.uses import EVIDENCE_UNKNOWN
 from backend.settings import get_settings
 
 UPLOAD_ROLES = (Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
@@ -76,8 +77,7 @@ async def link_evidence(actor: Actor, event_id: int, evidence_ids: list[int]) ->
         rows += await shared_photos(actor, event_id, sorted(set(wanted) - {r["id"] for r in rows}))
     if len(rows) != len(wanted):
         missing = sorted(set(wanted) - {r["id"] for r in rows})
-        raise InvalidInput("证据照片不存在、已被使用或未通过检查", "Evidence unknown, already used, or rejected",
-                           code="EVIDENCE_UNKNOWN", details={"evidence_ids": missing})
+        raise EVIDENCE_UNKNOWN.fresh(evidence_ids=missing)
     reused = [r["reuse_of"] for r in rows if r["reuse_of"]]
     if reused:
         await _flag_event(event_id, reused[0])

@@ -8,6 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from backend.db import fetch
+from backend.errors import InvalidInput
+
+EVIDENCE_UNKNOWN = InvalidInput("证据照片不存在、已被使用或未通过检查", "Evidence unknown, already used, or rejected",
+                                code="EVIDENCE_UNKNOWN")
+"""The one answer for a photo that is not the caller's, not there, rejected or used already
+(``details.evidence_ids`` names them)."""
 
 _FREE_SQL = """
 SELECT ev.id FROM evidence ev

@@ -29,6 +29,7 @@ from backend.ledger.schemas import (
     ReverseIn,
     ReviewIn,
 )
+from backend.evidence.uses import EVIDENCE_UNKNOWN
 from backend.openapi import AS_OF_INVALID, NO_CATALOGUE, RULE_ERRORS, errors
 from backend.params import AsOf, AuthRequest, BigId, IntId, Limit, Offset, as_of_date
 from backend.requests import request_id
@@ -52,8 +53,7 @@ RECORD_ERRORS = {
                  code="LEDGER_IDEMPOTENCY_CONFLICT"),
         InvalidInput("事件日期不能晚于今天", "occurred_on may not be in the future", code="LEDGER_FUTURE_EVENT"),
         InvalidInput("该事项必须附证据照片", "This item requires photo evidence", code="LEDGER_EVIDENCE_REQUIRED"),
-        InvalidInput("证据照片不存在、已被使用或未通过检查", "Evidence unknown, already used, or rejected",
-                     code="EVIDENCE_UNKNOWN"),
+        EVIDENCE_UNKNOWN,
         *RULE_ERRORS,
     ),
     HTTP_200_OK: ResponseSpec(data_container=EventOut, description="重放：同一幂等键已登记的事件 · "

@@ -39,7 +39,7 @@ from backend.auth.roles import Actor, Role
 from backend.consent.services import head_of as consent_head_of, speaks_for
 from backend.db import fetch
 from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, PermissionDenied
-from backend.evidence.uses import unusable
+from backend.evidence.uses import EVIDENCE_UNKNOWN, unusable
 from backend.ledger.catalogue import points_text
 from backend.ledger.services import ledger_changed, reverse_entry
 from backend.objections import tables as t
@@ -66,8 +66,6 @@ NOT_SUBJECT = PermissionDenied("只有本人或户主可以对该记录提出异
 DECIDED = Conflict("该异议已处理", "The objection has already been decided", code="OBJECTION_DECIDED")
 SIGNED_ON_FUTURE = InvalidInput("签字日期不能晚于今天", "signed_on may not be in the future",
                                 code="OBJECTION_SIGNED_ON_FUTURE")
-EVIDENCE_UNKNOWN = InvalidInput("证据照片不存在、已被使用或未通过检查", "Evidence unknown, already used, or rejected",
-                                code="EVIDENCE_UNKNOWN")
 
 
 

@@ -41,7 +41,7 @@ from backend.commitments.services import usable_commitment
 from backend.consent.services import head_of, speaks_for
 from backend.db import fetch
 from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, PermissionDenied
-from backend.evidence.uses import unusable
+from backend.evidence.uses import EVIDENCE_UNKNOWN, unusable
 from backend.ledger import services as ledger
 from backend.ledger.catalogue import catalogues, county_of_township, points_text
 from backend.ledger.schemas import EventIn
@@ -82,8 +82,6 @@ CORRECTED_ON_INVALID = InvalidInput("纠正日期不能早于失信行为发生�
                                     "corrected_on must lie between the event's date and today",
                                     code="REPAIR_CORRECTED_ON_INVALID")
 SIGNED_ON_FUTURE = InvalidInput("签字日期不能晚于今天", "signed_on may not be in the future", code="REPAIR_SIGNED_ON_FUTURE")
-EVIDENCE_UNKNOWN = InvalidInput("证据照片不存在、已被使用或未通过检查", "Evidence unknown, already used, or rejected",
-                                code="EVIDENCE_UNKNOWN")
 
 REFUSAL_TEXTS = {
     "repair_not_negative": ("只有扣分（负面）记录才需要信用修复", "Only negative entries are repaired"),

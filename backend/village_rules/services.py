@@ -49,7 +49,7 @@ from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.db import fetch
 from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, PermissionDenied
-from backend.evidence.uses import unusable
+from backend.evidence.uses import EVIDENCE_UNKNOWN, unusable
 from backend.village_rules import tables as t
 from backend.village_rules.schemas import (DecisionIn, ItemIn, ItemOut, LimitsIn, LimitsOut, RecordedOut,
                                            RuleVersionIn, RuleVersionOut, VillageEntryOut, VillagePointsIn,
@@ -90,8 +90,6 @@ NEEDS_TOWNSHIP = PermissionDenied("该事项须经审核，只能由乡镇管理
 OCCURRED_FUTURE = InvalidInput("发生日期不能晚于今天", "occurred_on may not be in the future", code="VILLAGE_POINTS_FUTURE")
 IDEMPOTENCY_CONFLICT = Conflict("该幂等键已用于另一条记录", "The idempotency key was used for a different payload",
                                 code="VILLAGE_POINTS_IDEMPOTENCY_CONFLICT")
-EVIDENCE_UNKNOWN = InvalidInput("证据照片不存在、已被使用或未通过检查", "Evidence unknown, already used, or rejected",
-                                code="EVIDENCE_UNKNOWN")
 ALREADY_REVERSED = Conflict("该记录已冲正", "The entry has already been reversed", code="VILLAGE_POINTS_ALREADY_REVERSED")
 REVERSAL_OF_REVERSAL = Conflict("冲正记录不能再冲正", "A reversal cannot be reversed",
                                 code="VILLAGE_POINTS_REVERSAL_OF_REVERSAL")

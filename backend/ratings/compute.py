@@ -45,11 +45,21 @@ class Computed:
     places: dict[int, Place] = field(default_factory=dict)
     villages: dict[int, VillageRating] = field(default_factory=dict)
     townships: dict[int, TownshipRating] = field(default_factory=dict)
+    township_county: dict[int, int] = field(default_factory=dict)  # whose catalogue rates a place
+
+    def merge(self, other: "Computed") -> None:
+        for name in ("persons", "person_household", "person_serious", "households", "places"):
+            getattr(self, name).update(getattr(other, name))
 
 
-def _rules(as_of: date) -> tuple[list[str], list[str]]:
-    """(family-charge item codes, serious-dishonesty item codes) of the version in force."""
-    ratings = catalogues().version_on(as_of).rating_rules()
+async def township_counties() -> dict[int, int]:
+    """Township id → county id: a place is rated by its county's catalogue."""
+    return {r["id"]: r["county"] for r in await fetch("SELECT id, county FROM township")}
+
+
+def _rules(as_of: date, county_id: int | None) -> tuple[list[str], list[str]]:
+    """(family-charge item codes, serious-dishonesty item codes) of the county's version in force."""
+    ratings = catalogues(county_id).version_on(as_of).rating_rules()
     return list(ratings.household.family_charge_items), list(ratings.village.serious_dishonesty_items)
 
 
@@ -108,23 +118,34 @@ def _scope_sql(alias_household: str, township_id: int | None, household_ids: lis
 
 async def compute_households(as_of: date, *, township_id: int | None = None,
                              household_ids: list[int] | None = None) -> Computed:
-    """Person standings and household ratings for the selected households, as of ``as_of``."""
-    family_items, serious_items = _rules(as_of)
+    """Person standings and household ratings for the selected households, as of ``as_of`` — each
+    county's households by that county's catalogue."""
+    counties = await township_counties()
     member_where, member_args = _scope_sql("m.household", township_id, household_ids)
     members = await fetch(_MEMBERS_SQL.format("{}", "{}", member_where), as_of, as_of, *member_args)
     hh_where, hh_args = _scope_sql("h.id", township_id, household_ids)
     empty = await fetch(_EMPTY_HOUSEHOLDS_SQL.format(hh_where, "{}", "{}"), *hh_args, as_of, as_of)
-
-    if township_id is None and household_ids is None:
-        subject_where, subject_args = "true", []  # the whole county: no need to list subjects
-    else:
-        subject_where = "((e.subject_kind = 'person' AND e.subject_id = ANY({})) OR " \
-                        "(e.subject_kind = 'household' AND e.subject_id = ANY({})))"
-        subject_args = [sorted({m["person"] for m in members}), sorted({m["household"] for m in members})]
-    totals = await fetch(_TOTALS_SQL.format("{}", "{}", "{}", "{}", subject_where),
-                         family_items, serious_items, as_of, as_of, *subject_args)
-    disputed = await fetch(_DISPUTED_SQL.format("{}", "{}", subject_where), as_of, as_of, *subject_args)
-    return note_disputed(combine(as_of, members, empty, totals), disputed)
+    by_county: dict[int, tuple[list[dict], list[dict]]] = defaultdict(lambda: ([], []))
+    for m in members:
+        by_county[counties[m["township"]]][0].append(m)
+    for h in empty:
+        by_county[counties[h["township"]]][1].append(h)
+    result = Computed(as_of=as_of, township_county=counties)
+    whole = township_id is None and household_ids is None and len(by_county) == 1
+    for county_id, (county_members, county_empty) in sorted(by_county.items()):
+        family_items, serious_items = _rules(as_of, county_id)
+        if whole:
+            subject_where, subject_args = "true", []  # the whole (only) county: no need to list subjects
+        else:
+            subject_where = "((e.subject_kind = 'person' AND e.subject_id = ANY({})) OR " \
+                            "(e.subject_kind = 'household' AND e.subject_id = ANY({})))"
+            subject_args = [sorted({m["person"] for m in county_members}),
+                            sorted({m["household"] for m in county_members})]
+        totals = await fetch(_TOTALS_SQL.format("{}", "{}", "{}", "{}", subject_where),
+                             family_items, serious_items, as_of, as_of, *subject_args)
+        disputed = await fetch(_DISPUTED_SQL.format("{}", "{}", subject_where), as_of, as_of, *subject_args)
+        result.merge(note_disputed(combine(as_of, county_members, county_empty, totals, county_id), disputed))
+    return result
 
 
 def note_disputed(result: Computed, disputed: list[dict]) -> Computed:
@@ -155,9 +176,10 @@ def _overrides(raw: list[str] | None) -> list[tuple[str, date]]:
     return out
 
 
-def combine(as_of: date, members: list[dict], empty_households: list[dict], totals: list[dict]) -> Computed:
-    """Pure part: rows in, ratings out (kept separate so it can be timed and tested on its own)."""
-    cats = catalogues()
+def combine(as_of: date, members: list[dict], empty_households: list[dict], totals: list[dict],
+            county_id: int | None = None) -> Computed:
+    """Pure part: rows of one county in, ratings out (kept separate so it can be timed and tested on its own)."""
+    cats = catalogues(county_id)
     by_subject = {(t["subject_kind"], t["subject_id"]): t for t in totals}
     result = Computed(as_of=as_of)
     grouped: dict[int, list[MemberInput]] = defaultdict(list)
@@ -186,20 +208,24 @@ def combine(as_of: date, members: list[dict], empty_households: list[dict], tota
 
 def roll_up(computed: Computed, village_townships: dict[int, int]) -> None:
     """Village and township ratings (pure) from the computed households of the given villages;
-    a village without households is rated too (and is not a credit village)."""
-    cats = catalogues()
+    a village without households is rated too (and is not a credit village). Each place by its
+    county's catalogue (``computed.township_county``)."""
+    def cats(township_id: int):
+        return catalogues(computed.township_county.get(township_id))
+
     by_village: dict[int, list[HouseholdRating]] = {village_id: [] for village_id in village_townships}
     for household_id, rating in computed.households.items():
         village_id = computed.places[household_id].village_id
         if village_id in by_village:
             by_village[village_id].append(rating)
     for village_id, ratings in by_village.items():
-        computed.villages[village_id] = rate_village(cats, village_id, ratings, computed.as_of)
+        computed.villages[village_id] = rate_village(cats(village_townships[village_id]), village_id, ratings,
+                                                     computed.as_of)
     by_township: dict[int, list[VillageRating]] = defaultdict(list)
     for village_id, rating in computed.villages.items():
         by_township[village_townships[village_id]].append(rating)
     for township_id, ratings in by_township.items():
-        computed.townships[township_id] = rate_township(cats, township_id, ratings, computed.as_of)
+        computed.townships[township_id] = rate_township(cats(township_id), township_id, ratings, computed.as_of)
 
 
 async def village_townships(township_id: int | None = None) -> dict[int, int]:

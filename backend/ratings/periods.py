@@ -52,12 +52,13 @@ OBJECTION_MARK_WORKING_DAYS = 1  # art. 46: marked as disputed within 1 working 
 OBJECTION_RESPONSE_WORKING_DAYS = 7  # art. 46: a decision within 7 working days
 
 
-def _approval_rules(as_of: date):
-    return catalogues().version_on(as_of).rating_rules().approval
+def _approval_rules(period: dict):
+    """The approval rules of the period's county catalogue in force on its last day."""
+    return catalogues(period["county"]).version_on(period["ends_on"]).rating_rules().approval
 
 
-def _valid_grades(level: str, as_of: date) -> set[str]:
-    version = catalogues().version_on(as_of)
+def _valid_grades(level: str, period: dict) -> set[str]:
+    version = catalogues(period["county"]).version_on(period["ends_on"])
     if level == t.HOUSEHOLD:
         return {b.grade for b in version.rating_rules().household.grades}
     return {"credit", "none"}
@@ -291,10 +292,10 @@ async def approve(actor: Actor, period_id: int, data: ApprovalIn, *, today: date
         clauses.append("p.village_id = {}")
         args.append(data.village_id)
     today = today or clock.today()
-    rules = _approval_rules(period["ends_on"])
+    rules = _approval_rules(period)
     needs_second = data.level in rules.second_approver_for
     publicity_ends = (await work_calendar()).add_working_days(today, rules.publicity_working_days)
-    grades = _valid_grades(data.level, period["ends_on"])
+    grades = _valid_grades(data.level, period)
     exceptions = {e.proposal_id: e for e in data.exceptions}
     out = Counter()
     async with engine_finder().transaction():
@@ -392,7 +393,7 @@ async def repropose(actor: Actor, proposal_id: int, data: ReproposeIn) -> Propos
     if r["status"] != t.RETURNED:
         raise _not_returned()
     period = await _period(r["period"])
-    if data.grade not in _valid_grades(r["level"], period["ends_on"]):
+    if data.grade not in _valid_grades(r["level"], period):
         raise InvalidInput("等级不在允许范围内", "Unknown grade", code="RATINGS_GRADE")
     async with engine_finder().transaction():
         if (await _lock_proposal(proposal_id))["status"] != t.RETURNED:  # re-proposed meanwhile
@@ -520,7 +521,7 @@ async def resolve_objection(actor: Actor, objection_id: int, data: ResolveIn, *,
         raise _objection_resolved()
     period = await _period(r["period"])
     if data.decision == "uphold" and (data.grade is None
-                                      or data.grade not in _valid_grades(r["level"], period["ends_on"])):
+                                      or data.grade not in _valid_grades(r["level"], period)):
         raise InvalidInput("支持异议时须给出更正后的等级", "Upholding needs the corrected grade", code="RATINGS_GRADE")
     now = clock.now()
     today = clock.local_date(now)
@@ -538,7 +539,7 @@ async def resolve_objection(actor: Actor, objection_id: int, data: ResolveIn, *,
                                   "AND id <> {}", r["id"], objection_id))[0]["n"]
         to_status = t.DISPUTED if still_open else t.PUBLICISED
         if data.decision == "uphold":
-            ends = calendar.add_working_days(today, _approval_rules(period["ends_on"]).publicity_working_days)
+            ends = calendar.add_working_days(today, _approval_rules(period).publicity_working_days)
             await _set(r["id"], {t.RatingProposal.grade: data.grade, t.RatingProposal.change_reason: data.reason,
                                  t.RatingProposal.is_credit: data.grade != "none",
                                  t.RatingProposal.status: to_status, t.RatingProposal.publicity_starts_on: today,

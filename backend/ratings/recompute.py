@@ -27,7 +27,7 @@ from backend.auth import scope
 from backend.db import fetch, transaction_connection, upsert
 from backend.errors import NotFound
 from backend.ledger.chain import STANDING_LOCKS
-from backend.ratings.compute import Computed, compute_households, roll_up, village_townships
+from backend.ratings.compute import Computed, compute_households, roll_up, township_counties, village_townships
 from backend.ledger.catalogue import catalogues
 from points_rules.ratings import HouseholdRating, VillageRating, rate_township, rate_village
 
@@ -107,8 +107,10 @@ async def _recompute_village(village_id: int, as_of: date) -> None:
     async with engine_finder().transaction():
         await _lock(f"standing:village:{village_id}")
         rows = await fetch("SELECT * FROM standing_household WHERE village_id = {}", village_id)
-        rating = rate_village(catalogues(), village_id, [_stored_household(r) for r in rows], as_of)
-        township = (await fetch("SELECT township FROM village WHERE id = {}", village_id))[0]["township"]
+        place = (await fetch("SELECT v.township, t.county FROM village v JOIN township t ON t.id = v.township "
+                             "WHERE v.id = {}", village_id))[0]
+        township = place["township"]
+        rating = rate_village(catalogues(place["county"]), village_id, [_stored_household(r) for r in rows], as_of)
         await upsert("standing_village", "village_id", VILLAGE_COLUMNS,
                      _village_records(Computed(as_of=as_of, villages={village_id: rating}), {village_id: township},
                                       clock.now()))
@@ -126,7 +128,8 @@ async def _recompute_township(township_id: int, as_of: date) -> None:
             grade_counts=json.loads(r["grade_counts"]) if isinstance(r["grade_counts"], str) else r["grade_counts"],
             explanation_zh=r["explanation_zh"], explanation={},
         ) for r in rows]
-        rating = rate_township(catalogues(), township_id, ratings, as_of)
+        county = (await fetch("SELECT county FROM township WHERE id = {}", township_id))[0]["county"]
+        rating = rate_township(catalogues(county), township_id, ratings, as_of)
         await upsert("standing_township", "township_id", TOWNSHIP_COLUMNS,
                      _township_records(Computed(as_of=as_of, townships={township_id: rating}),
                                        clock.now()))
@@ -221,7 +224,8 @@ async def _store_villages(village_ids: list[int], townships: dict[int, int], as_
         grouped: dict[int, list[HouseholdRating]] = {v: [] for v in village_ids}
         for r in rows:
             grouped[r["village_id"]].append(_stored_household(r))
-        rolled = Computed(as_of=as_of, villages={v: rate_village(catalogues(), v, hs, as_of)
+        counties = await township_counties()
+        rolled = Computed(as_of=as_of, villages={v: rate_village(catalogues(counties.get(townships[v])), v, hs, as_of)
                                                  for v, hs in grouped.items()})
         await upsert("standing_village", "village_id", VILLAGE_COLUMNS, _village_records(rolled, townships, clock.now()))
 

@@ -28,7 +28,9 @@ async def household_rating(actor: Actor, household_id: int, *, request_id: str =
     members, entries in force and catalogue version on that day), plus every official rating (each
     with its ``effective_on``) and any rating in progress now — each explained."""
     day = as_of or clock.today()
-    version = catalogues().version_on(day).version  # before the read is logged: RULES_NO_CATALOGUE for anyone
+    where = await scope.locate(scope.HOUSEHOLD, household_id)
+    # before the read is logged: RULES_NO_CATALOGUE for anyone
+    version = catalogues(where.county_id if where else None).version_on(day).version
     await scope.authorize_read(actor, scope.HOUSEHOLD, household_id, fields=["rating"], purpose="rating_view",
                                request_id=request_id)
     computed = await compute_households(day, household_ids=[household_id])

@@ -179,6 +179,10 @@ async def test_upload_diff_publish_rescore(app_client, tokens, place):
     after = await _points(app_client, a, person, TODAY)
     assert after["standing"]["score"] == "1052.0" and after["standing"]["grade"] == "AAA"
     assert after["standing"]["catalogue_version"] == "2026.9"
+    # The household is rated by the county's version too (its rating rules, not the shipped ones).
+    rating = await app_client.get(f"/api/v1/households/{place['people'][0][1]}/rating", headers=a)
+    assert rating.status_code == 200, rating.text
+    assert rating.json()["catalogue_version"] == "2026.9" and rating.json()["live_grade"] is not None
     # Exactly the event after its date changed, with explained compensating entries.
     by_event: dict[int, list[dict]] = {}
     for e in after["entries"]:

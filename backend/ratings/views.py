@@ -55,9 +55,9 @@ async def household_rating(actor: Actor, household_id: int, *, request_id: str =
     )
 
 
-def _area(kind: str, area_id: int, name: str, rows: list[dict], **extra) -> AreaStandingOut:
-    # Every grade of the catalogue, zeros included, so tables and charts have the same columns everywhere.
-    counts = {g: 0 for g in catalogues().version_on(clock.today()).rating_rules().household.grade_names}
+def _area(kind: str, area_id: int, name: str, rows: list[dict], county_id: int, **extra) -> AreaStandingOut:
+    # Every grade of the county's catalogue, zeros included, so tables and charts have the same columns everywhere.
+    counts = {g: 0 for g in catalogues(county_id).version_on(clock.today()).rating_rules().household.grade_names}
     counts.update(Counter(r["grade"] for r in rows))
     credit = sum(1 for r in rows if r["is_credit"])
     share = f"{(credit * 1000 // len(rows)) / 10:.1f}" if rows else "0.0"
@@ -92,7 +92,7 @@ async def grid_standing(actor: Actor, grid_id: int, *, request_id: str = "") -> 
         raise NotFound()
     name = (await fetch("SELECT name FROM grid WHERE id = {}", grid_id))[0]["name"]
     rows = await _households_in("s.grid_id = {}", grid_id)
-    return await _detail(actor, _area("grid", grid_id, name, rows), rows, request_id)
+    return await _detail(actor, _area("grid", grid_id, name, rows, where.county_id), rows, request_id)
 
 
 async def village_standing(actor: Actor, village_id: int, *, request_id: str = "") -> AreaDetailOut:
@@ -102,7 +102,7 @@ async def village_standing(actor: Actor, village_id: int, *, request_id: str = "
     village = await fetch("SELECT v.name, s.is_credit, s.stars FROM village v LEFT JOIN standing_village s "
                           "ON s.village_id = v.id WHERE v.id = {}", village_id)
     rows = await _households_in("s.village_id = {}", village_id)
-    area = _area("village", village_id, village[0]["name"], rows, is_credit=village[0]["is_credit"],
+    area = _area("village", village_id, village[0]["name"], rows, where.county_id, is_credit=village[0]["is_credit"],
                  stars=village[0]["stars"])
     return await _detail(actor, area, rows, request_id)
 
@@ -118,20 +118,21 @@ async def party_branch_standing(actor: Actor, branch_id: int, *, request_id: str
     households = await _households_in(
         """s.household_id IN (SELECT l.household FROM party_member_link l JOIN person pm ON pm.id = l.member
                               WHERE pm.party_branch = {} AND l.valid_to IS NULL)""", branch_id)
-    return await _detail(actor, _area("party_branch", branch_id, rows[0]["name"], households), households, request_id)
+    area = _area("party_branch", branch_id, rows[0]["name"], households, where.county_id)
+    return await _detail(actor, area, households, request_id)
 
 
 async def linked_standing(actor: Actor, member_id: int, *, request_id: str = "") -> AreaDetailOut:
     """A party member's 联户 households at a glance."""
-    await scope.authorize_read(actor, scope.PERSON, member_id, fields=["party_links"], purpose="party_links",
-                               request_id=request_id)
+    member = await scope.authorize_read(actor, scope.PERSON, member_id, fields=["party_links"], purpose="party_links",
+                                        request_id=request_id)
     name = (await fetch("SELECT name FROM person WHERE id = {}", member_id))[0]["name"]
     rows = await _households_in("""s.household_id IN (SELECT household FROM party_member_link
                                    WHERE member = {} AND valid_to IS NULL)""", member_id)
     rows = [r for r in rows if scope.covers(actor, scope.Location(
         kind=scope.HOUSEHOLD, id=r["household_id"], county_id=actor.county_id or 0, township_id=r["township_id"],
         village_id=r["village_id"], grid_id=r["grid_id"], household_id=r["household_id"]))]
-    return await _detail(actor, _area("party_member", member_id, name, rows), rows, request_id)
+    return await _detail(actor, _area("party_member", member_id, name, rows, member.county_id), rows, request_id)
 
 
 async def _township_in_scope(actor: Actor, township_id: int) -> str:
@@ -144,6 +145,7 @@ async def _township_in_scope(actor: Actor, township_id: int) -> str:
 async def rankings(actor: Actor, township_id: int, by: str) -> list[AreaStandingOut]:
     """Villages or grids of a township, best share of credit households first (no personal data)."""
     await _township_in_scope(actor, township_id)
+    county_id = (await scope.locate(scope.TOWNSHIP, township_id)).county_id
     group, table = ("village_id", "village") if by == "village" else ("grid_id", "grid")
     rows = await fetch(
         f"""SELECT s.{group} AS area_id, a.name, s.grade, s.is_credit FROM standing_household s
@@ -153,7 +155,7 @@ async def rankings(actor: Actor, township_id: int, by: str) -> list[AreaStanding
     for r in rows:
         by_area.setdefault(r["area_id"], []).append(r)
         names[r["area_id"]] = r["name"]
-    areas = [_area(by, area_id, names[area_id], members) for area_id, members in by_area.items()]
+    areas = [_area(by, area_id, names[area_id], members, county_id) for area_id, members in by_area.items()]
     return sorted(areas, key=lambda a: (-a.credit_households * 1000 // max(a.households, 1), a.name))
 
 

@@ -195,6 +195,16 @@ def household_filter_sql(actor: Actor) -> tuple[str, list[Any]] | None:
     return None
 
 
+def case_location(row: dict) -> Location:
+    """Where a case row's subject sat when the case was made (``county_id``, ``township_id`` — the
+    recording township — ``household_id``, ``person_id``, and ``village_id``/``grid_id`` where the row
+    keeps them): what ``covers`` judges for objections, repair applications and commitments, whatever
+    moves came since."""
+    return Location(kind=row["subject_kind"], id=row["subject_id"], county_id=row["county_id"],
+                    township_id=row["township_id"], village_id=row.get("village_id"), grid_id=row.get("grid_id"),
+                    household_id=row["household_id"], person_id=row["person_id"])
+
+
 def case_prefilter_sql(actor: Actor, alias: str, *, grid_worker_sql: str, grid_worker_args: list[Any]
                        ) -> tuple[str, list[Any]] | None:
     """A coarse SQL pre-filter for a slice's case rows (objections, repair applications, commitments)

@@ -82,7 +82,6 @@ _PROBLEMS = {  # code → (zh, en): every problem of a request is listed at once
 }
 
 
-
 def _problems(error: CunxinError, problems: list[tuple[str, dict]]) -> CunxinError:
     return error.fresh(problems=[{"code": code, "message_zh": _PROBLEMS[code][0], "message_en": _PROBLEMS[code][1],
                                     **extra} for code, extra in problems])
@@ -277,19 +276,12 @@ async def _insert(actor: Actor, data: SignIn | PaperSignIn, where: scope.Locatio
 # --- seeing --------------------------------------------------------------------------------------------
 
 
-def _location(row: dict) -> scope.Location:
-    """Where the subject sat when it signed: what ``scope.covers`` judges."""
-    return scope.Location(kind=row["subject_kind"], id=row["subject_id"], county_id=row["county_id"],
-                          township_id=row["township_id"], village_id=row["village_id"], grid_id=row["grid_id"],
-                          household_id=row["household_id"], person_id=row["person_id"])
-
-
 def _visible(actor: Actor, row: dict) -> bool:
     if actor.role not in READERS:
         return False
     if actor.kind == "account" and row["recorded_by"] == actor.id:
         return True
-    return scope.covers(actor, _location(row))
+    return scope.covers(actor, scope.case_location(row))
 
 
 _SELECT = """SELECT k.*, tp.title FROM credit_commitment k JOIN commitment_template tp ON tp.id = k.template_id"""
@@ -325,7 +317,8 @@ async def _visible_row(actor: Actor, commitment_id: int) -> dict:
 async def get_commitment(actor: Actor, commitment_id: int, *, request_id: str = "") -> CommitmentOut:
     """One commitment, if I may see it (404 otherwise, as for one that does not exist); the read is logged."""
     row = await _visible_row(actor, commitment_id)
-    await scope.log_reads(actor, [_location(row)], fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
+    await scope.log_reads(actor, [scope.case_location(row)],
+                          fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
     return await _out(commitment_id)
 
 
@@ -364,7 +357,7 @@ async def list_commitments(actor: Actor, *, status: str | None = None, due: str 
                        *args)
     rows = [r for r in rows if _visible(actor, r)]
     page = rows[offset:offset + limit]
-    await scope.log_reads(actor, [_location(r) for r in page], fields=LOGGED_FIELDS, purpose=PURPOSE,
+    await scope.log_reads(actor, [scope.case_location(r) for r in page], fields=LOGGED_FIELDS, purpose=PURPOSE,
                           request_id=request_id)
     return Page[CommitmentOut](items=[_commitment_out(r, today) for r in page], total=len(rows), limit=limit,
                                offset=offset)
@@ -378,7 +371,7 @@ async def photo_visible(actor: Actor, evidence_id: int, *, purpose: str = "evide
     seen = [r for r in rows if _visible(actor, r)]
     if not seen:
         return False
-    await scope.log_reads(actor, [_location(seen[0])], fields=["evidence_photo", "credit_commitment"],
+    await scope.log_reads(actor, [scope.case_location(seen[0])], fields=["evidence_photo", "credit_commitment"],
                           purpose=purpose, request_id=request_id)
     return True
 
@@ -388,7 +381,7 @@ async def photo_visible(actor: Actor, evidence_id: int, *, purpose: str = "evide
 
 def _decider(actor: Actor, row: dict) -> bool:
     """The township the subject signed in, and the county (``scope.covers`` on that location)."""
-    return actor.role in DECIDERS and scope.covers(actor, _location(row))
+    return actor.role in DECIDERS and scope.covers(actor, scope.case_location(row))
 
 
 async def decide(actor: Actor, commitment_id: int, data: DecisionIn, *, request_id: str = "") -> CommitmentOut:
@@ -399,7 +392,8 @@ async def decide(actor: Actor, commitment_id: int, data: DecisionIn, *, request_
     row = await _visible_row(actor, commitment_id)
     if not _decider(actor, row):
         raise NotFound()
-    await scope.log_reads(actor, [_location(row)], fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
+    await scope.log_reads(actor, [scope.case_location(row)],
+                          fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
     if row["status"] != t.SIGNED:
         raise DECIDED.fresh(status=row["status"])
     now = clock.now()

@@ -68,7 +68,6 @@ SIGNED_ON_FUTURE = InvalidInput("签字日期不能晚于今天", "signed_on may
                                 code="OBJECTION_SIGNED_ON_FUTURE")
 
 
-
 # --- the bank pull's question ------------------------------------------------------------------------
 
 
@@ -222,19 +221,11 @@ async def _open_on(entry: dict) -> bool:
 # --- seeing ------------------------------------------------------------------------------------------
 
 
-def _location(row: dict) -> scope.Location:
-    """Where the objection's subject sat when it was filed, with the recording township: what
-    ``scope.covers`` judges (the recording township decides, whatever moves came since)."""
-    return scope.Location(kind=row["subject_kind"], id=row["subject_id"], county_id=row["county_id"],
-                          township_id=row["township_id"], household_id=row["household_id"],
-                          person_id=row["person_id"])
-
-
 def _visible(actor: Actor, row: dict) -> bool:
     if actor.role is Role.GRID_WORKER:
         return row["filed_by"] == actor.id  # the paper objections they captured
     if actor.role in (Role.VILLAGER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN):
-        return scope.covers(actor, _location(row))
+        return scope.covers(actor, scope.case_location(row))
     return False
 
 
@@ -281,7 +272,8 @@ async def _visible_row(actor: Actor, objection_id: int) -> dict:
 async def get_objection(actor: Actor, objection_id: int, *, request_id: str = "") -> ObjectionOut:
     """One objection, if I may see it (404 otherwise, as for one that does not exist); the read is logged."""
     row = await _visible_row(actor, objection_id)
-    await scope.log_reads(actor, [_location(row)], fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
+    await scope.log_reads(actor, [scope.case_location(row)],
+                          fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
     return await _out(objection_id)
 
 
@@ -318,7 +310,8 @@ async def list_objections(actor: Actor, *, status: str | None, due: str | None, 
                        *args)
     rows = [r for r in rows if _visible(actor, r)]
     page = rows[offset:offset + limit]
-    await scope.log_reads(actor, [_location(r) for r in page], fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
+    await scope.log_reads(actor, [scope.case_location(r) for r in page],
+                          fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
     return Page[ObjectionOut](items=[_objection_out(r, today) for r in page], total=len(rows), limit=limit,
                               offset=offset)
 
@@ -333,7 +326,8 @@ async def photo_visible(actor: Actor, evidence_id: int, *, purpose: str = "evide
     seen = [r for r in rows if _visible(actor, r)]
     if not seen:
         return False
-    await scope.log_reads(actor, [_location(seen[0])], fields=["evidence_photo", "entry_objection"], purpose=purpose,
+    await scope.log_reads(actor, [scope.case_location(seen[0])],
+                          fields=["evidence_photo", "entry_objection"], purpose=purpose,
                           request_id=request_id)
     return True
 
@@ -343,7 +337,7 @@ async def photo_visible(actor: Actor, evidence_id: int, *, purpose: str = "evide
 
 def _deciders(actor: Actor, row: dict) -> bool:
     """The recording township's admins, and the county's (``scope.covers`` on the recording township)."""
-    return actor.role in (Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN) and scope.covers(actor, _location(row))
+    return actor.role in (Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN) and scope.covers(actor, scope.case_location(row))
 
 
 async def decide(actor: Actor, objection_id: int, data: DecisionIn, *, request_id: str = "") -> ObjectionOut:
@@ -354,7 +348,8 @@ async def decide(actor: Actor, objection_id: int, data: DecisionIn, *, request_i
     row = await _visible_row(actor, objection_id)
     if not _deciders(actor, row):
         raise NotFound()
-    await scope.log_reads(actor, [_location(row)], fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
+    await scope.log_reads(actor, [scope.case_location(row)],
+                          fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
     if row["status"] != t.OPEN:
         raise DECIDED.fresh()
     now = clock.now()

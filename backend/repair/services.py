@@ -95,7 +95,6 @@ REFUSAL_TEXTS = {
 }
 
 
-
 def _refusal_out(refusal: rules.Refusal) -> RefusalOut:
     zh, en = REFUSAL_TEXTS[refusal.code]
     return RefusalOut(code=refusal.code.upper(), field=refusal.field, message_zh=zh, message_en=en)
@@ -277,7 +276,7 @@ async def _file(actor: Actor, entry: dict, event: dict | None, where: scope.Loca
 def _may_supplement(actor: Actor, row: dict) -> bool:
     if actor.role is Role.GRID_WORKER:
         return row["filed_by"] == actor.id
-    return actor.role in (Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN) and scope.covers(actor, _location(row))
+    return actor.role in (Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN) and scope.covers(actor, scope.case_location(row))
 
 
 async def supplement(actor: Actor, application_id: int, data: SupplementIn, *, request_id: str = "") -> RepairOut:
@@ -288,7 +287,8 @@ async def supplement(actor: Actor, application_id: int, data: SupplementIn, *, r
         await scope.authorize_write(actor, row["subject_kind"], row["subject_id"])
     elif not _may_supplement(actor, row):
         raise NotFound()
-    await scope.log_reads(actor, [_location(row)], fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
+    await scope.log_reads(actor, [scope.case_location(row)],
+                          fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
     if row["status"] != t.INCOMPLETE:
         raise (DECIDED if row["status"] not in t.PENDING else ALREADY_COMPLETE).fresh()
     entry, _ = await _entry(row["entry_id"])
@@ -333,19 +333,11 @@ def _loads(value) -> dict | list:
 # --- seeing ------------------------------------------------------------------------------------------
 
 
-def _location(row: dict) -> scope.Location:
-    """Where the subject sat when the application was filed, with the recording township: what
-    ``scope.covers`` judges (the recording township decides, whatever moves came since)."""
-    return scope.Location(kind=row["subject_kind"], id=row["subject_id"], county_id=row["county_id"],
-                          township_id=row["township_id"], household_id=row["household_id"],
-                          person_id=row["person_id"])
-
-
 def _visible(actor: Actor, row: dict) -> bool:
     if actor.role is Role.GRID_WORKER:
         return row["filed_by"] == actor.id
     if actor.role in (Role.VILLAGER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN):
-        return scope.covers(actor, _location(row))
+        return scope.covers(actor, scope.case_location(row))
     return False
 
 
@@ -390,7 +382,8 @@ async def _out(application_id: int) -> RepairOut:
 async def get_repair(actor: Actor, application_id: int, *, request_id: str = "") -> RepairOut:
     """One application, if I may see it (404 otherwise, as for one that does not exist); the read is logged."""
     row = await _visible_row(actor, application_id)
-    await scope.log_reads(actor, [_location(row)], fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
+    await scope.log_reads(actor, [scope.case_location(row)],
+                          fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
     return _repair_out(row, clock.today())
 
 
@@ -424,7 +417,7 @@ async def list_repairs(actor: Actor, *, status: str | None, due: str | None, lim
                        "ORDER BY status NOT IN ('open', 'incomplete'), decide_by NULLS LAST, id", *args)
     rows = [r for r in rows if _visible(actor, r)]
     page = rows[offset:offset + limit]
-    await scope.log_reads(actor, [_location(r) for r in page], fields=LOGGED_FIELDS, purpose=PURPOSE,
+    await scope.log_reads(actor, [scope.case_location(r) for r in page], fields=LOGGED_FIELDS, purpose=PURPOSE,
                           request_id=request_id)
     return Page[RepairOut](items=[_repair_out(r, today) for r in page], total=len(rows), limit=limit, offset=offset)
 
@@ -437,7 +430,7 @@ async def photo_visible(actor: Actor, evidence_id: int, *, purpose: str = "evide
     seen = [r for r in rows if _visible(actor, r)]
     if not seen:
         return False
-    await scope.log_reads(actor, [_location(seen[0])], fields=["evidence_photo", "repair_application"],
+    await scope.log_reads(actor, [scope.case_location(seen[0])], fields=["evidence_photo", "repair_application"],
                           purpose=purpose, request_id=request_id)
     return True
 
@@ -466,7 +459,7 @@ async def withdraw(actor: Actor, application_id: int, *, request_id: str = "") -
 
 def _decider(actor: Actor, row: dict) -> bool:
     """The recording township's admins, and the county's (``scope.covers`` on the recording township)."""
-    return actor.role in (Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN) and scope.covers(actor, _location(row))
+    return actor.role in (Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN) and scope.covers(actor, scope.case_location(row))
 
 
 async def decide(actor: Actor, application_id: int, data: RepairDecisionIn, *, request_id: str = "") -> RepairOut:
@@ -477,7 +470,8 @@ async def decide(actor: Actor, application_id: int, data: RepairDecisionIn, *, r
     row = await _visible_row(actor, application_id)
     if not _decider(actor, row):
         raise NotFound()
-    await scope.log_reads(actor, [_location(row)], fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
+    await scope.log_reads(actor, [scope.case_location(row)],
+                          fields=LOGGED_FIELDS, purpose=PURPOSE, request_id=request_id)
     _check_decidable(row)
     now = clock.now()
     async with engine_finder().transaction():

@@ -106,11 +106,16 @@ def _coded(drafts: Mapping[int, EntryDraft | None]) -> list[tuple[str, EntryView
 
 def impact(old: CatalogueSet, new: CatalogueSet, version_id: str, *, as_of: date,
            person_events: Mapping[int, Sequence[Event]], household_events: Mapping[int, Sequence[Event]],
-           members: Mapping[int, Sequence[Member]]) -> Impact:
+           members: Mapping[int, Sequence[Member]], village: Mapping[tuple[str, int], int] | None = None) -> Impact:
     """Grade changes as of ``as_of`` (persons; households rated from their members on that day and
     their own entries) and event counts, scoring each subject's counted events with ``old`` and ``new``.
-    A subject the new set cannot score (an item its version no longer has…) is listed in ``unscorable``."""
+    A subject the new set cannot score (an item its version no longer has…) is listed in ``unscorable``.
+    ``village``: village points in force on ``as_of`` per (kind, subject id), counted as each set's
+    version says (a new version that starts counting them changes grades too)."""
+    village = village or {}
     start, end = governed_range(new, version_id)
+    person_events = {**{sid: () for kind, sid in village if kind == "person"}, **person_events}
+    household_events = {**{sid: () for kind, sid in village if kind == "household"}, **household_events}
     out = Impact(as_of=as_of)
     coded: dict[tuple[str, int], tuple[list, list] | None] = {}
     for kind, by_subject in (("person", person_events), ("household", household_events)):
@@ -126,8 +131,8 @@ def impact(old: CatalogueSet, new: CatalogueSet, version_id: str, *, as_of: date
             out.events_changed += sum(1 for i in before if not _same(before[i], after.get(i)))
             coded[(kind, subject_id)] = (_coded(before), _coded(after))
             if kind == "person":
-                grades = [standing(s, [v for _, v in c], as_of).grade for s, c in ((old, coded[(kind, subject_id)][0]),
-                                                                                     (new, coded[(kind, subject_id)][1]))]
+                grades = [standing(s, [v for _, v in c], as_of, village.get((kind, subject_id), 0)).grade
+                          for s, c in ((old, coded[(kind, subject_id)][0]), (new, coded[(kind, subject_id)][1]))]
                 if grades[0] != grades[1]:
                     out.persons.append(GradeChange(kind, subject_id, grades[0], grades[1]))
     for household_id, people in sorted(members.items()):
@@ -138,11 +143,13 @@ def impact(old: CatalogueSet, new: CatalogueSet, version_id: str, *, as_of: date
         for index, cats in enumerate((old, new)):
             try:
                 inputs = [member_input(cats, m.person_id, m.birth_date, m.is_head,
-                                       (coded.get(("person", m.person_id)) or ([], []))[index], as_of)
+                                       (coded.get(("person", m.person_id)) or ([], []))[index], as_of,
+                                       village.get(("person", m.person_id), 0))
                           for m in people]
                 own = (coded.get(("household", household_id)) or ([], []))[index]
                 grades.append(rate_household(cats, household_id, inputs,
-                                             in_force_points([v for _, v in own], as_of), as_of).grade)
+                                             in_force_points([v for _, v in own], as_of), as_of,
+                                             village.get(("household", household_id), 0)).grade)
             except RuleError:
                 grades.append(None)
         if grades[0] != grades[1]:

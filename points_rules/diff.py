@@ -31,6 +31,7 @@ _LABELS_ZH = {
     "repair": "信用修复", "display_months": "最短公示期", "decision_working_days": "办理时限（工作日）",
     "minor": "轻微", "general": "一般", "serious": "严重", "severity": "失信程度", "routes": "修复方式",
     "replaced_by": "修复后改记", "replaced_on_routes": "改记适用的修复方式",
+    "village_points": "村规民约积分计入县级积分",
 }
 
 
@@ -65,6 +66,8 @@ def _scoring_fields(s: Scoring) -> dict[str, str]:
     out.update({f"honour_years.{k}": str(y) for k, y in s.honour_years.items()})
     out.update({f"repair.display_months.{k}": f"{m}个月" for k, m in s.repair.display_months.items()})
     out["repair.decision_working_days"] = str(s.repair.decision_working_days)
+    out["village_points"] = (f"计入，上限±{format_points(s.village_points.cap, signed=False)}分" if s.village_points
+                             else "不计入")
     out["deduction_years"] = "；".join(
         f"{'其余' if r.up_to is None else '≤' + format_points(r.up_to, signed=False) + '分'}：{r.years}年"
         for r in s.deduction_years)

@@ -369,15 +369,26 @@ def apply_overrides(scoring, score_grade: str, overrides: Sequence[tuple[str, da
     return grade, worst, until
 
 
-def standing(catalogues: CatalogueSet, entries: Sequence[EntryView], as_of: date) -> Standing:
+def village_points_zh(scoring, village_total: int) -> str:
+    """The sentence a standing adds when the version lets village points count (empty otherwise)."""
+    if scoring.village_points is None or village_total == 0:
+        return ""
+    counted = scoring.village_counted(village_total)
+    capped = "" if counted == village_total else f"（按本县目录上限±{format_points(scoring.village_points.cap, signed=False)}分）"
+    return f"村规民约积分{format_points(village_total)}分，计入{format_points(counted)}分{capped}，"
+
+
+def standing(catalogues: CatalogueSet, entries: Sequence[EntryView], as_of: date, village_total: int = 0) -> Standing:
     """Score and grade on ``as_of``: base + the points of entries in force (valid_from ≤ as_of < valid_until,
-    counting), graded under the version in force on ``as_of``; an in-force direct grade caps the grade."""
+    counting), graded under the version in force on ``as_of``; an in-force direct grade caps the grade.
+    ``village_total``: the subject's village points in force that day (``points_rules.village_rules.total``);
+    they count only if that version's ``scoring.village_points`` says so, and at most its cap."""
     version = catalogues.version_on(as_of)
     scoring = version.scoring
     in_force = [e for e in entries if e.counts and e.valid_from <= as_of < e.valid_until]
     reversed_ids = {e.reverses_entry_id for e in in_force if e.reverses_entry_id is not None}
     total = sum(e.points for e in in_force)
-    score = scoring.base + total
+    score = scoring.base + total + scoring.village_counted(village_total)
     score_grade = grade_for(version, score)
 
     overrides = [(e.grade_override, e.valid_until) for e in in_force
@@ -394,7 +405,7 @@ def standing(catalogues: CatalogueSet, entries: Sequence[EntryView], as_of: date
     next_points = by_day[next_expiry] if next_expiry else 0
 
     text = (f"截至{date_zh(as_of)}（适用{version.version}版积分目录）：基础分{format_points(scoring.base, signed=False)}分，"
-            f"有效记录{len(in_force)}条合计{format_points(total)}分，"
+            f"有效记录{len(in_force)}条合计{format_points(total)}分，{village_points_zh(scoring, village_total)}"
             f"总分{format_points(score, signed=False)}分，对应等级{score_grade}。")
     if worst is not None:
         if grade == worst and grade != score_grade:

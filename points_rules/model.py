@@ -125,6 +125,19 @@ class ItemRepair:
 
 
 @dataclass(frozen=True)
+class VillagePointsRule:
+    """村规民约积分计入县级积分 — the county's catalogue lets the village points (its villages' own
+    items, ``points_rules.village_rules``) in force on a day count toward a subject's county score, at
+    most ``cap`` tenths either way (so a village's rules can move a grade, but never by more than the
+    county allows). Without this rule in the version in force they count for nothing."""
+
+    cap: int  # tenths, > 0
+
+    def counted(self, village_total: int) -> int:
+        return max(-self.cap, min(self.cap, village_total))
+
+
+@dataclass(frozen=True)
 class Scoring:
     """计分规则 — base score, grade bands (best first), terms and default validity rules."""
 
@@ -138,6 +151,11 @@ class Scoring:
     honour_years: dict[str, int]
     positive_years: int
     repair: RepairRules = field(default_factory=RepairRules)
+    village_points: VillagePointsRule | None = None
+
+    def village_counted(self, village_total: int) -> int:
+        """The part of a subject's village points that counts toward its county score (0: none)."""
+        return self.village_points.counted(village_total) if self.village_points else 0
 
     @property
     def grade_names(self) -> tuple[str, ...]:

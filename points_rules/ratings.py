@@ -45,7 +45,7 @@ from fractions import Fraction
 from math import floor
 from typing import Any, Iterable, Sequence
 
-from points_rules.engine import EntryView, Standing, standing
+from points_rules.engine import EntryView, Standing, standing, village_points_zh
 from points_rules.model import CatalogueSet, CatalogueVersion, GradeBand, HouseholdRules, RuleError, StarBand
 from points_rules.units import add_years, date_zh, format_points
 from points_rules.workdays import WorkCalendar
@@ -164,15 +164,16 @@ def has_serious_dishonesty(version: CatalogueVersion, entries_with_codes: Iterab
 
 
 def member_input(catalogues: CatalogueSet, person_id: int, birth_date: date, is_head: bool,
-                 entries_with_codes: Sequence[CodedEntry], as_of: date) -> MemberInput:
-    """A ``MemberInput`` from a person's ledger: standing, family charge and serious dishonesty on ``as_of``."""
+                 entries_with_codes: Sequence[CodedEntry], as_of: date, village_total: int = 0) -> MemberInput:
+    """A ``MemberInput`` from a person's ledger: standing, family charge and serious dishonesty on ``as_of``
+    (``village_total``: the person's village points in force, counted as the version says)."""
     version = catalogues.version_on(as_of)
     entries = list(entries_with_codes)
     return MemberInput(
         person_id=person_id,
         birth_date=birth_date,
         is_head=is_head,
-        standing=standing(catalogues, [e for _, e in entries], as_of),
+        standing=standing(catalogues, [e for _, e in entries], as_of, village_total),
         family_charge=family_charge(version, entries, as_of),
         serious_dishonesty=has_serious_dishonesty(version, entries, as_of),
     )
@@ -272,10 +273,12 @@ def _check_duplicates(ids: Sequence[int], what_zh: str, what_en: str, code: str 
 
 
 def rate_household(catalogues: CatalogueSet, household_id: int, members: Sequence[MemberInput],
-                   household_points: int, as_of: date) -> HouseholdRating:
+                   household_points: int, as_of: date, village_total: int = 0) -> HouseholdRating:
     """信用户 — the household's score, grade and credit status on ``as_of`` (see the module docstring).
 
     ``household_points``: tenths, the household's own in-force entries (e.g. ENV-COURTYARD), added directly.
+    ``village_total``: the household's own village points in force (村规民约积分), added directly only as
+    far as the version's ``scoring.village_points`` lets them count.
     Raises ``RuleError``: no catalogue/ratings on ``as_of``; a member's standing for another date; a birth
     date after ``as_of``; duplicate members; more than one head of household.
     """
@@ -308,7 +311,8 @@ def rate_household(catalogues: CatalogueSet, household_id: int, members: Sequenc
     else:
         mean = h.scale(version.scoring.base)          # no members: as one member at the personal base
     charge_total = sum(m.family_charge for m in members)
-    exact = mean + charge_total + household_points
+    village_counted = version.scoring.village_counted(village_total)
+    exact = mean + charge_total + household_points + village_counted
     rounded = _round_half_up(exact)
     score = min(max(rounded, 0), h.max_score)
     score_grade = h.grade_for(score)
@@ -351,6 +355,8 @@ def rate_household(catalogues: CatalogueSet, household_id: int, members: Sequenc
         "member_mean": _exact(mean),
         "family_charge_total": charge_total,
         "household_points": household_points,
+        "village_points": village_total,
+        "village_points_counted": village_counted,
         "exact_score": _exact(exact),
         "rounded_score": rounded,
         "score": score,
@@ -363,6 +369,8 @@ def rate_household(catalogues: CatalogueSet, household_id: int, members: Sequenc
     }
     text = _household_zh(version, h, as_of, members, adults, counted, basis, worth, mean, charge_total,
                          household_points, exact, rounded, score, score_grade, is_credit, disqualified, head)
+    if village_counted:
+        text += f"本户{village_points_zh(version.scoring, village_total).rstrip('，')}（已含在户分中）。"
     return HouseholdRating(household_id, as_of, version.version, score, grade, is_credit, serious, text, facts)
 
 

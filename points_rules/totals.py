@@ -16,13 +16,15 @@ from points_rules.units import format_points
 
 
 def standing_from_totals(
-    catalogues: CatalogueSet, as_of: date, in_force_points: int, overrides: Sequence[tuple[str, date]] = ()
+    catalogues: CatalogueSet, as_of: date, in_force_points: int, overrides: Sequence[tuple[str, date]] = (),
+    village_total: int = 0,
 ) -> Standing:
     """``in_force_points``: tenths of all counting entries in force on ``as_of``; ``overrides``:
-    (grade, valid_until) of in-force direct grades."""
+    (grade, valid_until) of in-force direct grades; ``village_total``: village points in force (they
+    count only as the version's ``scoring.village_points`` says)."""
     version = catalogues.version_on(as_of)
     scoring = version.scoring
-    score = scoring.base + in_force_points
+    score = scoring.base + in_force_points + scoring.village_counted(village_total)
     score_grade = grade_for(version, score)
     grade, worst, until = apply_overrides(scoring, score_grade, overrides)
     return Standing(

@@ -17,7 +17,7 @@ from points_rules.model import (
     CATEGORIES, DIRECTIONS, EVIDENCE, MEMBER_AGGREGATES, NOT_CREDIT_GRADE, PUBLICITY, RATING_LEVELS,
     RATING_PERIODS, ROLES, SUBJECT_KINDS, UPDATE_FREQUENCIES, ApprovalRules, CatalogueProblem, CatalogueVersion,
     DeductionValidity, DirectGrade, Disclosure, FixedPoints, GradeBand, HouseholdRules, Item, ItemRepair, Level,
-    LevelPoints, PointsRule, RatingRules, RecordingWindow, REPAIR_ROUTES, RepairRules, ScalePoint, Scoring, SEVERITIES,
+    LevelPoints, PointsRule, RatingRules, RecordingWindow, REPAIR_ROUTES, RepairRules, ScalePoint, Scoring, SEVERITIES, VillagePointsRule,
     SOURCE_REMOVAL, StarBand, Tier, TieredPoints, TownshipRules, VillageRules,
 )
 from points_rules.units import POINT_UNIT, format_points, points_from_decimal
@@ -33,7 +33,9 @@ _VERSION_RE = re.compile(r"^\d{4}\.\d+$")
 _TOP_KEYS = {"version": True, "effective_from": True, "title_zh": True, "title_en": False,
              "notes_zh": False, "scoring": True, "items": True, "ratings": False}
 _SCORING_KEYS = {"base": True, "grades": True, "default_grade": True, "grade_after_repair": True,
-                 "direct_downgrade_years": True, "recording_window": True, "validity": True, "repair": False}
+                 "direct_downgrade_years": True, "recording_window": True, "validity": True, "repair": False,
+                 "village_points": False}
+_VILLAGE_POINTS_KEYS = {"counts_toward_grade": True, "cap": True}
 _REPAIR_RULES_KEYS = {"display_months": True, "decision_working_days": True}
 _ITEM_REPAIR_KEYS = {"routes": False, "replaced_by": False, "replaced_on_routes": False}
 _VALIDITY_KEYS = {"deduction_years": True, "honour_years": True, "positive_years": True}
@@ -219,11 +221,29 @@ def _read_scoring(c: Checker, value: Any, path: Path_) -> Scoring | None:
     window = c.field(data, "recording_window", path, lambda v, p: _read_window(c, v, p))
     validity = c.field(data, "validity", path, lambda v, p: _read_default_validity(c, v, p))
     repair = c.field(data, "repair", path, lambda v, p: _read_repair_rules(c, v, p), default=RepairRules())
-    if None in (base, grades, default_grade, after_repair, terms, window, validity, repair):
+    village = c.field(data, "village_points", path, lambda v, p: _read_village_points(c, v, p), default=False)
+    if None in (base, grades, default_grade, after_repair, terms, window, validity, repair, village):
         return None
     deductions, honours, positive_years = validity
     return Scoring(base, grades, default_grade, after_repair, terms, window, deductions, honours, positive_years,
-                   repair)
+                   repair, village or None)
+
+
+MAX_VILLAGE_CAP = 100 * POINT_UNIT  # a village's rules may never weigh more than two grade bands
+
+
+def _read_village_points(c: Checker, value: Any, path: Path_) -> VillagePointsRule | bool | None:
+    """``village_points: {counts_toward_grade: true, cap: 20}`` — False when they do not count."""
+    data = c.mapping(value, path, _VILLAGE_POINTS_KEYS)
+    counts = c.field(data, "counts_toward_grade", path, c.boolean)
+    cap = c.field(data, "cap", path, c.whole_points)
+    if counts is None or cap is None:
+        return None
+    if not 0 < cap <= MAX_VILLAGE_CAP:
+        c.problem(path + ("cap",), f"计入上限应大于0且不超过{MAX_VILLAGE_CAP // POINT_UNIT}分",
+                  f"cap must be above 0 and at most {MAX_VILLAGE_CAP // POINT_UNIT} points")
+        return None
+    return VillagePointsRule(cap=cap) if counts else False
 
 
 def _read_repair_rules(c: Checker, value: Any, path: Path_) -> RepairRules | None:

@@ -17,8 +17,11 @@ Decisions (issue 12 item 4):
 - **Totals** (:func:`total`): the sum of the entries in force on a day — an entry counts from its
   event date for its validity; a reversed entry and its reversal both drop out. A sum over a set: the
   order of recording never changes it.
-- **Never the county's grade**: nothing here feeds ``points_rules.engine``. The county switch
-  ``counts_toward_county_grade`` only makes the views *report* the village total beside the county grade.
+- **Not the county's grade, unless its catalogue says so**: a county catalogue version with
+  ``scoring.village_points`` (``points_rules.model.VillagePointsRule``) lets the subject's :func:`total`
+  count toward the county score, at most its cap either way (``points_rules.engine.standing``); without it
+  they count for nothing. The limits' switch ``counts_toward_county_grade`` only makes the views *report*
+  the county grade beside the village total.
 """
 
 from __future__ import annotations
@@ -255,11 +258,15 @@ def total(entries: Iterable[Entry], day: date) -> int:
     return sum(e.points for e in entries if e.id not in gone and in_force(e, day))
 
 
-def explanation_zh(village_name: str, item: VillageItem, occurred_on: date) -> str:
-    """Every entry says it is a village item, and of which village: never to be read as a county entry."""
+def explanation_zh(village_name: str, item: VillageItem, occurred_on: date, counted_cap: int | None = None) -> str:
+    """Every entry says it is a village item, and of which village: never to be read as a county entry.
+    ``counted_cap``: the cap (tenths) when the county's catalogue in force on the event date counts village
+    points toward the county score; None when it does not."""
     until = valid_until(occurred_on, item.validity_years)
+    county = ("不计入县级信用积分" if counted_cap is None else
+              f"按本县积分目录计入县级信用积分（每人每户合计最多±{format_points(counted_cap, signed=False)}分）")
     return (f"{LABEL_ZH}（{village_name}）：{item.name_zh}，{format_points(item.points)}分，"
-            f"{date_zh(occurred_on)}发生，有效至{date_zh(until)}前；不计入县级信用积分")
+            f"{date_zh(occurred_on)}发生，有效至{date_zh(until)}前；{county}")
 
 
 def reversal_explanation_zh(village_name: str, original_explanation: str, reason: str) -> str:

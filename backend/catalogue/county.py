@@ -44,6 +44,7 @@ from backend.ledger.catalogue import catalogues, refresh_catalogues, version_of_
 from backend.registry.tables import HEAD
 from backend.schemas import has_nul
 from points_rules import CatalogueSet, Change, RuleError, diff_versions
+from backend.village_rules import totals as village_totals
 from points_rules.catalogue_impact import Member, addition_problems, governed_range, impact, with_version
 from points_rules.validation import check_version
 from points_rules.yaml_source import parse_yaml
@@ -204,8 +205,9 @@ async def compute_impact(county_id: int, before: CatalogueSet, version) -> Impac
     as_of = max(clock.today(), version.effective_from)
     persons, households = await _county_events(county_id)
     members = await _members(county_id, as_of)
+    village = await village_totals.all_totals(county_id, as_of)
     result = impact(before, with_version(before, version), version.version, as_of=as_of, person_events=persons,
-                    household_events=households, members=members)
+                    household_events=households, members=members, village=village)
     return ImpactOut(
         as_of=as_of, persons_changing_grade=len(result.persons), households_changing_grade=len(result.households),
         events_governed=result.events_governed, events_rescored=result.events_changed,

@@ -12,6 +12,7 @@ from backend.auth.roles import Actor, Role
 from backend.db import fetch
 from backend.ledger.catalogue import catalogues, county_of, points_text
 from backend.ledger.schemas import HouseholdPointsOut, PersonPointsOut, PointsEntryOut, StandingOut
+from backend.village_rules import totals as village_totals
 from backend.objections.disputed import disputed_note_zh, disputed_sql
 from points_rules import EntryView, standing
 
@@ -42,8 +43,8 @@ def entry_views(rows: list[dict]) -> list[EntryView]:
 
 
 def standing_out(views: list[EntryView], as_of: date, *, disputed: int = 0,
-                 county_id: int | None = None) -> tuple[StandingOut, set[int]]:
-    s = standing(catalogues(county_id), views, as_of)
+                 county_id: int | None = None, village_total: int = 0) -> tuple[StandingOut, set[int]]:
+    s = standing(catalogues(county_id), views, as_of, village_total)
     out = StandingOut(as_of=s.as_of, catalogue_version=s.catalogue_version, base=points_text(s.base, signed=False),
                       score=points_text(s.score, signed=False), grade=s.grade, grade_override=s.grade_override,
                       override_until=s.override_until, next_expiry=s.next_expiry,
@@ -78,7 +79,9 @@ def _points_entries(rows: list[dict], in_force: set[int], with_thumbnails: bool)
 
 async def _person_points(actor: Actor, person_id: int, as_of: date, county_id: int | None = None) -> PersonPointsOut:
     rows = await _entries(scope.PERSON, person_id)
-    out, in_force = standing_out(entry_views(rows), as_of, disputed=_disputed_count(rows, as_of), county_id=county_id)
+    village = await village_totals.subject_total(county_id, scope.PERSON, person_id, as_of)
+    out, in_force = standing_out(entry_views(rows), as_of, disputed=_disputed_count(rows, as_of), county_id=county_id,
+                                 village_total=village)
     name = (await fetch("SELECT name FROM person WHERE id = {}", person_id))[0]["name"]
     # Evidence photos: a villager sees only their own; staff in scope see all.
     thumbnails = actor.role is not Role.VILLAGER or actor.person_id == person_id
@@ -135,7 +138,9 @@ async def household_points(actor: Actor, household_id: int, *, request_id: str =
     members = [await _person_points(actor, person_id, day, county_id)
                for person_id in await _members_on(actor, household_id, day, request_id)]
     rows = await _entries(scope.HOUSEHOLD, household_id)
-    own, in_force = standing_out(entry_views(rows), day, disputed=_disputed_count(rows, day), county_id=county_id)
+    village = await village_totals.subject_total(county_id, scope.HOUSEHOLD, household_id, day)
+    own, in_force = standing_out(entry_views(rows), day, disputed=_disputed_count(rows, day), county_id=county_id,
+                                 village_total=village)
     expiries = [d for d in [own.next_expiry, *(m.standing.next_expiry for m in members)] if d is not None]
     return HouseholdPointsOut(
         household_id=household_id,

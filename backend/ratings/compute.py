@@ -25,6 +25,7 @@ from points_rules.ratings import (
     rate_township,
     rate_village,
 )
+from backend.village_rules import totals as village_totals
 from points_rules.totals import standing_from_totals
 
 
@@ -144,7 +145,8 @@ async def compute_households(as_of: date, *, township_id: int | None = None,
         totals = await fetch(_TOTALS_SQL.format("{}", "{}", "{}", "{}", subject_where),
                              family_items, serious_items, as_of, as_of, *subject_args)
         disputed = await fetch(_DISPUTED_SQL.format("{}", "{}", subject_where), as_of, as_of, *subject_args)
-        result.merge(note_disputed(combine(as_of, county_members, county_empty, totals, county_id), disputed))
+        village = await village_totals.in_force_totals(county_id, as_of, subject_where, subject_args)
+        result.merge(note_disputed(combine(as_of, county_members, county_empty, totals, county_id, village), disputed))
     return result
 
 
@@ -177,8 +179,11 @@ def _overrides(raw: list[str] | None) -> list[tuple[str, date]]:
 
 
 def combine(as_of: date, members: list[dict], empty_households: list[dict], totals: list[dict],
-            county_id: int | None = None) -> Computed:
-    """Pure part: rows of one county in, ratings out (kept separate so it can be timed and tested on its own)."""
+            county_id: int | None = None, village: dict[tuple[str, int], int] | None = None) -> Computed:
+    """Pure part: rows of one county in, ratings out (kept separate so it can be timed and tested on its own).
+    ``village``: village points in force per subject (``backend.village_rules.totals``), counted as the
+    county's catalogue says."""
+    village = village or {}
     cats = catalogues(county_id)
     by_subject = {(t["subject_kind"], t["subject_id"]): t for t in totals}
     result = Computed(as_of=as_of)
@@ -186,7 +191,8 @@ def combine(as_of: date, members: list[dict], empty_households: list[dict], tota
     for m in members:
         t = by_subject.get(("person", m["person"]))
         points = t["points"] if t else 0
-        person_standing = standing_from_totals(cats, as_of, points, _overrides(t["overrides"]) if t else ())
+        person_standing = standing_from_totals(cats, as_of, points, _overrides(t["overrides"]) if t else (),
+                                               village.get(("person", m["person"]), 0))
         serious = bool(t and t["serious"])
         result.persons[m["person"]] = person_standing
         result.person_household[m["person"]] = m["household"]
@@ -202,7 +208,8 @@ def combine(as_of: date, members: list[dict], empty_households: list[dict], tota
     for household_id, member_inputs in grouped.items():
         own = by_subject.get(("household", household_id))
         result.households[household_id] = rate_household(
-            cats, household_id, member_inputs, own["points"] if own else 0, as_of)
+            cats, household_id, member_inputs, own["points"] if own else 0, as_of,
+            village.get(("household", household_id), 0))
     return result
 
 

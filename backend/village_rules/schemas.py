@@ -156,7 +156,10 @@ class VillagePointsOut(BaseModel):
     as_of: date
     total: str = Field(description="village points in force on as_of — never part of the county score")
     entries: list[VillageEntryOut]
-    counts_toward_county_grade: bool = Field(description="the county's switch (its limits in force)")
-    county_grade: str | None = Field(description="only when the switch is on: the county grade, unchanged, shown "
-                                                 "beside the village total")
+    counts_toward_county_grade: bool = Field(description="the county grade is shown beside the village total (the "
+                                                         "limits' switch, or the catalogue counts them)")
+    counted_in_county_grade: bool = Field(description="the county's catalogue version in force that day counts "
+                                                      "village points toward the county score (scoring.village_points)")
+    county_grade: str | None = Field(description="when shown: the county grade as the county computes it "
+                                                 "(with village points only if counted_in_county_grade)")
     note_zh: str

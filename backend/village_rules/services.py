@@ -28,10 +28,13 @@ Who may do what (decisions, issue 12 item 4):
 - **Views** — a person's, a household's and the villager's own village points as of a day, each entry
   explained "村规民约积分（<village>）：…", reads scoped and logged (``scope.authorize_read``).
 
-Never the county's grade: nothing here writes ``ledger_entry``, queues a standing recompute or is read
-by ``points_rules.engine``. With the county's switch ``counts_toward_county_grade`` on, the views only
-*report* the county grade (unchanged) beside the village total — feeding village points into the
-county grade needs a catalogue-level rule (left for the catalogue work).
+Never the county's grade — unless the county's catalogue says so: nothing here writes ``ledger_entry``.
+The county's catalogue version in force on a day decides whether village points count toward the
+county score (``scoring.village_points: {counts_toward_grade: true, cap: N}``, at most ±N points per
+subject; ``backend.village_rules.totals`` is the one query the scoring reads). Every entry written or
+reversed here queues the subject's standing recompute, so a county that counts them sees it at once.
+The limits' switch ``counts_toward_county_grade`` only makes the views *report* the county grade beside
+the village total; it never changes a grade.
 """
 
 from __future__ import annotations
@@ -50,7 +53,10 @@ from backend.auth.roles import Actor, Role
 from backend.db import fetch
 from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, PermissionDenied
 from backend.evidence.uses import EVIDENCE_UNKNOWN, unusable
+from backend.ledger.catalogue import catalogues
+from backend.ledger.services import ledger_changed
 from backend.village_rules import tables as t
+from backend.village_rules import totals as village_totals
 from backend.village_rules.schemas import (DecisionIn, ItemIn, ItemOut, LimitsIn, LimitsOut, RecordedOut,
                                            RuleVersionIn, RuleVersionOut, VillageEntryOut, VillagePointsIn,
                                            VillagePointsOut)
@@ -433,7 +439,8 @@ async def record(actor: Actor, data: VillagePointsIn) -> RecordedOut:
                 person_id=where.person_id if where.kind == scope.PERSON else None, household_id=where.household_id,
                 points=item.points, occurred_on=data.occurred_on,
                 valid_until=vr.valid_until(data.occurred_on, item.validity_years),
-                explanation_zh=vr.explanation_zh(village["name"], item, data.occurred_on),
+                explanation_zh=vr.explanation_zh(village["name"], item, data.occurred_on,
+                                                 _counted_cap(where.county_id, data.occurred_on)),
                 evidence_id=data.evidence_id, note=data.note, recorded_by=actor.id, recorded_by_role=actor.role.value,
                 idempotency_key=data.idempotency_key, payload_hash=digest,
             )).returning(t.VillagePointsEntry.id))[0]
@@ -443,6 +450,7 @@ async def record(actor: Actor, data: VillagePointsIn) -> RecordedOut:
             raise EVIDENCE_UNKNOWN.fresh(evidence_ids=[data.evidence_id]) from None
         _replay(existing, digest)  # a concurrent replay of the same key won
         return RecordedOut(entry=_entry_out(existing, clock.today(), frozenset()), created=False)
+    await ledger_changed(data.subject_kind, data.subject_id)
     stored = (await fetch("SELECT * FROM village_points_entry WHERE id = {}", row["id"]))[0]
     return RecordedOut(entry=_entry_out(stored, clock.today(), frozenset()), created=True)
 
@@ -481,6 +489,7 @@ async def reverse(actor: Actor, entry_id: int, reason: str) -> VillageEntryOut:
             )).returning(t.VillagePointsEntry.id))[0]
     except UniqueViolationError:
         raise ALREADY_REVERSED.fresh() from None
+    await ledger_changed(original["subject_kind"], original["subject_id"])
     stored = (await fetch("SELECT * FROM village_points_entry WHERE id = {}", row["id"]))[0]
     return _entry_out(stored, clock.today(), frozenset({entry_id, row["id"]}))
 
@@ -510,6 +519,25 @@ NOTE_BESIDE = ("村规民约积分单独计算，不改变县级信用积分和�
                "计入县级等级须由县级积分目录规定）。")
 
 
+def _counted_cap(county_id: int, day: date) -> int | None:
+    """The cap (tenths) if the county's version in force on ``day`` counts village points, else None."""
+    try:
+        rule = catalogues(county_id).version_on(day).scoring.village_points
+    except CunxinError:  # no catalogue version on that day: nothing counts
+        return None
+    return rule.cap if rule else None
+
+
+def _counted_on(county_id: int, day: date) -> bool:
+    return _counted_cap(county_id, day) is not None
+
+
+def note_counted(county_id: int, day: date) -> str:
+    version = catalogues(county_id).version_on(day)
+    return (f"按本县{version.version}版积分目录，村规民约积分计入县级信用积分，每人（户）最多计入"
+            f"±{format_points(version.scoring.village_points.cap, signed=False)}分；县级积分说明中单列“村规民约积分”。")
+
+
 async def _view(actor: Actor, where: scope.Location, day: date, *, request_id: str) -> VillagePointsOut:
     rows = await fetch("""SELECT * FROM village_points_entry WHERE county_id = {} AND subject_kind = {}
                           AND subject_id = {} ORDER BY occurred_on DESC, id DESC""",
@@ -518,14 +546,16 @@ async def _view(actor: Actor, where: scope.Location, day: date, *, request_id: s
     gone = vr.cancelled(entries)
     village = await _village(where.village_id) if where.village_id is not None else None
     limits = await limits_in_force(where.county_id)
-    beside = bool(limits and limits["counts_toward_county_grade"])
+    counted = _counted_on(where.county_id, day)
+    beside = counted or bool(limits and limits["counts_toward_county_grade"])
     grade = await _county_grade(actor, where, day, request_id=request_id) if beside else None
     name = village["name"] if village else None
+    note = note_counted(where.county_id, day) if counted else NOTE_BESIDE if beside else NOTE_APART
     return VillagePointsOut(
         subject_kind=where.kind, subject_id=where.id, village_id=where.village_id, village_name=name,
         label_zh=f"{vr.LABEL_ZH}（{name or ''}）", as_of=day, total=format_points(vr.total(entries, day), signed=False),
-        entries=[_entry_out(r, day, gone) for r in rows], counts_toward_county_grade=beside, county_grade=grade,
-        note_zh=NOTE_BESIDE if beside else NOTE_APART)
+        entries=[_entry_out(r, day, gone) for r in rows], counts_toward_county_grade=beside,
+        counted_in_county_grade=counted, county_grade=grade, note_zh=note)
 
 
 async def _county_grade(actor: Actor, where: scope.Location, day: date, *, request_id: str) -> str | None:

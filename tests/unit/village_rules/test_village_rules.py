@@ -72,6 +72,9 @@ def test_version_in_force():
 def test_explanation_says_village():
     text = vr.explanation_zh("红星村", item(), date(2026, 3, 1))
     assert text.startswith("村规民约积分（红星村）：庭院整洁，+2分") and "2027年3月1日" in text
+    assert text.endswith("不计入县级信用积分")
+    counted = vr.explanation_zh("红星村", item(), date(2026, 3, 1), counted_cap=20)
+    assert counted.startswith("村规民约积分（红星村）") and counted.endswith("计入县级信用积分（每人每户合计最多±2分）")
 
 
 # --- hypothesis -----------------------------------------------------------------------------------------------

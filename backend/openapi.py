@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from litestar import Litestar
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import (
     Components,
     Example,
@@ -38,6 +37,7 @@ from litestar.openapi.spec import (
 )
 from litestar.routes import HTTPRoute
 
+from backend.apidocs import LocalSwaggerRenderPlugin
 from backend.errors import CunxinError, InvalidInput, NotAuthenticated, PayloadTooLarge, PermissionDenied, ServiceUnavailable
 from backend.http_errors import CONTROL_CHARACTER, DB_CONFLICT, REQUEST_INVALID
 from backend.schemas import ErrorBody
@@ -152,7 +152,9 @@ def openapi_config(*, title: str, version: str, description: str) -> OpenAPIConf
                 description="POST /api/v1/auth/login (people) or /api/v1/auth/token (bank clients) → "
                             "`Authorization: Bearer <access_token>` (15 minutes)")},
         ),
-        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        # One renderer, its files served by the platform (intranets: no CDN); Scalar and ReDoc are not
+        # offered — their bundles would be vendored too, and both load web fonts by default.
+        render_plugins=[LocalSwaggerRenderPlugin(schema_path="/schema", path="/swagger")],
     )
 
 

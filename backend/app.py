@@ -38,6 +38,7 @@ from backend.ratings.controllers import ObjectionController, RatingPeriodControl
 from backend.registry.controllers import PeopleController, RegistryChangeController, StructureController
 from backend.body_limits import JSON_BODY
 from backend.params import before_request
+from backend import mobile_app
 from backend.security_headers import add_security_headers
 from backend.settings import get_settings
 
@@ -99,6 +100,7 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         *FIELDWORK_ROUTES,
         *CATALOGUE_ROUTES,
         *VILLAGE_RULES_ROUTES,
+        *mobile_app.routes(),
     ]
     if with_admin:
         handlers.append(_admin_mount())

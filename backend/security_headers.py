@@ -15,14 +15,20 @@ from litestar.types import Message, Scope
 
 PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
             "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+# The H5 app shows photos it holds as blob: URLs (queued photos, thumbnails fetched with the token, the
+# consent receipt's QR code) and talks only to the platform.
+MOBILE_CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+              "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; "
+              "form-action 'self'; frame-ancestors 'none'")
 FRAME_ONLY_CSP = "frame-ancestors 'none'"
 OWN_SCRIPTS = ("/admin", "/schema", "/swagger")   # bundled apps that need their own script policy
-PUBLIC_CACHEABLE = ("/api/v1/catalogue", "/catalogue", "/healthz")
+PUBLIC_CACHEABLE = ("/api/v1/catalogue", "/catalogue", "/healthz", "/m/assets/")  # the app's bundles: hashed names
 
 
 def headers_for(path: str) -> list[tuple[bytes, bytes]]:
     """The headers a response to ``path`` carries (pure, for tests)."""
-    csp = FRAME_ONLY_CSP if path.startswith(OWN_SCRIPTS) else PAGE_CSP
+    csp = FRAME_ONLY_CSP if path.startswith(OWN_SCRIPTS) else MOBILE_CSP if path.startswith("/m/") or path == "/m" \
+        else PAGE_CSP
     out = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
            (b"x-frame-options", b"DENY"), (b"content-security-policy", csp.encode())]
     if not path.startswith(PUBLIC_CACHEABLE):

@@ -164,6 +164,7 @@ PURPOSE_ZH: dict[str, str] = {
     "evidence_status": "核对信用事件照片",
     "registry_view": "查看户籍信息",
     "registry_list": "查看辖区家庭名册",
+    "offline_roster": "网格员下载网格名册到手机（离线登记信用事件用）",
     "registry_history": "查看户籍变动记录",
     "registry_change": "办理户籍（家庭成员、住址）变更",
     "party_links": "开展党员联户工作",

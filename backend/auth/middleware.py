@@ -23,6 +23,7 @@ PUBLIC_PATHS = [
     "^/\\.well-known/jwks\\.json$",  # public keys: banks verify receipts and attestations offline
     "^/api/v1/public/",  # the honour roll (红榜): positive information only, persons only under consent
     "^/honour-roll$",
+    "^/m(/|$)",  # the H5 app's page and bundles (it logs in through the API)
     "^/api/v1/feeds/inbound/",  # neighbouring systems: authenticated by their HMAC signature (backend.feeds)
 ]
 

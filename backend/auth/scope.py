@@ -223,6 +223,18 @@ def case_prefilter_sql(actor: Actor, alias: str, *, grid_worker_sql: str, grid_w
     return None
 
 
+async def actor_county(actor: Actor) -> int | None:
+    """The county an actor belongs to: an admin's or bank's own, else the county of the township the
+    actor works or lives in (a township admin's, a grid worker's or a villager's); None if none."""
+    if actor.county_id is not None:
+        return actor.county_id
+    township = actor.township_id or next(iter(sorted(actor.township_ids)), None)
+    if township is None:
+        return None
+    rows = await fetch("SELECT county FROM township WHERE id = {}", township)
+    return rows[0]["county"] if rows else None
+
+
 async def covers_county(actor: Actor, county_id: int) -> bool:
     """County records (rating periods): the county's admins and the admins of its townships."""
     if actor.role is Role.COUNTY_ADMIN:

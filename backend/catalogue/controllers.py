@@ -5,12 +5,14 @@ from typing import Annotated
 from litestar import Controller, MediaType, get, post
 from litestar.params import JSONBody, Parameter
 
+from backend.auth import scope
 from backend.auth.guards import require_roles
 from backend.auth.roles import Role
 from backend.catalogue import county, page, services
 from backend.catalogue.schemas import CatalogueUploadIn, CountyVersionOut, VersionOut, VersionSummary
 from backend.errors import NotFound
 from backend.openapi import errors
+from backend.params import AuthRequest
 from backend.params import AuthRequest, IntId
 
 VERSION_UNKNOWN = NotFound("目录版本不存在", "No such catalogue version", code="CATALOGUE_VERSION_UNKNOWN")
@@ -36,6 +38,18 @@ class CatalogueController(Controller):
         """One version: base score, grade bands, and every item with its art. 32 fields."""
         await county_refresh()
         return services.get_version(version, await _county_id(county))
+
+
+class MyCatalogueController(Controller):
+    path = "/api/v1/me/catalogue"
+    tags = ["catalogue 目录"]
+
+    @get("", operation_id="getMyCatalogue", summary="本县现行积分目录（手机离线用） · My county's catalogue in force")
+    async def mine(self, request: AuthRequest) -> VersionOut:
+        """The version in force today for the caller's county (the shipped default if the account has no
+        county), with every item — what the H5 app caches for offline recording."""
+        await county_refresh()
+        return services.version_in_force(await scope.actor_county(request.user))
 
 
 @get("/catalogue", operation_id="cataloguePage",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from backend import clock
+
 from backend.catalogue.schemas import GradeBandOut, ItemOut, LevelOut, TierOut, VersionOut, VersionSummary
 from backend.errors import NotFound
 from backend.ledger.catalogue import catalogues, points_text
@@ -39,6 +41,11 @@ def _summary(v: CatalogueVersion) -> VersionSummary:
 def list_versions(county_id: int | None = None) -> list[VersionSummary]:
     """The county's versions (shipped + its published ones); ``None``: the shipped default."""
     return [_summary(v) for v in catalogues(county_id).versions]
+
+
+def version_in_force(county_id: int | None) -> VersionOut:
+    """The county's version in force today (in the county's clock)."""
+    return get_version(catalogues(county_id).version_on(clock.today()).version, county_id)
 
 
 def get_version(version: str, county_id: int | None = None) -> VersionOut:

@@ -112,16 +112,11 @@ async def usable_commitment(commitment_id: int, *, subject_kind: str, subject_id
 
 
 async def county_of(actor: Actor) -> int:
-    """The county whose templates the caller reads: an admin's own, else the county of the
-    township the caller works or lives in."""
-    if actor.county_id is not None:
-        return actor.county_id
-    township = actor.township_id or next(iter(sorted(actor.township_ids)), None)
-    if township is not None:
-        rows = await fetch("SELECT county FROM township WHERE id = {}", township)
-        if rows:
-            return rows[0]["county"]
-    raise NO_COUNTY.fresh()
+    """The county whose templates the caller reads (``scope.actor_county``)."""
+    county_id = await scope.actor_county(actor)
+    if county_id is None:
+        raise NO_COUNTY.fresh()
+    return county_id
 
 
 async def ensure_default_templates(county_id: int) -> int:

@@ -57,13 +57,10 @@ def _problem(exc: rules.MeasureProblem) -> InvalidInput:
 
 async def county_of(actor: Actor) -> int:
     """The county whose list an actor reads: their own county, or their township's."""
-    if actor.county_id is not None:
-        return actor.county_id
-    if actor.township_id is not None:
-        where = await scope.locate(scope.TOWNSHIP, actor.township_id)
-        if where is not None:
-            return where.county_id
-    raise PermissionDenied()
+    county_id = await scope.actor_county(actor)
+    if county_id is None:
+        raise PermissionDenied()
+    return county_id
 
 
 async def _may_read_county(actor: Actor, county_id: int) -> bool:

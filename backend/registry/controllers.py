@@ -10,8 +10,9 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
 from backend.auth.guards import PEOPLE_READERS, REGISTRY_WRITERS, STRUCTURE_READERS
-from backend.registry import services
+from backend.registry import offline_roster, services
 from backend.registry.schemas import (
+    RosterOut,
     GridOut,
     HouseholdOut,
     HouseholdSummary,
@@ -93,6 +94,13 @@ class PeopleController(Controller):
     path = "/api/v1"
     tags = ["registry 户籍"]
     guards = [PEOPLE_READERS]
+
+    @get("/me/roster", operation_id="getMyRoster", summary="我的网格名册（离线用） · My grids' roster for the phone",
+         responses=errors(offline_roster.GRID_WORKERS_ONLY))
+    async def roster(self, request: AuthRequest) -> RosterOut:
+        """My grids → households → current members (masked ID numbers), for the H5 app's offline cache;
+        grid workers only; every household and person listed is access-logged."""
+        return await offline_roster.my_roster(request.user, request_id=request_id(request))
 
     @get("/households", operation_id="listHouseholds", summary="家庭列表 · Households")
     async def households(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -61,6 +61,36 @@ class HouseholdSummary(BaseModel):
     grid_id: int
     head_name: str | None
     member_count: int
+
+
+class RosterMember(BaseModel):
+    person_id: int
+    name: str
+    relation: str
+    id_number_masked: str
+
+
+class RosterHousehold(BaseModel):
+    id: int
+    code: str = Field(description="户号")
+    address: str
+    members: list[RosterMember] = Field(description="current members, head of household first")
+
+
+class RosterGrid(BaseModel):
+    id: int
+    code: str
+    name: str
+    village_id: int
+    village_name: str
+    households: list[RosterHousehold]
+
+
+class RosterOut(BaseModel):
+    """A grid worker's grids, households and people, for the phone's offline cache."""
+
+    generated_at: datetime
+    grids: list[RosterGrid]
 
 
 class PersonOut(BaseModel):

@@ -154,15 +154,10 @@ def _county_of(actor: Actor) -> int:
 
 async def _actor_county(actor: Actor) -> int:
     """The county of a county admin, or of a township admin's / grid worker's township."""
-    if actor.role is Role.COUNTY_ADMIN or actor.role is Role.AUDITOR:
-        return _county_of(actor)
-    townships = [actor.township_id] if actor.township_id is not None else sorted(actor.township_ids)
-    if not townships:
+    county_id = await scope.actor_county(actor)
+    if county_id is None:
         raise PermissionDenied()
-    where = await scope.locate(scope.TOWNSHIP, townships[0])
-    if where is None:
-        raise PermissionDenied()
-    return where.county_id
+    return county_id
 
 
 async def set_limits(actor: Actor, data: LimitsIn) -> LimitsOut:

@@ -1135,6 +1135,12 @@ NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
     ("POST", "/api/v1/auth/logout"): NoSubject("self", "ends the caller's own session (tested in test_auth)"),
     ("GET", "/api/v1/auth/me"): NoSubject("self", "the caller's own role and jurisdiction"),
     ("GET", "/api/v1/me/points"): NoSubject("self", "the villager's own points (person from the token)"),
+    ("GET", "/api/v1/me/roster"): NoSubject("list", "the grid worker's own grids from the token; others 403 "
+                                                    "(tests/integration/test_phone_endpoints.py)"),
+    ("GET", "/api/v1/me/catalogue"): NoSubject("public", "the catalogue in force in the caller's county: public information"),
+    ("GET", "/m"): NoSubject("public", "the H5 app's page: no data (it logs in through the API)"),
+    ("GET", "/m/assets/{file_path:path}"): NoSubject("public", "the H5 app's bundles: no data"),
+    ("HEAD", "/m/assets/{file_path:path}"): NoSubject("public", "the H5 app's bundles: no data"),
     ("GET", "/api/v1/me/access-log"): NoSubject("self", "reads of the villager's own data (person and household from the token)"),
     ("GET", "/api/v1/catalogue/versions"): NoSubject("public", "the catalogue is public information (art. 32)", check_public),
     ("GET", "/api/v1/catalogue/versions/{version:str}"): NoSubject("public", "one catalogue version: public"),

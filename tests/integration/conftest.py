@@ -27,6 +27,7 @@ LATE_MODULES = (
     ("tests.integration.history.",),  # a county of its own with 10,000 imported events; imports on demo people
     ("tests.integration.catalogue.",),  # a county of its own (people with entries the demo county admin cannot read)
     ("tests.integration.feeds.",),
+    ("tests.integration.browser.",),  # a live server and a real browser; events recorded on demo people
     ("tests.integration.test_route_matrix",),
     ("tests.integration.test_schemathesis",),
 )

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Router
+from litestar.datastructures import CacheControlHeader
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 SWAGGER_UI_VERSION = "5.35.0"
-STATIC = Path(__file__).parent / "static" / f"swagger-ui-{SWAGGER_UI_VERSION}"
-ASSETS = f"/assets/swagger-ui-{SWAGGER_UI_VERSION}"  # under the OpenAPI router (``/schema``); versioned, so cacheable
+STATIC = Path(__file__).parent / "static"
+ASSETS = "/assets"  # under the OpenAPI router (``/schema``): /schema/assets/{file_path:path}, one route whatever the version
 
 
 class LocalSwaggerRenderPlugin(SwaggerRenderPlugin):
@@ -26,7 +27,7 @@ class LocalSwaggerRenderPlugin(SwaggerRenderPlugin):
     no standalone preset (its top bar loads other documents by URL), no online validator badge."""
 
     def __init__(self, *, schema_path: str = "/schema", path: str = "/swagger") -> None:
-        base = f"{schema_path}{ASSETS}"
+        base = f"{schema_path}{ASSETS}/swagger-ui-{SWAGGER_UI_VERSION}"  # versioned URLs: safe to cache
         super().__init__(
             js_url=f"{base}/swagger-ui-bundle.js",
             css_url=f"{base}/swagger-ui.css",
@@ -37,7 +38,10 @@ class LocalSwaggerRenderPlugin(SwaggerRenderPlugin):
 
     def receive_router(self, router: Router) -> None:
         super().receive_router(router)  # /schema/oauth2-redirect.html (Litestar's inline page)
-        router.register(create_static_files_router(path=ASSETS, directories=[STATIC], name="swagger-ui-assets"))
+        # Cached for a year (the URL names the version) once security_headers lets /schema/assets/ be cached.
+        router.register(create_static_files_router(
+            path=ASSETS, directories=[STATIC], name="swagger-ui-assets",
+            cache_control=CacheControlHeader(public=True, max_age=365 * 24 * 3600, immutable=True)))
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
         # "</" inside a JSON string would end the <script>; "<\/" is the same JSON string.

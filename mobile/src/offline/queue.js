@@ -85,7 +85,7 @@ function update(localId, change) {
     r.onsuccess = () => {
       const current = r.result
       if (!current) return resolve(null)
-      const next = change(structuredClone(current))
+      const next = change(current) // a fresh copy: IndexedDB clones on every read
       if (next) s.queue.put(next)
       resolve(next || current)
     }
@@ -107,6 +107,17 @@ function isMine(item, owner) {
   return !owner || !item.owner || item.owner === owner
 }
 
+/** A Blob's bytes (Blob.arrayBuffer is missing before iOS 14: FileReader there). */
+function bytesOf(blob) {
+  if (typeof blob.arrayBuffer === 'function') return blob.arrayBuffer()
+  return new Promise((resolve, reject) => {
+    const r = new FileReader()
+    r.onload = () => resolve(r.result)
+    r.onerror = () => reject(r.error)
+    r.readAsArrayBuffer(blob)
+  })
+}
+
 /**
  * Add an event to the outbox (stored before anything is sent). The idempotency key is made here, once.
  * @param {{item_code: string, subject_kind: 'person'|'household'|'organisation', subject_id: number,
@@ -123,7 +134,7 @@ export async function enqueue({ item_code, subject_kind, subject_id, occurred_on
   // Stored as bytes + type: Blobs in IndexedDB have failed on some iOS WebKit versions; bytes never do.
   const stored = []
   for (const blob of photos || []) {
-    stored.push({ type: blob.type || 'image/jpeg', data: await blob.arrayBuffer() })
+    stored.push({ type: blob.type || 'image/jpeg', data: await bytesOf(blob) })
   }
   const localId = newKey()
   const createdAt = Math.max(Date.now(), lastCreatedAt + 1) // strictly increasing: a stable order

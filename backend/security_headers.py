@@ -22,7 +22,7 @@ MOBILE_CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 
               "form-action 'self'; frame-ancestors 'none'")
 FRAME_ONLY_CSP = "frame-ancestors 'none'"
 OWN_SCRIPTS = ("/admin", "/schema", "/swagger")   # bundled apps that need their own script policy
-PUBLIC_CACHEABLE = ("/api/v1/catalogue", "/catalogue", "/healthz", "/m/assets/")  # the app's bundles: hashed names
+PUBLIC_CACHEABLE = ("/api/v1/catalogue", "/catalogue", "/healthz", "/m/assets/", "/schema/assets/")  # hashed/versioned names
 
 
 def headers_for(path: str) -> list[tuple[bytes, bytes]]:

@@ -98,6 +98,13 @@ async def _feed_intake(client, w: World) -> list[Request]:
     return out
 
 
+async def _mobile_assets(client, method: str) -> list[Request]:
+    """The H5 app's bundles its page names (and a name that is not one)."""
+    page = await client.get("/m/")
+    names = re.findall(r'(/m/assets/[^"]+)"', page.text) if page.status_code == 200 else []
+    return [(method, url, {}) for url in [*names, "/m/assets/none.js"]]
+
+
 VISITS: dict[tuple[str, str], Callable[..., Awaitable[list[Request]]]] = {
     ("GET", "/api/v1/public/honour-roll"): lambda c, w: _honour(c, w, "/api/v1/public/honour-roll"),
     ("GET", "/honour-roll"): lambda c, w: _honour(c, w, "/honour-roll"),
@@ -114,7 +121,13 @@ VISITS: dict[tuple[str, str], Callable[..., Awaitable[list[Request]]]] = {
     ("POST", "/api/v1/feeds/inbound/{source_code:str}/records"): _feed_intake,
     ("GET", "/schema"): _fixed(("GET", "/schema", {})),
     ("GET", "/schema/openapi.json"): _fixed(("GET", "/schema/openapi.json", {})),
-    ("GET", "/schema/scalar"): _fixed(("GET", "/schema/scalar", {})),
+    ("GET", "/schema/assets/{file_path:path}"): _fixed(
+        ("GET", "/schema/assets/swagger-ui-5.35.0/swagger-ui.css", {}),
+        ("GET", "/schema/assets/swagger-ui-5.35.0/swagger-ui-bundle.js", {})),
+    ("HEAD", "/schema/assets/{file_path:path}"): _fixed(("HEAD", "/schema/assets/swagger-ui-5.35.0/swagger-ui.css", {})),
+    ("GET", "/m"): _fixed(("GET", "/m/", {}), ("GET", "/m", {})),
+    ("GET", "/m/assets/{file_path:path}"): lambda c, w: _mobile_assets(c, "GET"),
+    ("HEAD", "/m/assets/{file_path:path}"): lambda c, w: _mobile_assets(c, "HEAD"),
     ("GET", "/schema/swagger"): _fixed(("GET", "/schema/swagger", {})),
     ("GET", "/schema/oauth2-redirect.html"): _fixed(("GET", "/schema/oauth2-redirect.html", {})),
     ("GET", "/schema/{path:str}"): _fixed(("GET", "/schema/redoc", {}), ("GET", "/schema/openapi.yaml", {})),

@@ -14,7 +14,7 @@ const VILLAGER = ['villager']
 const ADMINS = ['township_admin', 'county_admin']
 
 const routes = [
-  { path: '/', redirect: () => homeOf(getSession()?.role) },
+  { path: '/', redirect: () => (getSession() ? homeOf(getSession().role) : '/login') },
   { path: '/login', component: LoginView, meta: { public: true, title: '登录' } },
   { path: '/work', component: WorkView, meta: { roles: GW, title: '我的网格' } },
   { path: '/record', component: RecordView, meta: { roles: GW, title: '登记事件' } },

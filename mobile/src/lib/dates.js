@@ -43,3 +43,11 @@ export function toPicker(s) {
 export function fromPicker(values) {
   return values.join('-')
 }
+
+/** The last day of an exclusive end date (the ledger's valid_until): '2027-12-05' → '2027-12-04'. */
+export function lastDay(exclusiveEnd) {
+  if (!exclusiveEnd) return ''
+  const d = parseDay(exclusiveEnd)
+  d.setDate(d.getDate() - 1)
+  return localDay(d)
+}

@@ -1,7 +1,8 @@
 """The H5 app (``mobile/``, built to ``mobile/dist`` by ``scripts/build_mobile``), served at ``/m/``.
 
 ``/m/`` is the app's page (``no-store``: a new build is picked up at once); ``/m/assets/…`` are the
-content-hashed bundles, cached for a year. The app routes by hash (``/m/#/work``), so there is one
+content-hashed bundles, cached for a year; ``/m/sw.js`` is the service worker that keeps the page and
+bundles for opening with no signal (assets only: the event outbox lives in the page's IndexedDB). The app routes by hash (``/m/#/work``), so there is one
 page. A checkout that has not built the app answers ``/m/`` with a page that says how to build it
 (503, ``MOBILE_NOT_BUILT``), never a bare 404."""
 
@@ -33,9 +34,18 @@ async def mobile_index() -> Response:
     return Response(index.read_bytes(), media_type=MediaType.HTML)
 
 
+@get("/m/sw.js", include_in_schema=False)
+async def mobile_service_worker() -> Response:
+    """The service worker that caches the app's files (never cached itself, so a new build takes over)."""
+    worker = DIST / "sw.js"
+    if not worker.is_file():
+        return Response("", status_code=404, media_type="text/javascript")
+    return Response(worker.read_bytes(), media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
 def routes() -> list:
     """The page, and the hashed assets and other static files (icons, a manifest) of the build."""
     static = create_static_files_router(
         path="/m/assets", directories=[DIST / "assets"], name="mobile_assets",
         cache_control=CacheControlHeader(public=True, max_age=YEAR, immutable=True))
-    return [mobile_index, static]
+    return [mobile_index, mobile_service_worker, static]

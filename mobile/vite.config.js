@@ -1,5 +1,6 @@
 // Built to ./dist and served by the platform at /m/ (backend/mobile_app.py). Everything the page needs is
 // bundled: no CDN, no web fonts (government intranets have no internet).
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vite'
@@ -22,9 +23,25 @@ function noIconFont() {
   }
 }
 
+// The service worker (sw.js → dist/sw.js) with this build's files listed, so it can cache them all on install.
+function serviceWorker() {
+  return {
+    name: 'cunxin-service-worker',
+    apply: 'build',
+    generateBundle(_options, bundle) {
+      const assets = Object.keys(bundle).filter((name) => name.startsWith('assets/')).sort().map((name) => `/m/${name}`)
+      const version = createHash('sha256').update(assets.join('\n')).digest('hex').slice(0, 12)
+      const source = readFileSync(fileURLToPath(new URL('./sw.js', import.meta.url)), 'utf8')
+        .replace("'__CUNXIN_BUILD__'", JSON.stringify(version))
+        .replace('__CUNXIN_ASSETS__', JSON.stringify(assets))
+      this.emitFile({ type: 'asset', fileName: 'sw.js', source })
+    },
+  }
+}
+
 export default defineConfig({
   base: '/m/',
-  plugins: [noIconFont(), vue(), Components({ resolvers: [VantResolver()], dts: false })],
+  plugins: [noIconFont(), vue(), Components({ resolvers: [VantResolver()], dts: false }), serviceWorker()],
   server: { proxy: { '/api': process.env.CUNXIN_API || 'http://127.0.0.1:8000' } },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2018', chunkSizeWarningLimit: 400 },
   test: { environment: 'node', include: ['tests/unit/**/*.test.js'] },

@@ -1140,6 +1140,7 @@ NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
     ("GET", "/api/v1/me/catalogue"): NoSubject("public", "the catalogue in force in the caller's county: public information"),
     ("GET", "/m"): NoSubject("public", "the H5 app's page: no data (it logs in through the API)"),
     ("GET", "/m/assets/{file_path:path}"): NoSubject("public", "the H5 app's bundles: no data"),
+    ("GET", "/m/sw.js"): NoSubject("public", "the H5 app's service worker (caches the app's files): no data"),
     ("HEAD", "/m/assets/{file_path:path}"): NoSubject("public", "the H5 app's bundles: no data"),
     ("GET", "/api/v1/me/access-log"): NoSubject("self", "reads of the villager's own data (person and household from the token)"),
     ("GET", "/api/v1/catalogue/versions"): NoSubject("public", "the catalogue is public information (art. 32)", check_public),

@@ -126,6 +126,7 @@ VISITS: dict[tuple[str, str], Callable[..., Awaitable[list[Request]]]] = {
         ("GET", "/schema/assets/swagger-ui-5.35.0/swagger-ui-bundle.js", {})),
     ("HEAD", "/schema/assets/{file_path:path}"): _fixed(("HEAD", "/schema/assets/swagger-ui-5.35.0/swagger-ui.css", {})),
     ("GET", "/m"): _fixed(("GET", "/m/", {}), ("GET", "/m", {})),
+    ("GET", "/m/sw.js"): _fixed(("GET", "/m/sw.js", {})),
     ("GET", "/m/assets/{file_path:path}"): lambda c, w: _mobile_assets(c, "GET"),
     ("HEAD", "/m/assets/{file_path:path}"): lambda c, w: _mobile_assets(c, "HEAD"),
     ("GET", "/schema/swagger"): _fixed(("GET", "/schema/swagger", {})),

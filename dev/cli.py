@@ -106,7 +106,7 @@ def up(host: str, port: int, no_seed: bool) -> None:
             subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env, cwd=PROJECT_ROOT),
         ]
         console.print(f"[bold green]村信 running[/bold green] on http://{host}:{port}  "
-                      f"(API /api/v1, admin /admin/, docs /schema) — Ctrl-C stops everything")
+                      f"(API /api/v1, admin /admin/, phone app /m/, docs /schema) — Ctrl-C stops everything")
         stopping = False
 
         def stop(*_):

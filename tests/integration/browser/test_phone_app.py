@@ -22,12 +22,15 @@ from dev.seed import DEMO_PASSWORD
 ITEMS = (("BLOOD-DONATION", None), ("FILIAL-PIETY", None), ("GRID-CLEANUP", "took_part"))  # the 2nd needs review
 
 
+CAMERA = (4000, 3000)  # what a phone camera saves; the app downscales to 1600 px on the longest side
+
+
 def photo(seed: int) -> dict:
     """A real JPEG of random blocks (distinct per seed, so no photo looks like a re-used one)."""
     rng = random.Random(seed)
     image = Image.new("RGB", (64, 48))
     image.putdata([tuple(rng.randrange(256) for _ in range(3)) for _ in range(64 * 48)])
-    image = image.resize((1280, 960), Image.NEAREST)
+    image = image.resize(CAMERA, Image.NEAREST)
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)
     return {"name": f"photo{seed}.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}
@@ -85,6 +88,7 @@ async def test_offline_recording_review_points_and_objection(browser, live_serve
             await page.get_by_test_id(f"level-{level}").click()
         await page.locator("[data-testid=record-photos] input[type=file]").set_input_files(photo(n))
         await page.locator("[data-testid=record-photos] img").first.wait_for()
+        await page.locator("[data-testid=record-photos] .van-uploader__mask").wait_for(state="detached")  # downscaled
         await page.get_by_test_id("record-submit").click()
         await page.locator("[data-testid=queue-item]").nth(n).wait_for()
     assert await settled(page, 3, ("waiting",)) == ["waiting"] * 3  # tried, no signal, kept
@@ -114,6 +118,8 @@ async def test_offline_recording_review_points_and_objection(browser, live_serve
         assert len(ids) == 1
         for evidence_id in ids:
             await process_evidence(evidence_id)  # what the worker does in production
+            stored = (await fetch("SELECT status, width, height FROM evidence WHERE id = {}", evidence_id))[0]
+            assert stored["status"] == "ready" and max(stored["width"], stored["height"]) == 1600, stored  # on the phone
     assert sorted(await states(page)) == ["approved", "approved", "in_review"]
 
     # --- the township admin approves the one in review, on the phone
@@ -122,6 +128,11 @@ async def test_offline_recording_review_points_and_objection(browser, live_serve
     review = await admin.new_page()
     await login(review, "township_admin")
     item = review.locator(f"[data-testid=review-item][data-event-id='{by_code['FILIAL-PIETY']['id']}']")
+    await review.get_by_test_id("review-summary").wait_for()
+    more = review.get_by_role("button", name="加载更多")
+    while not await item.count():  # the queue is oldest first, a page at a time (other tests' events before ours)
+        await more.click()
+        await review.wait_for_timeout(300)
     await item.get_by_test_id("review-approve").click()
     await item.wait_for(state="detached")
     approved = await fetch("SELECT status FROM credit_event WHERE id = {}", by_code["FILIAL-PIETY"]["id"])

@@ -19,15 +19,25 @@ from points_rules import EntryView, standing
 POINTS_FIELDS = ("points", "grade", "ledger_entries")
 
 
-async def _entries(kind: str, subject_id: int) -> list[dict]:
-    return await fetch(
+async def _entries_of(kind: str, subject_ids: list[int]) -> dict[int, list[dict]]:
+    """Every entry of these subjects in one query, by subject, each in (valid_from, id) order."""
+    rows = await fetch(
         """SELECT e.*, ev.occurred_on, ev.evidence_ids, coalesce(ev.status = 'repaired', false) AS repaired,
                   EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id) AS reversed,
                   %s AS disputed
            FROM ledger_entry e LEFT JOIN credit_event ev ON ev.id = e.event
-           WHERE e.subject_kind = {} AND e.subject_id = {} ORDER BY e.valid_from, e.id""" % disputed_sql("e"),
-        kind, subject_id,
+           WHERE e.subject_kind = {} AND e.subject_id = ANY({})
+           ORDER BY e.subject_id, e.valid_from, e.id""" % disputed_sql("e"),
+        kind, list(subject_ids),
     )
+    by_subject: dict[int, list[dict]] = {subject_id: [] for subject_id in subject_ids}
+    for r in rows:
+        by_subject[r["subject_id"]].append(r)
+    return by_subject
+
+
+async def _entries(kind: str, subject_id: int) -> list[dict]:
+    return (await _entries_of(kind, [subject_id]))[subject_id]
 
 
 def entry_views(rows: list[dict]) -> list[EntryView]:
@@ -77,16 +87,31 @@ def _points_entries(rows: list[dict], in_force: set[int], with_thumbnails: bool)
     return out
 
 
+async def _people_points(actor: Actor, person_ids: list[int], as_of: date,
+                         county_id: int | None = None) -> list[PersonPointsOut]:
+    """Each person's points, in the order given — three queries however many people (a household's
+    members are read together, not one by one)."""
+    if not person_ids:
+        return []
+    entries = await _entries_of(scope.PERSON, person_ids)
+    village = await village_totals.in_force_totals(county_id, as_of, "e.subject_kind = {} AND e.subject_id = ANY({})",
+                                                   [scope.PERSON, list(person_ids)])
+    names = {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM person WHERE id = ANY({})",
+                                                     list(person_ids))}
+    out = []
+    for person_id in person_ids:
+        rows = entries[person_id]
+        standing_, in_force = standing_out(entry_views(rows), as_of, disputed=_disputed_count(rows, as_of),
+                                           county_id=county_id, village_total=village.get((scope.PERSON, person_id), 0))
+        # Evidence photos: a villager sees only their own; staff in scope see all.
+        thumbnails = actor.role is not Role.VILLAGER or actor.person_id == person_id
+        out.append(PersonPointsOut(person_id=person_id, name=names[person_id], standing=standing_,
+                                   entries=_points_entries(rows, in_force, thumbnails)))
+    return out
+
+
 async def _person_points(actor: Actor, person_id: int, as_of: date, county_id: int | None = None) -> PersonPointsOut:
-    rows = await _entries(scope.PERSON, person_id)
-    village = await village_totals.subject_total(county_id, scope.PERSON, person_id, as_of)
-    out, in_force = standing_out(entry_views(rows), as_of, disputed=_disputed_count(rows, as_of), county_id=county_id,
-                                 village_total=village)
-    name = (await fetch("SELECT name FROM person WHERE id = {}", person_id))[0]["name"]
-    # Evidence photos: a villager sees only their own; staff in scope see all.
-    thumbnails = actor.role is not Role.VILLAGER or actor.person_id == person_id
-    return PersonPointsOut(person_id=person_id, name=name, standing=out,
-                           entries=_points_entries(rows, in_force, thumbnails))
+    return (await _people_points(actor, [person_id], as_of, county_id))[0]
 
 
 def _day(as_of: date | None, county_id: int | None = None) -> date:
@@ -135,8 +160,7 @@ async def household_points(actor: Actor, household_id: int, *, request_id: str =
     day = _day(as_of, county_id)
     await scope.authorize_read(actor, scope.HOUSEHOLD, household_id, fields=POINTS_FIELDS, purpose="points_view",
                                request_id=request_id)
-    members = [await _person_points(actor, person_id, day, county_id)
-               for person_id in await _members_on(actor, household_id, day, request_id)]
+    members = await _people_points(actor, await _members_on(actor, household_id, day, request_id), day, county_id)
     rows = await _entries(scope.HOUSEHOLD, household_id)
     village = await village_totals.subject_total(county_id, scope.HOUSEHOLD, household_id, day)
     own, in_force = standing_out(entry_views(rows), day, disputed=_disputed_count(rows, day), county_id=county_id,

@@ -107,10 +107,14 @@ class ReviewController(Controller):
     guards = [REVIEWERS]
 
     @get("/events", operation_id="listPendingEvents", summary="待审核事件 · Events waiting for review")
-    async def pending(self, request: AuthRequest, limit: Limit = DEFAULT_PAGE_SIZE,
-                      offset: Offset = 0) -> Page[PendingEventOut]:
+    async def pending(self, request: AuthRequest, limit: Limit = DEFAULT_PAGE_SIZE, offset: Offset = 0,
+                      order: Annotated[str, Parameter(pattern="^(oldest|newest)$",
+                                                      description="oldest first (the default: first in, first "
+                                                                  "decided) or newest first")] = "oldest",
+                      ) -> Page[PendingEventOut]:
         """Events waiting for review (or flagged, e.g. reused photos) in my jurisdiction, oldest first."""
-        return await review.pending(request.user, limit=limit, offset=offset, request_id=request_id(request))
+        return await review.pending(request.user, limit=limit, offset=offset, newest_first=order == "newest",
+                                    request_id=request_id(request))
 
     @post("/events:decide", operation_id="decideEventsInBulk",
           summary="批量审核事件 · Decide events in bulk", status_code=HTTP_200_OK,

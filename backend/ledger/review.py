@@ -19,7 +19,8 @@ from points_rules.model import LevelPoints, TieredPoints
 from points_rules.units import format_quantity
 
 
-async def pending(actor: Actor, *, limit: int, offset: int, request_id: str = "") -> Page[PendingEventOut]:
+async def pending(actor: Actor, *, limit: int, offset: int, newest_first: bool = False,
+                  request_id: str = "") -> Page[PendingEventOut]:
     if actor.role is Role.TOWNSHIP_ADMIN:
         condition, args = "e.township_id = {}", [actor.township_id]
     else:
@@ -33,7 +34,7 @@ async def pending(actor: Actor, *, limit: int, offset: int, request_id: str = ""
                    e.recorded_on
             FROM credit_event e JOIN account a ON a.id = e.recorded_by
             LEFT JOIN person p ON p.id = e.person_id
-            WHERE {where} ORDER BY e.id LIMIT {{}} OFFSET {{}}""",
+            WHERE {where} ORDER BY e.id {"DESC" if newest_first else ""} LIMIT {{}} OFFSET {{}}""",
         *args, limit, offset,
     )
     county_id = actor.county_id or 0

@@ -7,7 +7,9 @@ the platform)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+from backend import clock
 from backend.db import fetch
 
 
@@ -80,3 +82,24 @@ async def test_the_app_is_served_at_m(app_client):
         assert asset.status_code == 200, path
         assert "max-age=31536000" in asset.headers["cache-control"] and "immutable" in asset.headers["cache-control"]
     assert (await app_client.get("/m/assets/nope.js")).status_code == 404
+
+
+async def test_the_review_queue_reads_oldest_or_newest_first(app_client, tokens):
+    import uuid
+
+    worker, admin = await tokens("grid_worker"), await tokens("township_admin")
+    roster = (await app_client.get("/api/v1/me/roster", headers=worker)).json()
+    for household in roster["grids"][0]["households"][:2]:  # two events that wait for review
+        r = await app_client.post("/api/v1/events", headers=worker, json={
+            "idempotency_key": uuid.uuid4().hex, "item_code": "CUSTOMS-REFORM", "subject_kind": "household",
+            "subject_id": household["id"], "occurred_on": (clock.today() - timedelta(days=5)).isoformat()})
+        assert r.status_code == 201 and r.json()["status"] == "pending_review", r.text
+    oldest = (await app_client.get("/api/v1/review/events", headers=admin, params={"limit": 50})).json()
+    newest = (await app_client.get("/api/v1/review/events", headers=admin,
+                                   params={"limit": 50, "order": "newest"})).json()
+    assert oldest["total"] == newest["total"] and oldest["total"] >= 2
+    ids_old, ids_new = [e["id"] for e in oldest["items"]], [e["id"] for e in newest["items"]]
+    assert ids_old == sorted(ids_old) and ids_new == sorted(ids_new, reverse=True)
+    assert ids_new[0] >= ids_old[-1]
+    bad = await app_client.get("/api/v1/review/events", headers=admin, params={"order": "random"})
+    assert bad.status_code == 400 or bad.status_code == 422, bad.text

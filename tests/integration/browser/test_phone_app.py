@@ -129,10 +129,7 @@ async def test_offline_recording_review_points_and_objection(browser, live_serve
     await login(review, "township_admin")
     item = review.locator(f"[data-testid=review-item][data-event-id='{by_code['FILIAL-PIETY']['id']}']")
     await review.get_by_test_id("review-summary").wait_for()
-    more = review.get_by_role("button", name="加载更多")
-    while not await item.count():  # the queue is oldest first, a page at a time (other tests' events before ours)
-        await more.click()
-        await review.wait_for_timeout(300)
+    await review.get_by_test_id("review-order-newest").click()  # oldest first by default; ours was just sent
     await item.get_by_test_id("review-approve").click()
     await item.wait_for(state="detached")
     approved = await fetch("SELECT status FROM credit_event WHERE id = {}", by_code["FILIAL-PIETY"]["id"])

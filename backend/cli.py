@@ -190,7 +190,7 @@ def ledger() -> None:
 
 @ledger.command("verify")
 def ledger_verify() -> None:
-    """Re-walk the hash chain from the first entry; report the first broken link (exit 1)."""
+    """Re-walk each county's hash chain from its first entry; report the first broken link (exit 1)."""
     from backend.ledger import chain
 
     async def run():
@@ -202,10 +202,11 @@ def ledger_verify() -> None:
     with servers():
         result = _run(run())
     if result.ok:
-        console.print(f"[green]ledger intact[/green]: {result.checked} entries verified")
+        console.print(f"[green]ledger intact[/green]: {result.checked} entries verified "
+                      f"in {result.counties} county chain(s)")
     else:
-        console.print(f"[red]ledger broken[/red] at entry {result.first_broken_id}: {result.reason} "
-                      f"({result.checked} entries verified before it)")
+        console.print(f"[red]ledger broken[/red] in the chain of county {result.county_id} at entry "
+                      f"{result.first_broken_id}: {result.reason} ({result.checked} entries verified before it)")
         sys.exit(1)
 
 

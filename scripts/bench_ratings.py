@@ -137,15 +137,15 @@ async def generate(conn: asyncpg.Connection, args: argparse.Namespace, today: da
         await conn.execute(f'DROP INDEX "{ix["indexname"]}"')
     for start in range(1, E + 1, CHUNK):
         end = min(E, start + CHUNK - 1)
-        await conn.execute(LEDGER_SQL, start, end, today, hmin, H, pmin, P)
+        await conn.execute(LEDGER_SQL, start, end, today, hmin, H, pmin, P, county)
         progress.update(ledger_task, completed=end)
     # reversals (corrections) of about one entry in 200; they and the entries they reverse stop counting
     reversals = await conn.execute(
-        """INSERT INTO ledger_entry (event, subject_kind, subject_id, person_id, household_id, item_code,
+        """INSERT INTO ledger_entry (county_id, event, subject_kind, subject_id, person_id, household_id, item_code,
                                      catalogue_version, points, valid_from, valid_until, grade_override, quantity,
                                      act_id, reverses_entry, reason, explanation_zh, explanation, created_by,
                                      created_at, prev_hash, hash)
-           SELECT NULL, subject_kind, subject_id, person_id, household_id, item_code, catalogue_version, -points,
+           SELECT county_id, NULL, subject_kind, subject_id, person_id, household_id, item_code, catalogue_version, -points,
                   valid_from, valid_until, NULL, NULL, NULL, id, '冲正', '', '{}', NULL, now(), 'pr-' || id, 'r-' || id
            FROM ledger_entry WHERE id % 200 = 0 AND grade_override IS NULL""")
     await conn.execute("RESET session_replication_role")
@@ -195,10 +195,10 @@ LEDGER_SQL = f"""
 WITH mix (low, high, item, kind, points, grade) AS (VALUES
     {_mix_values()}
 )
-INSERT INTO ledger_entry (event, subject_kind, subject_id, person_id, household_id, item_code, catalogue_version,
-                          points, valid_from, valid_until, grade_override, quantity, act_id, reverses_entry, reason,
-                          explanation_zh, explanation, created_by, created_at, prev_hash, hash)
-SELECT NULL, kind, subject, CASE WHEN kind = 'person' THEN subject END, CASE WHEN kind = 'household' THEN subject END,
+INSERT INTO ledger_entry (county_id, event, subject_kind, subject_id, person_id, household_id, item_code,
+                          catalogue_version, points, valid_from, valid_until, grade_override, quantity, act_id,
+                          reverses_entry, reason, explanation_zh, explanation, created_by, created_at, prev_hash, hash)
+SELECT $8::int, NULL, kind, subject, CASE WHEN kind = 'person' THEN subject END, CASE WHEN kind = 'household' THEN subject END,
        item, '2026.2', points, valid_from,
        (valid_from + make_interval(years => CASE WHEN grade IS NOT NULL THEN 5 WHEN abs(points) > 400 THEN 2
                                                  ELSE 1 END))::date,

@@ -63,7 +63,8 @@ from backend.db import fetch
 from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, PermissionDenied
 from backend.identity import LookupHasher, derive_keys
 from backend.identity.idcard import parse_id_number
-from backend.ledger.chain import GENESIS_HASH
+from backend.ledger import chain
+from backend.ledger.catalogue import county_of
 from backend.objections import services as objections
 from backend.ratings import periods
 from backend.registry import protection
@@ -259,11 +260,6 @@ async def _rating(household_id: int) -> tuple[dict | None, dict | None, bool]:
     return latest, period, bool(contested) or await objections.household_has_disputed_entries(household_id)
 
 
-async def _chain_head() -> dict:
-    rows = await fetch("SELECT id, hash FROM ledger_entry ORDER BY id DESC LIMIT 1")
-    return {"id": rows[0]["id"], "hash": rows[0]["hash"]} if rows else {"id": 0, "hash": GENESIS_HASH}
-
-
 def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -289,7 +285,7 @@ async def _rated(actor: Actor, pull_id: int, product: dict, purpose: Purpose, ho
         "publicity_ends_on": rating["publicity_ends_on"], "effective_on": rating["effective_on"],
         "consent_id": grant.id, "notice_version": grant.notice_version, "notice_sha256": grant.notice_sha256,
         "product": product["code"], "purpose": purpose.value, "scope": scope_.value, "pull": pull_id,
-        "ledger_head": await _chain_head(),
+        "ledger_head": await chain.head(await county_of(scope.HOUSEHOLD, household_id)),
     }
     if rating["score"] is not None:
         claims["score"] = rating["score"]

@@ -56,6 +56,7 @@ class LedgerEntry(Table, tablename="ledger_entry"):
     """积分记录 — points (in tenths) for one subject, valid over [valid_from, valid_until)."""
 
     id = BigSerial(primary_key=True)
+    county_id = Integer(index=True)  # whose chain it is in (backend.ledger.chain); the shard key by county
     event = BigInt(null=True, default=None, index=True)
     subject_kind = Varchar(length=16)
     subject_id = Integer()

@@ -23,11 +23,11 @@ from tests.integration.refusals import refused
 
 TODAY = clock.today()
 
-RAW = """INSERT INTO ledger_entry (id, event, subject_kind, subject_id, person_id, household_id, item_code,
+RAW = """INSERT INTO ledger_entry (id, county_id, event, subject_kind, subject_id, person_id, household_id, item_code,
              catalogue_version, points, valid_from, valid_until, reason, explanation_zh, explanation, created_by,
              created_at, prev_hash, hash)
-         SELECT {id}, event, subject_kind, subject_id, person_id, household_id, item_code, catalogue_version, points,
-                valid_from, valid_until, 'raw', '', '{{}}', created_by, now(), {prev}, repeat('a', 64)
+         SELECT {id}, county_id, event, subject_kind, subject_id, person_id, household_id, item_code, catalogue_version,
+                points, valid_from, valid_until, 'raw', '', '{{}}', created_by, now(), {prev}, repeat('a', 64)
          FROM ledger_entry WHERE id = (SELECT max(id) FROM ledger_entry)"""
 
 
@@ -50,16 +50,17 @@ async def test_raw_inserts_that_break_the_chain_arerefused(app_client, tokens):
     for person in (await _worker_persons(app_client, tokens))[-2:]:
         await _record(app_client, tokens, person)
     next_id = "nextval(pg_get_serial_sequence('ledger_entry', 'id'))"
-    head = "(SELECT hash FROM ledger_entry ORDER BY id DESC LIMIT 1)"
+    county = (await fetch("SELECT county_id FROM ledger_entry ORDER BY id DESC LIMIT 1"))[0]["county_id"]
+    head = f"(SELECT hash FROM ledger_entry WHERE county_id = {county} ORDER BY id DESC LIMIT 1)"
 
     wrong = await refused(RAW.format(id=next_id, prev="repeat('f', 64)"))
     assert isinstance(wrong, asyncpg.CheckViolationError) and "does not link" in str(wrong), wrong
     genesis = await refused(RAW.format(id=next_id, prev="repeat('0', 64)"))
-    assert isinstance(genesis, asyncpg.UniqueViolationError), genesis  # only the first row links to genesis
+    assert isinstance(genesis, asyncpg.UniqueViolationError), genesis  # only a county's first row links to genesis
     copied = await refused(RAW.format(id=next_id, prev="prev_hash"))  # the head's own link, copied
     assert isinstance(copied, asyncpg.UniqueViolationError) and "prev_hash" in str(copied), copied
     # Slipped in between: an unused id below the head, linked to the row before it (its hash is taken).
-    last_two = await fetch("SELECT id, hash FROM ledger_entry ORDER BY id DESC LIMIT 2")
+    last_two = await fetch("SELECT id, hash FROM ledger_entry WHERE county_id = {} ORDER BY id DESC LIMIT 2", county)
     between = await refused(RAW.format(id=f"{last_two[0]['id']} - 1 + 0 * {last_two[1]['id']}",
                                         prev=f"'{last_two[1]['hash']}'").replace(
         "SELECT max(id) FROM ledger_entry", f"SELECT {last_two[0]['id']}"))
@@ -90,14 +91,14 @@ async def test_chain_and_subject_locks_use_separate_namespaces(app_client):
     other = await asyncpg.connect(os.environ["DATABASE_URL"])
     try:
         async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1, 0)", chain.CHAIN_LOCKS)
+            await conn.execute("SELECT pg_advisory_xact_lock($1, 1)", chain.CHAIN_LOCKS)
             # Any subject's lock is still free while the chain's end is held.
             async with other.transaction():
                 got = await other.fetchval("SELECT pg_try_advisory_xact_lock($1, $2)", chain.SUBJECT_LOCKS, 0)
                 assert got is True
             locks = await conn.fetch("SELECT classid, objid, objsubid FROM pg_locks WHERE locktype = 'advisory' "
                                      "AND pid = pg_backend_pid()")
-            assert [(r["classid"], r["objid"], r["objsubid"]) for r in locks] == [(chain.CHAIN_LOCKS, 0, 2)]
+            assert [(r["classid"], r["objid"], r["objsubid"]) for r in locks] == [(chain.CHAIN_LOCKS, 1, 2)]
     finally:
         await conn.close()
         await other.close()

@@ -214,10 +214,10 @@ async def test_the_database_refuses_bad_reversals_written_directly(app_client, t
     entry = (await _record(app_client, tokens, person))["entries"][0]
     reversal = (await _reverse(app_client, tokens, entry["id"])).json()
 
-    copy = """INSERT INTO ledger_entry (event, subject_kind, subject_id, person_id, household_id, item_code,
+    copy = """INSERT INTO ledger_entry (county_id, event, subject_kind, subject_id, person_id, household_id, item_code,
                   catalogue_version, points, valid_from, valid_until, reverses_entry, reason, explanation_zh,
                   explanation, created_by, created_at, prev_hash, hash)
-              SELECT event, subject_kind, subject_id, person_id, household_id, item_code, catalogue_version,
+              SELECT county_id, event, subject_kind, subject_id, person_id, household_id, item_code, catalogue_version,
                   {points}, valid_from, valid_until, id, 'direct', '', '{{}}', created_by, now(), hash,
                   md5(random()::text) || md5(random()::text)
               FROM ledger_entry WHERE id = $1"""

@@ -250,6 +250,40 @@ async def townships_of_county(county_id: int) -> list[int]:
     return [r["id"] for r in await fetch("SELECT id FROM township WHERE county = {} ORDER BY id", county_id)]
 
 
+_KEY = {PERSON: "p.id", HOUSEHOLD: "h.id", ORGANISATION: "o.id"}
+
+
+async def locate_many(kind: str, subject_ids: Iterable[int]) -> dict[int, Location]:
+    """:func:`locate` for many subjects of one kind in one query (persons, households, organisations);
+    a subject that does not exist is absent from the answer."""
+    ids = sorted(set(subject_ids))
+    if not ids:
+        return {}
+    key = _KEY[kind]
+    sql = _SQL[kind].replace("SELECT", f"SELECT {key} AS located_id,", 1).replace(f"WHERE {key} = {{}}",
+                                                                                    f"WHERE {key} = ANY({{}})")
+    out = {}
+    for row in await fetch(sql, ids):
+        row = dict(row)
+        located = row.pop("located_id")
+        out[located] = Location(kind=kind, id=located, **row)
+    return out
+
+
+async def authorize_writes(actor: Actor, subjects: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Location | None]:
+    """:func:`authorize_write` for many subjects at once: each (kind, id) → its location, or None where
+    the write must be refused as not found (missing, or outside the actor's jurisdiction)."""
+    wanted = set(subjects)
+    out: dict[tuple[str, int], Location | None] = {}
+    for kind in sorted({k for k, _ in wanted}):
+        found = await locate_many(kind, [i for k, i in wanted if k == kind])
+        for k, i in wanted:
+            if k == kind:
+                where = found.get(i)
+                out[(k, i)] = where if where is not None and covers(actor, where) else None
+    return out
+
+
 async def authorize_write(actor: Actor, kind: str, subject_id: int) -> Location:
     """Scope check for recording something *about* a subject (no access-log row: nothing is read)."""
     where = await locate(kind, subject_id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -26,7 +27,7 @@ from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.db import fetch, transaction_connection
 from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, PermissionDenied
-from backend.ledger import chain
+from backend.ledger import bulk, chain
 from backend.ledger.catalogue import catalogues, county_of, county_of_township, points_text
 from backend.ledger.schemas import BatchItemResult, BatchOut, EntryOut, EventIn, EventOut
 from backend.ledger.tables import COUNTED, PENDING_REVIEW, REJECTED, REPAIRED, REVERSED, SKIPPED, CreditEvent
@@ -55,8 +56,7 @@ def _rule_error(exc: RuleError) -> InvalidInput:
     return InvalidInput(exc.message_zh, exc.message_en, code=exc.code)
 
 
-def _subject_lock_key(kind: str, subject_id: int) -> str:
-    return f"subject:{kind}:{subject_id}"
+_subject_lock_key = bulk.subject_lock_key
 
 
 async def _lock_subject(kind: str, subject_id: int) -> None:
@@ -316,34 +316,125 @@ def _item_key(data: EventIn | Any) -> str:
 
 
 async def record_batch(actor: Actor, events: list[EventIn], *, today: date | None = None) -> BatchOut:
-    """A phone's offline backlog: each event on its own (one failing item never blocks the rest),
-    one result per event, in order; recomputes are queued once per subject and the answers rendered
-    in one go."""
+    """A phone's offline backlog, or a neighbouring system's list: one result per event, in order;
+    one failing item never blocks the rest. The batch is written set-based (``ledger.bulk``: one
+    transaction, subjects locked in one statement, events in one insert, each subject's history loaded
+    once, the entries in one chain append); if that transaction meets anything only the one-by-one path
+    can answer item by item (a photo used meanwhile, a concurrent replay of a key), it is rolled back
+    whole and every item goes one by one, as before. Recomputes are queued once per subject and the
+    answers rendered in one go."""
     today = today or clock.today()
-    outcomes: list[tuple[EventIn | dict, int | None, str, CunxinError | None]] = []
+    slots: list[_Slot] = []
     for raw in events:
         try:
-            data = raw if isinstance(raw, EventIn) else _batch_item(raw)
+            slots.append(_Slot(raw, raw if isinstance(raw, EventIn) else _batch_item(raw)))
         except CunxinError as exc:
-            outcomes.append((raw, None, "error", exc))
-            continue
-        try:
-            event_id, created = await _record(actor, data, today)
-            outcomes.append((data, event_id, "created" if created else "replayed", None))
-        except CunxinError as exc:
-            outcomes.append((data, None, "error", exc))
-    for kind, subject_id in dict.fromkeys((d.subject_kind, d.subject_id) for d, _, o, _ in outcomes if o == "created"):
+            slots.append(_Slot(raw, None, error=exc))
+    try:
+        await _record_at_once(actor, slots, today)
+    except (CunxinError, UniqueViolationError, _OneByOne):
+        for slot in slots:
+            if slot.data is None:
+                continue
+            slot.error, slot.event_id, slot.outcome = None, None, "error"
+            try:
+                slot.event_id, created = await _record(actor, slot.data, today)
+                slot.outcome = "created" if created else "replayed"
+            except CunxinError as exc:
+                slot.error = exc
+    for kind, subject_id in dict.fromkeys((s.data.subject_kind, s.data.subject_id) for s in slots
+                                          if s.outcome == "created"):
         await ledger_changed(kind, subject_id)
-    rendered = dict(zip((i for _, i, _, _ in outcomes if i is not None),
-                        await events_out([i for _, i, _, _ in outcomes if i is not None])))
+    ids = [s.event_id for s in slots if s.event_id is not None]
+    rendered = dict(zip(ids, await events_out(ids)))
     results = [
-        BatchItemResult(idempotency_key=_item_key(data), outcome=outcome,
-                        event=rendered.get(event_id) if event_id is not None else None,
-                        error=ErrorBody(**exc.to_body()) if exc is not None else None)
-        for data, event_id, outcome, exc in outcomes
+        BatchItemResult(idempotency_key=_item_key(s.data if s.data is not None else s.raw), outcome=s.outcome,
+                        event=rendered.get(s.event_id) if s.event_id is not None else None,
+                        error=ErrorBody(**s.error.to_body()) if s.error is not None else None)
+        for s in slots
     ]
     counts = {k: sum(r.outcome == k for r in results) for k in ("created", "replayed", "error")}
     return BatchOut(results=results, created=counts["created"], replayed=counts["replayed"], errors=counts["error"])
+
+
+@dataclass
+class _Slot:
+    raw: Any
+    data: EventIn | None
+    error: CunxinError | None = None
+    event_id: int | None = None
+    outcome: str = "error"
+
+
+class _OneByOne(Exception):
+    """The set-based write cannot answer this batch item by item: roll back, go one by one."""
+
+
+async def _record_at_once(actor: Actor, slots: list[_Slot], today: date) -> None:
+    """The set-based path: every check a single ``POST /events`` makes, per item and before anything is
+    written; then one transaction for all new events (``ledger.bulk.write_events``)."""
+    live = [s for s in slots if s.data is not None]
+    for s in live:
+        try:
+            if s.data.occurred_on > today:
+                raise InvalidInput("事件日期不能晚于今天", "occurred_on may not be in the future", code="LEDGER_FUTURE_EVENT")
+            _require_logger(actor, s.data.item_code)
+        except CunxinError as exc:
+            s.error = exc
+    live = [s for s in live if s.error is None]
+    places = await scope.authorize_writes(actor, [(s.data.subject_kind, s.data.subject_id) for s in live])
+    for s in live:
+        if places[(s.data.subject_kind, s.data.subject_id)] is None:
+            s.error = NotFound()
+    live = [s for s in live if s.error is None]
+    digests = {id(s): payload_hash(s.data) for s in live}
+    first: dict[str, _Slot] = {}
+    new: list[tuple[_Slot, bulk.NewEvent]] = []
+    known = await _known_keys(actor, [s.data.idempotency_key for s in live])
+    for s in live:
+        key = s.data.idempotency_key
+        try:
+            if key in known:
+                s.event_id, s.outcome = _check_replay(known[key], digests[id(s)]), "replayed"
+                continue
+            if key in first:  # the same key twice in one batch: the later one replays the first
+                if payload_hash(first[key].data) != digests[id(s)]:
+                    _check_replay({"payload_hash": payload_hash(first[key].data)}, digests[id(s)])
+                s.outcome = "replayed"
+                continue
+            where = places[(s.data.subject_kind, s.data.subject_id)]
+            _validate(s.data.model_dump(), today, where.county_id)
+            item = catalogues(where.county_id).version_on(s.data.occurred_on).item(s.data.item_code)
+            if item.evidence == "required" and not s.data.evidence_ids:
+                raise InvalidInput("该事项必须附证据照片", "This item requires photo evidence", code="LEDGER_EVIDENCE_REQUIRED")
+        except CunxinError as exc:
+            s.error = exc
+            continue
+        first[key] = s
+        new.append((s, bulk.NewEvent(s.data, where, digests[id(s)], evidence_ids=list(s.data.evidence_ids))))
+    if new:
+        async with engine_finder().transaction():
+            await bulk.lock_subjects([(e.data.subject_kind, e.data.subject_id) for _, e in new])
+            if await _known_keys(actor, [e.data.idempotency_key for _, e in new]):
+                raise _OneByOne()  # a concurrent request recorded one of them meanwhile
+            rows = await bulk.write_events(actor, [e for _, e in new], today)
+            for (s, e), row in zip(new, rows):
+                s.event_id, s.outcome = row["id"], "created"
+                if e.evidence_ids:
+                    from backend.evidence.services import link_evidence
+
+                    await link_evidence(actor, row["id"], e.evidence_ids)
+    for s in live:  # in-batch replays point at the event their first occurrence created
+        if s.outcome == "replayed" and s.event_id is None:
+            s.event_id = first[s.data.idempotency_key].event_id
+
+
+async def _known_keys(actor: Actor, keys: list[str]) -> dict[str, dict]:
+    if not keys:
+        return {}
+    rows = await fetch("SELECT id, idempotency_key, payload_hash FROM credit_event WHERE recorded_by = {} "
+                       "AND idempotency_key = ANY({})", actor.id, sorted(set(keys)))
+    return {r["idempotency_key"]: r for r in rows}
 
 
 async def get_event(actor: Actor, event_id: int) -> EventOut:

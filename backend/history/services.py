@@ -43,7 +43,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 
 from asyncpg.exceptions import PostgresError
@@ -63,15 +63,14 @@ from backend.history.schemas import RowErrorOut, RunOut
 from backend.history.tables import (ALL_OR_NOTHING, DONE, FAILED, QUEUED, REJECTED, RUNNING, VALID_ROWS,
                                     HistoryImport)
 from backend.identity import FieldCipher, derive_keys
-from backend.ledger import chain
+from backend.ledger import bulk
 from backend.ledger import services as ledger
 from backend.ledger.catalogue import catalogues
 from backend.ledger.schemas import EventIn
-from backend.ledger.tables import COUNTED, CreditEvent
+from backend.ledger.tables import COUNTED
 from backend.registry import protection
 from backend.settings import get_settings
-from points_rules import Change, EntryDraft, RuleError, canonical_key
-from points_rules.history import record_in_order
+from points_rules import RuleError
 
 logger = logging.getLogger("cunxin.history")
 
@@ -378,121 +377,22 @@ async def _write(run_id: int, actor: Actor, placed: list[_Placed], today: date, 
 
 
 async def _write_chunk(actor: Actor, todo: list[_Placed], today: date) -> set[tuple[str, int]]:
-    """The chunk's events and their entries, as live recording in canonical order would write them.
-
-    A subject whose new events all come after every event it already has (the usual case for a
-    history) gets them in one insert and its entries from one reconcile
-    (:func:`points_rules.history.record_in_order`, which checks that nothing already in force
-    changes); any other subject's events are recorded one by one, each re-scoring the subject
-    through ``ledger.services.rescore_subject`` exactly as a late live entry does."""
-    by_subject: dict[tuple[str, int], list[_Placed]] = {}
-    for p in todo:
-        by_subject.setdefault((p.where.kind, p.where.id), []).append(p)
-    if not by_subject:
-        return set()
-    counted = await _counted_by_subject(list(by_subject))
-    with_entries = await _subjects_with_entries(list(by_subject))
-    batch_subjects = [s for s, rows in by_subject.items()
-                      if _all_after(counted.get(s, []), [_order(actor, p) for p in rows])]
-    one_by_one = [s for s in by_subject if s not in set(batch_subjects)]
-    entry_rows: list[dict] = []
-    fallback: list[tuple[str, int, list[dict]]] = []
-    batch = [p for s in batch_subjects for p in by_subject[s]]
-    if batch:
-        # The rows as the database keeps them (a quantity of 12.5 reads back as 12.50, as live scoring sees it).
-        inserted = await CreditEvent.insert(*[_event_row(actor, _event_in(p), p, today) for p in batch]).returning(
-            *_ENGINE_COLUMNS)
-        rows_by_key = {r["idempotency_key"]: r for r in inserted}
-        now = clock.now()
-        for subject in batch_subjects:
-            kind, subject_id = subject
-            new_rows = [rows_by_key[event_key(p.row)] for p in by_subject[subject]]
-            old = counted.get(subject, [])
-            active = await ledger.active_entries(kind, subject_id) if old or subject in with_entries else []
-            try:
-                appends = record_in_order(catalogues(actor.county_id), [ledger.engine_event(e) for e in old], active,
-                                          [ledger.engine_event(e) for e in new_rows])
-            except RuleError as exc:
-                raise InvalidInput(exc.message_zh, exc.message_en, code=exc.code) from exc
-            if appends is None:   # not provably in order: each event re-scores the subject, as live
-                fallback.append((kind, subject_id, new_rows))
-                continue
-            by_id = {e["id"]: e for e in new_rows}
-            entry_rows.extend(_entry_row(kind, subject_id, by_id[a.event_id], a.draft, actor.id, now)
-                              for a in appends)
-    await chain.append(entry_rows)
-    for kind, subject_id, new_rows in fallback:
-        for e in sorted(new_rows, key=lambda e: canonical_key(ledger.engine_event(e))):
-            await ledger.rescore_subject(kind, subject_id, Change("recorded", e["id"], e["item_code"], e["occurred_on"]),
-                                         actor.id)
-    for subject in one_by_one:
-        kind, subject_id = subject
-        for p in sorted(by_subject[subject], key=lambda p: (p.row.occurred_on, event_key(p.row))):
-            data = _event_in(p)
-            event_id = (await CreditEvent.insert(_event_row(actor, data, p, today)).returning(CreditEvent.id))[0]["id"]
-            await ledger.rescore_subject(kind, subject_id, Change("recorded", event_id, data.item_code, data.occurred_on),
-                                         actor.id)
-    return set(by_subject)
+    """The chunk's events and their entries, as live recording in canonical order would write them:
+    the ledger's set-based path (``ledger.bulk.write_events``: one insert; a subject whose new events
+    all come after its counted ones gets its entries from one reconcile; any other subject's events one
+    by one, each re-scoring the subject exactly as a late live entry does)."""
+    items = [bulk.NewEvent(data, p.where, ledger.payload_hash(data), status=COUNTED, late=False,
+                           review_reason=HISTORY_REVIEW_REASON)
+             for p in sorted(todo, key=lambda p: (p.where.kind, p.where.id, p.row.occurred_on, event_key(p.row)))
+             for data in [_event_in(p)]]
+    try:
+        await bulk.write_events(actor, items, today)
+    except RuleError as exc:
+        raise InvalidInput(exc.message_zh, exc.message_en, code=exc.code) from exc
+    return {(p.where.kind, p.where.id) for p in todo}
 
 
-_ENGINE_COLUMNS = (CreditEvent.id, CreditEvent.idempotency_key, CreditEvent.recorded_by, CreditEvent.item_code,
-                   CreditEvent.subject_kind, CreditEvent.occurred_on, CreditEvent.recorded_on, CreditEvent.quantity,
-                   CreditEvent.level, CreditEvent.act_id, CreditEvent.person_id, CreditEvent.household_id)
-
-
-def _order(actor: Actor, p: _Placed) -> tuple[date, str]:
-    """An event's place in the ledger's canonical order, before it has an id (``ledger.engine_event``)."""
-    return p.row.occurred_on, f"{actor.id}:{event_key(p.row)}"
-
-
-def _all_after(old: list[dict], new: list[tuple[date, str]]) -> bool:
-    return not old or max((e["occurred_on"], f"{e['recorded_by']}:{e['idempotency_key']}") for e in old) < min(new)
-
-
-async def _counted_by_subject(subjects: list[tuple[str, int]]) -> dict[tuple[str, int], list[dict]]:
-    """``ledger.services.counted_events`` for many subjects in one query per kind."""
-    out: dict[tuple[str, int], list[dict]] = {}
-    for kind in sorted({k for k, _ in subjects}):
-        for r in await fetch("SELECT * FROM credit_event WHERE subject_kind = {} AND subject_id = ANY({}) "
-                             "AND status = ANY({})", kind, [i for k, i in subjects if k == kind],
-                             list(ledger.COUNTED_STATUSES)):
-            out.setdefault((kind, r["subject_id"]), []).append(r)
-    return out
-
-
-async def _subjects_with_entries(subjects: list[tuple[str, int]]) -> set[tuple[str, int]]:
-    out: set[tuple[str, int]] = set()
-    for kind in sorted({k for k, _ in subjects}):
-        for r in await fetch("SELECT DISTINCT subject_id FROM ledger_entry WHERE subject_kind = {} "
-                             "AND subject_id = ANY({})", kind, [i for k, i in subjects if k == kind]):
-            out.add((kind, r["subject_id"]))
-    return out
-
-
-def _entry_row(kind: str, subject_id: int, event: dict, draft: EntryDraft, actor_id: int, now: datetime) -> dict:
-    """One ``ledger_entry`` row for ``chain.append``, as ``ledger.services.rescore_subject`` makes it
-    for the event's own first entry (reason empty)."""
-    return {
-        "event": event["id"], "subject_kind": kind, "subject_id": subject_id,
-        "person_id": event["person_id"], "household_id": event["household_id"],
-        "item_code": draft.item_code, "catalogue_version": draft.catalogue_version, "points": draft.points,
-        "valid_from": draft.valid_from, "valid_until": draft.valid_until, "grade_override": draft.grade_override,
-        "quantity": draft.quantity, "act_id": event["act_id"], "reverses_entry": draft.reverses_entry_id,
-        "reason": "", "explanation_zh": draft.explanation_zh, "explanation": draft.explanation,
-        "created_by": actor_id, "created_at": now,
-    }
-
-
-def _event_row(actor: Actor, data: EventIn, p: _Placed, today: date) -> CreditEvent:
-    where = p.where
-    return CreditEvent(
-        idempotency_key=data.idempotency_key, recorded_by=actor.id, payload_hash=ledger.payload_hash(data),
-        item_code=data.item_code, subject_kind=data.subject_kind, subject_id=data.subject_id,
-        person_id=where.person_id, household_id=where.household_id, township_id=where.township_id,
-        grid_id=where.grid_id, occurred_on=data.occurred_on, recorded_on=today, quantity=data.quantity,
-        level=data.level, act_id=None, note=data.note, evidence_ids=[], catalogue_version=p.row.catalogue_version,
-        status=COUNTED, late=False, review_reason="历史导入（县级管理员导入即审核）",
-    )
+HISTORY_REVIEW_REASON = "历史导入（县级管理员导入即审核）"
 
 
 async def requeue_stale() -> int:

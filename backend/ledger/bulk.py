@@ -54,6 +54,7 @@ class NewEvent:
     evidence_ids: list[int] = field(default_factory=list)
     status: str | None = None           # None: PENDING_REVIEW if the item needs review, else COUNTED
     review_reason: str = ""
+    late: bool | None = None            # None: by the catalogue's recording window (history: never late)
 
 
 def subject_lock_key(kind: str, subject_id: int) -> str:
@@ -81,7 +82,8 @@ def event_row(actor: Actor, item: NewEvent, today: date) -> CreditEvent:
         grid_id=where.grid_id, occurred_on=data.occurred_on, recorded_on=today, quantity=data.quantity,
         level=data.level, act_id=data.act_id, note=data.note, evidence_ids=item.evidence_ids,
         catalogue_version=version.version, status=status,
-        late=today > version.scoring.recording_window.deadline(data.occurred_on), review_reason=item.review_reason,
+        late=today > version.scoring.recording_window.deadline(data.occurred_on) if item.late is None else item.late,
+        review_reason=item.review_reason,
     )
 
 

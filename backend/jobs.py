@@ -30,6 +30,10 @@ def suppressed(*functions: str):
         _suppressed.reset(token)
 
 
+def is_suppressed(function: str) -> bool:
+    return function in _suppressed.get()
+
+
 async def _get_pool() -> ArqRedis:
     global _pool
     if _pool is None:

@@ -63,6 +63,18 @@ async def recompute_standing(ctx: dict, subject_kind: str, subject_id: int) -> i
     return len(households)
 
 
+async def recompute_standings(ctx: dict, subjects: list[list]) -> int:
+    """``recompute_standing`` for a batch's subjects at once: their households recomputed together."""
+    from backend.ratings.recompute import households_of_subject, recompute_households
+
+    households: set[int] = set()
+    for kind, subject_id in subjects:
+        households.update(await households_of_subject(kind, subject_id))
+    if households:
+        await recompute_households(sorted(households))
+    return len(households)
+
+
 async def nightly_full_recompute(ctx: dict) -> dict:
     """Recompute all standing from the ledger and report drift against the incremental results
     (entries also expire with the calendar, which no ledger change announces)."""
@@ -96,6 +108,7 @@ async def shutdown(ctx: dict) -> None:
 
 class WorkerSettings:
     functions = [purge_expired_sessions, process_evidence, requeue_pending_evidence, recompute_standing,
+                 recompute_standings,
                  nightly_full_recompute, finalize_ratings, *bank_jobs.FUNCTIONS, *measure_jobs.FUNCTIONS,
                  *webhook_jobs.FUNCTIONS, *feed_jobs.FUNCTIONS, *objection_jobs.FUNCTIONS,
                  *repair_jobs.FUNCTIONS, *commitments_jobs.FUNCTIONS, *history_jobs.FUNCTIONS, *fieldwork_jobs.FUNCTIONS,

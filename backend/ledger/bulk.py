@@ -21,6 +21,7 @@ recorder and idempotency key) — the order the ledger's scores never depend on 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -71,20 +72,45 @@ async def lock_subjects(subjects: list[tuple[str, int]]) -> None:
             chain.SUBJECT_LOCKS, keys)
 
 
-def event_row(actor: Actor, item: NewEvent, today: date) -> CreditEvent:
+# The columns a new event is inserted with, and their types for the one-statement insert (unnest).
+EVENT_COLUMNS = (
+    ("idempotency_key", "text"), ("recorded_by", "int"), ("payload_hash", "text"), ("item_code", "text"),
+    ("subject_kind", "text"), ("subject_id", "int"), ("person_id", "int"), ("household_id", "int"),
+    ("township_id", "int"), ("grid_id", "int"), ("occurred_on", "date"), ("recorded_on", "date"),
+    ("quantity", "numeric"), ("level", "text"), ("act_id", "text"), ("note", "text"), ("evidence_ids", "jsonb"),
+    ("catalogue_version", "text"), ("status", "text"), ("late", "bool"), ("review_reason", "text"),
+)
+RETURNED = ", ".join(c._meta.db_column_name for c in ENGINE_COLUMNS)
+
+
+def event_row(actor: Actor, item: NewEvent, today: date) -> dict:
+    """The ``credit_event`` row of a new event, as ``ledger.services._insert_event`` stores it."""
     data, where = item.data, item.where
     version = catalogues(where.county_id).version_on(data.occurred_on)
     status = item.status or (PENDING_REVIEW if version.item(data.item_code).needs_review else COUNTED)
-    return CreditEvent(
-        idempotency_key=data.idempotency_key, recorded_by=actor.id, payload_hash=item.digest,
-        item_code=data.item_code, subject_kind=data.subject_kind, subject_id=data.subject_id,
-        person_id=where.person_id, household_id=where.household_id, township_id=where.township_id,
-        grid_id=where.grid_id, occurred_on=data.occurred_on, recorded_on=today, quantity=data.quantity,
-        level=data.level, act_id=data.act_id, note=data.note, evidence_ids=item.evidence_ids,
-        catalogue_version=version.version, status=status,
-        late=today > version.scoring.recording_window.deadline(data.occurred_on) if item.late is None else item.late,
-        review_reason=item.review_reason,
-    )
+    return {
+        "idempotency_key": data.idempotency_key, "recorded_by": actor.id, "payload_hash": item.digest,
+        "item_code": data.item_code, "subject_kind": data.subject_kind, "subject_id": data.subject_id,
+        "person_id": where.person_id, "household_id": where.household_id, "township_id": where.township_id,
+        "grid_id": where.grid_id, "occurred_on": data.occurred_on, "recorded_on": today, "quantity": data.quantity,
+        "level": data.level, "act_id": data.act_id, "note": data.note, "evidence_ids": json.dumps(item.evidence_ids),
+        "catalogue_version": version.version, "status": status,
+        "late": today > version.scoring.recording_window.deadline(data.occurred_on) if item.late is None else item.late,
+        "review_reason": item.review_reason,
+    }
+
+
+async def insert_events(rows: list[dict]) -> list[dict]:
+    """The events in one statement (arrays unnested), returned as ``ENGINE_COLUMNS`` in the order given."""
+    if not rows:
+        return []
+    names = ", ".join(name for name, _ in EVENT_COLUMNS)
+    arrays = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(EVENT_COLUMNS, 1))
+    inserted = await transaction_connection().fetch(
+        f"INSERT INTO credit_event ({names}) SELECT * FROM unnest({arrays}) RETURNING {RETURNED}",
+        *[[row[name] for row in rows] for name, _ in EVENT_COLUMNS])
+    by_key = {r["idempotency_key"]: dict(r) for r in inserted}
+    return [by_key[row["idempotency_key"]] for row in rows]
 
 
 def entry_row(kind: str, subject_id: int, event: dict, draft: EntryDraft, actor_id: int, now: datetime) -> dict:
@@ -158,10 +184,10 @@ async def write_events(actor: Actor, items: list[NewEvent], today: date) -> list
     if not items:
         return []
     rows_by_key: dict[str, dict] = {}
-    statuses = [event_row(actor, item, today).status for item in items]
+    event_rows = [event_row(actor, item, today) for item in items]
     counting: dict[tuple[str, int], list[int]] = defaultdict(list)  # subject → positions of its counted events
-    for position, (item, status) in enumerate(zip(items, statuses)):
-        if status == COUNTED:
+    for position, (item, row) in enumerate(zip(items, event_rows)):
+        if row["status"] == COUNTED:
             counting[(item.data.subject_kind, item.data.subject_id)].append(position)
     subjects = sorted(counting)
     old_by_subject = await counted_by_subject(subjects) if subjects else {}
@@ -180,12 +206,9 @@ async def write_events(actor: Actor, items: list[NewEvent], today: date) -> list
         if appends is not None:
             plans[subject] = [(drafts[a.event_id], a.draft) for a in appends]
     one_by_one = {s for s in subjects if s not in plans}
-    at_once = [item for item in items if (item.data.subject_kind, item.data.subject_id) not in one_by_one
-               or event_row(actor, item, today).status != COUNTED]
-    if at_once:
-        inserted = await CreditEvent.insert(*[event_row(actor, item, today) for item in at_once]).returning(
-            *ENGINE_COLUMNS)
-        rows_by_key.update({r["idempotency_key"]: r for r in inserted})
+    at_once = [row for item, row in zip(items, event_rows)
+               if (item.data.subject_kind, item.data.subject_id) not in one_by_one or row["status"] != COUNTED]
+    rows_by_key.update({r["idempotency_key"]: r for r in await insert_events(at_once)})
     now = clock.now()
     entry_rows = []
     for subject, planned in plans.items():
@@ -197,7 +220,7 @@ async def write_events(actor: Actor, items: list[NewEvent], today: date) -> list
         ordered = sorted(counting[subject], key=lambda p: canonical_key(_draft_event(actor, items[p], today, 0)))
         for position in ordered:
             item = items[position]
-            row = (await CreditEvent.insert(event_row(actor, item, today)).returning(*ENGINE_COLUMNS))[0]
+            row = (await insert_events([event_rows[position]]))[0]
             await rescore_subject(subject[0], subject[1],
                                   Change("recorded", row["id"], item.data.item_code, item.data.occurred_on), actor.id)
             rows_by_key[item.data.idempotency_key] = row

@@ -45,6 +45,18 @@ async def ledger_changed(subject_kind: str, subject_id: int) -> None:
     await jobs.enqueue("recompute_standing", subject_kind, subject_id)
 
 
+async def subjects_changed(subjects: list[tuple[str, int]]) -> None:
+    """``ledger_changed`` for a batch's subjects: one job for all of them (a job per subject costs a
+    Redis round trip each — most of a batch's time)."""
+    unique = list(dict.fromkeys(subjects))
+    if jobs.is_suppressed("recompute_standing"):  # bulk work that recomputes at its end
+        return
+    if len(unique) == 1:
+        await ledger_changed(*unique[0])
+    elif unique:
+        await jobs.enqueue("recompute_standings", [list(s) for s in unique])
+
+
 def payload_hash(event: EventIn) -> str:
     body = event.model_dump(mode="json", exclude={"idempotency_key"})
     if event.quantity is not None:  # "12", "12.0" and "12.00" are one quantity
@@ -342,9 +354,7 @@ async def record_batch(actor: Actor, events: list[EventIn], *, today: date | Non
                 slot.outcome = "created" if created else "replayed"
             except CunxinError as exc:
                 slot.error = exc
-    for kind, subject_id in dict.fromkeys((s.data.subject_kind, s.data.subject_id) for s in slots
-                                          if s.outcome == "created"):
-        await ledger_changed(kind, subject_id)
+    await subjects_changed([(s.data.subject_kind, s.data.subject_id) for s in slots if s.outcome == "created"])
     ids = [s.event_id for s in slots if s.event_id is not None]
     rendered = dict(zip(ids, await events_out(ids)))
     results = [

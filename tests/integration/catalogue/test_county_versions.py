@@ -10,7 +10,6 @@ change scoring for whoever else used the county)."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 import pytest
@@ -21,16 +20,11 @@ from backend.auth import accounts
 from backend.auth.roles import Role
 from backend.catalogue import county as county_versions
 from backend.db import fetch
-from backend.identity import parse_id_number
-from backend.identity.idcard import compute_check_digit
 from backend.ledger import chain
-from backend.registry import protection
-from backend.registry.tables import (HEAD, County, Grid, Household, HouseholdMembership, HouseholdResidence, Person,
-                                     Township, Village)
-from backend.registry.writer import person_row
 from dev.demo_data import COUNTY_CODE
 from dev.seed import DEMO_PASSWORD
 from points_rules import DEFAULT_CATALOGUE_DIR
+from tests.integration.counties import own_county
 
 TODAY = clock.today()
 URL = "/api/v1/county-catalogue/versions"
@@ -49,35 +43,11 @@ def version_text(version: str, effective, *, kept_points: str = "50", cap: str =
     return head + "  - code: COMMITMENT-KEPT\n" + item + sep + rest
 
 
-async def _free_id_number(seed: int) -> str:
-    for seq in range(999, 100, -1):
-        first17 = f"62070219{seed:02d}0101{seq:03d}"[:17]
-        candidate = first17 + compute_check_digit(first17)
-        if not await Person.exists().where(Person.id_number_hash == protection.id_number_hash(candidate)):
-            return candidate
-    raise AssertionError("no free ID number")
-
-
 @pytest.fixture(scope="module")
 async def place(app_client, tokens):
-    tag = secrets.token_hex(3)
-    code = f"CV{tag}"
-    county = (await County.insert(County(code=code, name="目录区")).returning(County.id))[0]["id"]
-    township = (await Township.insert(Township(code=f"{code}t", name="目录镇", county=county)).returning(Township.id))[0]["id"]
-    village = (await Village.insert(Village(code=f"{code}v", name="目录村", township=township)).returning(Village.id))[0]["id"]
-    grid = (await Grid.insert(Grid(code=f"{code}g", name="目录网格", village=village)).returning(Grid.id))[0]["id"]
-    people = []
-    for i in range(2):
-        household = (await Household.insert(Household(code=f"{code}h{i}", village=village, grid=grid,
-                                                      address=f"目录村{i}号")).returning(Household.id))[0]["id"]
-        await HouseholdResidence.insert(HouseholdResidence(household=household, grid=grid, address=f"目录村{i}号",
-                                                           valid_from=TODAY - timedelta(days=400), reason="初始登记"))
-        number = await _free_id_number(70 + i)
-        person = (await Person.insert(person_row(name=f"目录{i}", resident_id=parse_id_number(number, today=TODAY),
-                                                 phone=None)).returning(Person.id))[0]["id"]
-        await HouseholdMembership.insert(HouseholdMembership(person=person, household=household, relation=HEAD,
-                                                             valid_from=TODAY - timedelta(days=400), reason="初始登记"))
-        people.append((person, household))
+    own = await own_county("CV", "目录", 2, birth_seed=70)
+    code, county, people = own.code, own.county, own.people
+    tag = code[2:]
     for name in ("a", "b"):
         await accounts.create_account(f"cv{tag}_{name}", DEMO_PASSWORD, Role.COUNTY_ADMIN, county_code=code,
                                       display_name=f"目录区管理员{name}", admin_ui=True)

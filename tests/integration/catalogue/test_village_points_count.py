@@ -10,7 +10,6 @@ In the catalogue group (LATE_MODULES): a published version is immutable and its 
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import timedelta
 
@@ -20,14 +19,11 @@ from backend import clock
 from backend.auth import accounts
 from backend.auth.roles import Role
 from backend.db import fetch
-from backend.identity import parse_id_number
 from backend.ratings.compute import compute_households
-from backend.registry.tables import (HEAD, County, Grid, Household, HouseholdMembership, HouseholdResidence, Person,
-                                     Township, Village)
-from backend.registry.writer import person_row
 from dev.seed import DEMO_PASSWORD
+from tests.integration.counties import own_county
 
-from .test_county_versions import SHIPPED, URL, _free_id_number
+from .test_county_versions import SHIPPED, URL
 
 TODAY = clock.today()
 TOMORROW = TODAY + timedelta(days=1)
@@ -50,23 +46,10 @@ async def _ok(response, status: int = 200) -> dict:
 
 @pytest.fixture(scope="module")
 async def place(app_client, tokens):
-    tag = secrets.token_hex(3)
-    code = f"VP{tag}"
-    county = (await County.insert(County(code=code, name="村规区")).returning(County.id))[0]["id"]
-    township = (await Township.insert(Township(code=f"{code}t", name="村规镇", county=county))
-                .returning(Township.id))[0]["id"]
-    village = (await Village.insert(Village(code=f"{code}v", name="村规村", township=township))
-               .returning(Village.id))[0]["id"]
-    grid = (await Grid.insert(Grid(code=f"{code}g", name="村规网格", village=village)).returning(Grid.id))[0]["id"]
-    household = (await Household.insert(Household(code=f"{code}h", village=village, grid=grid, address="村规村1号"))
-                 .returning(Household.id))[0]["id"]
-    await HouseholdResidence.insert(HouseholdResidence(household=household, grid=grid, address="村规村1号",
-                                                       valid_from=TODAY - timedelta(days=400), reason="初始登记"))
-    number = await _free_id_number(80)
-    person = (await Person.insert(person_row(name="村规一", resident_id=parse_id_number(number, today=TODAY),
-                                             phone=None)).returning(Person.id))[0]["id"]
-    await HouseholdMembership.insert(HouseholdMembership(person=person, household=household, relation=HEAD,
-                                                         valid_from=TODAY - timedelta(days=400), reason="初始登记"))
+    own = await own_county("VP", "村规", 1, birth_seed=80)
+    code, county, village = own.code, own.county, own.village
+    (person, household), = own.people
+    tag = code[2:]
     for name in ("a", "b"):
         await accounts.create_account(f"vp{tag}_{name}", DEMO_PASSWORD, Role.COUNTY_ADMIN, county_code=code,
                                       display_name=f"村规区管理员{name}", admin_ui=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import uuid
 from datetime import timedelta
 
@@ -18,13 +17,9 @@ from backend import clock
 from backend.auth import accounts
 from backend.auth.roles import Role
 from backend.db import fetch
-from backend.identity import parse_id_number
 from backend.ledger import chain
-from backend.registry.tables import (HEAD, County, Grid, Household, HouseholdMembership, HouseholdResidence, Person,
-                                     Township, Village)
-from backend.registry.writer import person_row
 from dev.seed import DEMO_PASSWORD
-from tests.integration.catalogue.test_county_versions import _free_id_number
+from tests.integration.counties import own_county
 from tests.integration.refusals import refused
 
 TODAY = clock.today()
@@ -33,24 +28,9 @@ TODAY = clock.today()
 @pytest.fixture(scope="module")
 async def second_county(app_client, tokens):
     """A county of its own with six people and a county admin who records for them."""
-    tag = secrets.token_hex(3)
-    code = f"CC{tag}"
-    county = (await County.insert(County(code=code, name="链区")).returning(County.id))[0]["id"]
-    township = (await Township.insert(Township(code=f"{code}t", name="链镇", county=county)).returning(Township.id))[0]["id"]
-    village = (await Village.insert(Village(code=f"{code}v", name="链村", township=township)).returning(Village.id))[0]["id"]
-    grid = (await Grid.insert(Grid(code=f"{code}g", name="链网格", village=village)).returning(Grid.id))[0]["id"]
-    people = []
-    for i in range(6):
-        household = (await Household.insert(Household(code=f"{code}h{i}", village=village, grid=grid,
-                                                      address=f"链村{i}号")).returning(Household.id))[0]["id"]
-        await HouseholdResidence.insert(HouseholdResidence(household=household, grid=grid, address=f"链村{i}号",
-                                                           valid_from=TODAY - timedelta(days=400), reason="初始登记"))
-        number = await _free_id_number(60 + i)
-        person = (await Person.insert(person_row(name=f"链{i}", resident_id=parse_id_number(number, today=TODAY),
-                                                 phone=None)).returning(Person.id))[0]["id"]
-        await HouseholdMembership.insert(HouseholdMembership(person=person, household=household, relation=HEAD,
-                                                             valid_from=TODAY - timedelta(days=400), reason="初始登记"))
-        people.append(person)
+    own = await own_county("CC", "链", 6, birth_seed=60)
+    code, county, people = own.code, own.county, [p for p, _ in own.people]
+    tag = code[2:]
     await accounts.create_account(f"cc{tag}", DEMO_PASSWORD, Role.COUNTY_ADMIN, county_code=code,
                                   display_name="链区管理员")
     return {"county": county, "people": people, "admin": await tokens(f"cc{tag}")}

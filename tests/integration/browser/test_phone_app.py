@@ -49,10 +49,10 @@ async def states(page) -> list[str]:
 
 async def settled(page, count: int, allowed: tuple[str, ...], timeout: int = 30_000) -> list[str]:
     """The queue's states once ``count`` items are there and none is mid-sync (each in ``allowed``)."""
-    await page.wait_for_function("""([n, ok]) => {
+    handle = await page.wait_for_function("""([n, ok]) => {
         const s = [...document.querySelectorAll('[data-testid=queue-item]')].map(e => e.dataset.state)
-        return s.length === n && s.every(x => ok.includes(x)) }""", arg=[count, list(allowed)], timeout=timeout)
-    return await states(page)
+        return s.length === n && s.every(x => ok.includes(x)) && s }""", arg=[count, list(allowed)], timeout=timeout)
+    return await handle.json_value()  # as seen when they settled (a new sync attempt may start right after)
 
 
 async def test_offline_recording_review_points_and_objection(browser, live_server, app_client):
@@ -120,7 +120,7 @@ async def test_offline_recording_review_points_and_objection(browser, live_serve
             await process_evidence(evidence_id)  # what the worker does in production
             stored = (await fetch("SELECT status, width, height FROM evidence WHERE id = {}", evidence_id))[0]
             assert stored["status"] == "ready" and max(stored["width"], stored["height"]) == 1600, stored  # on the phone
-    assert sorted(await states(page)) == ["approved", "approved", "in_review"]
+    assert sorted(await settled(page, 3, ("approved", "in_review"))) == ["approved", "approved", "in_review"]
 
     # --- the township admin approves the one in review, on the phone
     admin = await browser.new_context(base_url=live_server, **PHONE)

@@ -407,9 +407,8 @@ async def _record_at_once(actor: Actor, slots: list[_Slot], today: date) -> None
             if key in known:
                 s.event_id, s.outcome = _check_replay(known[key], digests[id(s)]), "replayed"
                 continue
-            if key in first:  # the same key twice in one batch: the later one replays the first
-                if payload_hash(first[key].data) != digests[id(s)]:
-                    _check_replay({"payload_hash": payload_hash(first[key].data)}, digests[id(s)])
+            if key in first:  # the same key twice in one batch: the later one replays the first (or conflicts)
+                _check_replay({"id": None, "payload_hash": digests[id(first[key])]}, digests[id(s)])
                 s.outcome = "replayed"
                 continue
             where = places[(s.data.subject_kind, s.data.subject_id)]

@@ -6,10 +6,8 @@ answered item by item — nothing half-written. The chain verifies after each.""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
-import pytest
 
 from backend import clock
 from backend.db import fetch
@@ -87,3 +85,16 @@ async def test_a_batch_that_meets_a_used_photo_is_answered_item_by_item(app_clie
     assert len(await fetch("SELECT id FROM credit_event WHERE idempotency_key = {}", good["idempotency_key"])) == 1
     assert not await fetch("SELECT id FROM credit_event WHERE idempotency_key = {}", reuse["idempotency_key"])
     assert (await chain.verify()).ok
+
+
+async def test_a_key_used_twice_in_one_batch_with_other_content_is_refused(app_client, tokens):
+    person, = await _fresh_people(app_client, tokens, 1)
+    first = _event("person", person, days_ago=3)
+    other = {**first, "occurred_on": (TODAY - timedelta(days=4)).isoformat()}
+    response = await app_client.post("/api/v1/events:batch", json={"events": [first, other]},
+                                     headers=await tokens(WORKER))
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["outcome"] for r in results] == ["created", "error"]
+    assert results[1]["error"]["code"] == "LEDGER_IDEMPOTENCY_CONFLICT"
+    assert len(await fetch("SELECT id FROM credit_event WHERE idempotency_key = {}", first["idempotency_key"])) == 1

@@ -1,13 +1,12 @@
 """The batch endpoint writes set-based (issue 14 item 1): a clean batch never goes one by one (the
 one-by-one function is made to fail, and the batch still records everything), its entries are exactly
 the ones the events get when recorded singly in canonical order, a key repeated inside one batch is one
-event, and a batch whose set-based transaction meets a photo used meanwhile is rolled back whole and
+event (another payload under it is refused), and a batch whose set-based transaction meets a photo used meanwhile is rolled back whole and
 answered item by item — nothing half-written. The chain verifies after each."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-
 
 from backend import clock
 from backend.db import fetch

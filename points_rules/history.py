@@ -202,6 +202,50 @@ def record_in_order(catalogues: CatalogueSet, counted: Sequence[Event], active: 
     return [Append(e.event_id, drafts[e.event_id]) for e in ordered]
 
 
+def window_start(first: date) -> date:
+    """The earliest ``valid_until``/``valid_from`` an entry may have and still be seen by an event
+    dated ``first`` or later: :func:`points_rules.engine.score_event` looks only at entries of the
+    same item that are in force on the event date (tiers, doubling) or begin in its year (the cap)."""
+    return date(first.year, 1, 1)
+
+
+def visible_to(entry: PriorEntry, first: date) -> bool:
+    """Whether ``score_event`` of an event dated ``first`` or later can see ``entry`` (see :func:`window_start`)."""
+    return entry.valid_until > first or entry.valid_from >= window_start(first)
+
+
+def append_after(catalogues: CatalogueSet, prior: Sequence[PriorEntry], new: Sequence[Event]) -> list[Append] | None:
+    """What recording ``new`` one by one in canonical order appends, scored only against ``prior``.
+
+    The fast form of :func:`record_in_order` for the ledger's common case: every event of ``new``
+    comes after all of the subject's counted events and none has an act. Then no earlier entry can
+    change (an event's score depends only on the events before it) and each new event appends
+    exactly its own first entry, scored against the entries before it — as :func:`score_history`
+    would. ``prior`` are the subject's active entries in the canonical order of their events; only
+    those :func:`visible_to` the first new event matter (the caller may leave the others out).
+    Entries are numbered by that order, as :func:`score_history` numbers them (ties between two
+    entries of one date go to the canonically first). None when an event of ``new`` has an
+    ``act_id`` (the act rule looks at the whole set: use :func:`record_in_order`).
+    """
+    ordered = sorted(new, key=canonical_key)
+    if not ordered:
+        return []
+    if any(e.act_id is not None for e in ordered):
+        return None
+    first = ordered[0].occurred_on
+    entries = [replace(p, entry_id=position) for position, p in enumerate(
+        (p for p in prior if not p.reversed and not p.is_reversal and visible_to(p, first)), 1)]
+    out: list[Append] = []
+    for event in ordered:
+        draft = score_event(catalogues, event, entries).entries[0]
+        entries.append(PriorEntry(
+            entry_id=len(entries) + 1, event_id=event.event_id, item_code=draft.item_code, act_id=None,
+            points=draft.points, valid_from=draft.valid_from, valid_until=draft.valid_until,
+            quantity=draft.quantity, grade_override=draft.grade_override, reversed=False, is_reversal=False))
+        out.append(Append(event.event_id, draft))
+    return out
+
+
 def _same(entry: ActiveEntry, draft: EntryDraft) -> bool:
     return (entry.item_code == draft.item_code and entry.catalogue_version == draft.catalogue_version
             and entry.points == draft.points and entry.valid_from == draft.valid_from
@@ -281,4 +325,4 @@ def _change_facts(change: Change) -> dict[str, Any]:
 
 
 __all__ = ["Scored", "canonical_key", "score_history", "ActiveEntry", "Change", "CHANGE_KINDS", "Append", "Plan",
-           "reconcile", "record_in_order", "cause_zh"]
+           "reconcile", "record_in_order", "append_after", "visible_to", "window_start", "cause_zh"]

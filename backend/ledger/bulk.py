@@ -5,13 +5,17 @@ the caller's transaction, with the subjects' locks held (:func:`lock_subjects`, 
 one order):
 
 1. the events are inserted in one multi-row statement;
-2. each subject's counted events and active entries are loaded once for the batch (one query per
-   subject kind, not per event);
-3. per subject, the new counted events' entries come from one reconcile
-   (``points_rules.history.record_in_order``) when that provably equals recording them live one by one
-   in canonical order — every new event after all the subject's counted ones, nothing already in force
-   changing; otherwise the subject is re-scored event by event through
-   ``ledger.services.rescore_subject``, exactly as live recording does;
+2. per subject, the new counted events' entries are computed once for the batch, in the cheapest way
+   that provably equals recording them live one by one in canonical order:
+   a. the common case — every new event after all of the subject's counted ones, no act shared, no
+      catalogue re-score pending in the county: each new event appends its own entry, scored
+      (``points_rules.history.append_after``) against only the entries it can see (same item, in
+      force from its date or begun in its year), read in one query per subject kind;
+   b. otherwise one reconcile of the subject's whole history (``record_in_order``), which answers
+      only if nothing already in force changes;
+   c. otherwise the subject is re-scored event by event through ``ledger.services.rescore_subject``,
+      exactly as live recording does;
+3. ids are taken from the event sequence first, so every entry names its event's real id;
 4. the set-based entries of the whole batch go to ``chain.append`` at once: one lock per county,
    hashes computed in one pass, one insert.
 
@@ -36,8 +40,8 @@ from backend.ledger.catalogue import catalogues
 from backend.ledger.schemas import EventIn
 from backend.ledger.tables import COUNTED, PENDING_REVIEW, CreditEvent
 from points_rules import Change, RuleError
-from points_rules.engine import EntryDraft
-from points_rules.history import canonical_key, record_in_order
+from points_rules.engine import EntryDraft, Event, PriorEntry
+from points_rules.history import append_after, canonical_key, record_in_order
 
 ENGINE_COLUMNS = (CreditEvent.id, CreditEvent.idempotency_key, CreditEvent.recorded_by, CreditEvent.item_code,
                   CreditEvent.subject_kind, CreditEvent.subject_id, CreditEvent.occurred_on, CreditEvent.recorded_on,
@@ -74,7 +78,7 @@ async def lock_subjects(subjects: list[tuple[str, int]]) -> None:
 
 # The columns a new event is inserted with, and their types for the one-statement insert (unnest).
 EVENT_COLUMNS = (
-    ("idempotency_key", "text"), ("recorded_by", "int"), ("payload_hash", "text"), ("item_code", "text"),
+    ("id", "int"), ("idempotency_key", "text"), ("recorded_by", "int"), ("payload_hash", "text"), ("item_code", "text"),
     ("subject_kind", "text"), ("subject_id", "int"), ("person_id", "int"), ("household_id", "int"),
     ("township_id", "int"), ("grid_id", "int"), ("occurred_on", "date"), ("recorded_on", "date"),
     ("quantity", "numeric"), ("level", "text"), ("act_id", "text"), ("note", "text"), ("evidence_ids", "jsonb"),
@@ -109,8 +113,8 @@ async def insert_events(rows: list[dict]) -> list[dict]:
     inserted = await transaction_connection().fetch(
         f"INSERT INTO credit_event ({names}) SELECT * FROM unnest({arrays}) RETURNING {RETURNED}",
         *[[row[name] for row in rows] for name, _ in EVENT_COLUMNS])
-    by_key = {r["idempotency_key"]: dict(r) for r in inserted}
-    return [by_key[row["idempotency_key"]] for row in rows]
+    by_id = {r["id"]: dict(r) for r in inserted}
+    return [by_id[row["id"]] for row in rows]
 
 
 def entry_row(kind: str, subject_id: int, event: dict, draft: EntryDraft, actor_id: int, now: datetime) -> dict:
@@ -161,15 +165,106 @@ async def active_by_subject(subjects: list[tuple[str, int]]) -> dict[tuple[str, 
     return out
 
 
-def _draft_event(actor: Actor, item: NewEvent, today: date, placeholder_id: int):
-    """The engine's view of an event not yet inserted (a negative placeholder id: ids only break ties
-    that recorder and idempotency key never leave)."""
+async def reserve_event_ids(n: int) -> list[int]:
+    """``n`` ids from ``credit_event``'s own sequence, taken before the rows are written, so that every
+    event is scored under the id it is stored with (explanations name it)."""
+    rows = await transaction_connection().fetch(
+        "SELECT nextval(pg_get_serial_sequence('credit_event', 'id')) AS id FROM generate_series(1, $1) ORDER BY 1", n)
+    return [r["id"] for r in rows]
+
+
+async def counties_rescoring(county_ids: set[int]) -> set[int]:
+    """Counties with a catalogue re-score not yet done: until it is, an entry in force may differ from
+    what the catalogue now says, so new events there go the reconciling way (it repairs them too)."""
+    from backend.catalogue.tables import RESCORE_FAILED, RESCORE_QUEUED, RESCORE_RUNNING
+
+    rows = await fetch("SELECT DISTINCT county FROM county_catalogue_version WHERE county = ANY({}) "
+                       "AND rescore_status = ANY({})", sorted(county_ids),
+                       [RESCORE_QUEUED, RESCORE_RUNNING, RESCORE_FAILED])
+    return {r["county"] for r in rows}
+
+
+async def subjects_with_later(kind: str, firsts: dict[int, Event]) -> set[int]:
+    """The subjects (of ``kind``) with a counted event at or after the canonical key of the given first
+    new event: only events on or after its date are read, compared in Python (the canonical order's
+    string comparison is Python's, not the database collation's)."""
+    from backend.ledger.services import COUNTED_STATUSES, engine_event
+
+    ids = sorted(firsts)
+    rows = await fetch(
+        """SELECT e.* FROM credit_event e JOIN unnest({}::int[], {}::date[]) AS f(subject_id, first_on)
+                  ON e.subject_id = f.subject_id AND e.occurred_on >= f.first_on
+           WHERE e.subject_kind = {} AND e.status = ANY({})""",
+        ids, [firsts[i].occurred_on for i in ids], kind, list(COUNTED_STATUSES))
+    return {r["subject_id"] for r in rows if canonical_key(engine_event(r)) >= canonical_key(firsts[r["subject_id"]])}
+
+
+async def visible_entries(kind: str, firsts: dict[int, date], item_codes: list[str]) -> dict[int, list[PriorEntry]]:
+    """Per subject (of ``kind``): its active entries of ``item_codes`` that an event dated on or after
+    its first new date can see (``points_rules.history.visible_to``, the same test in SQL), in the
+    canonical order of their events — all ``points_rules.history.append_after`` needs."""
     from backend.ledger.services import engine_event
 
-    d = item.data
-    return engine_event({"id": placeholder_id, "item_code": d.item_code, "subject_kind": d.subject_kind,
-                         "occurred_on": d.occurred_on, "recorded_on": today, "quantity": d.quantity, "level": d.level,
-                         "act_id": d.act_id, "recorded_by": actor.id, "idempotency_key": d.idempotency_key})
+    ids = sorted(firsts)
+    rows = await fetch(
+        """SELECT e.id AS entry_id, e.subject_id, e.item_code, e.points, e.valid_from, e.valid_until, e.grade_override,
+                  e.quantity AS entry_quantity, ev.*
+           FROM ledger_entry e JOIN unnest({}::int[], {}::date[]) AS f(subject_id, first_on) ON e.subject_id = f.subject_id
+                JOIN credit_event ev ON ev.id = e.event
+           WHERE e.subject_kind = {} AND e.item_code = ANY({}) AND e.reverses_entry IS NULL
+             AND (e.valid_until > f.first_on OR e.valid_from >= make_date(extract(year FROM f.first_on)::int, 1, 1))
+             AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id)""",
+        ids, [firsts[i] for i in ids], kind, sorted(set(item_codes)))
+    out: dict[int, list[tuple]] = defaultdict(list)
+    for r in rows:
+        out[r["subject_id"]].append((canonical_key(engine_event(r)), PriorEntry(
+            entry_id=r["entry_id"], event_id=r["id"], item_code=r["item_code"], act_id=r["act_id"], points=r["points"],
+            valid_from=r["valid_from"], valid_until=r["valid_until"], quantity=r["entry_quantity"],
+            grade_override=r["grade_override"], reversed=False, is_reversal=False)))
+    return {subject: [entry for _, entry in sorted(keyed, key=lambda k: k[0])] for subject, keyed in out.items()}
+
+
+async def _appended_at_once(items: list[NewEvent], rows: list[dict], counting: dict[tuple[str, int], list[int]]
+                            ) -> dict[tuple[str, int], list]:
+    """The subjects whose new events append only their own entries, with those entries (see the module
+    docstring, step 3): first the fast form (``append_after``) where it applies, then one reconcile of
+    the subject's whole history (``record_in_order``). A subject missing from the answer goes one by one."""
+    from backend.ledger.services import engine_event
+
+    new = {s: [engine_event(rows[p]) for p in positions] for s, positions in counting.items()}
+    county = {s: items[positions[0]].where.county_id for s, positions in counting.items()}
+    rescoring = await counties_rescoring(set(county.values()))
+    plans: dict[tuple[str, int], list] = {}
+    fast = [s for s in counting if county[s] not in rescoring and all(e.act_id is None for e in new[s])]
+    for kind in sorted({k for k, _ in fast}):
+        firsts = {i: min(new[(k, i)], key=canonical_key) for k, i in fast if k == kind}
+        later = await subjects_with_later(kind, firsts)
+        firsts = {i: e for i, e in firsts.items() if i not in later}
+        if not firsts:
+            continue
+        prior = await visible_entries(kind, {i: e.occurred_on for i, e in firsts.items()},
+                                      [e.item_code for i in firsts for e in new[(kind, i)]])
+        for i in firsts:
+            try:
+                appends = append_after(catalogues(county[(kind, i)]), prior.get(i, []), new[(kind, i)])
+            except RuleError as exc:
+                raise InvalidInput(exc.message_zh, exc.message_en, code=exc.code) from exc
+            if appends is not None:
+                plans[(kind, i)] = appends
+    rest = sorted(s for s in counting if s not in plans)
+    if rest:
+        old_by_subject = await counted_by_subject(rest)
+        active_by = await active_by_subject(rest)
+        for subject in rest:
+            try:
+                appends = record_in_order(catalogues(county[subject]),
+                                          [engine_event(e) for e in old_by_subject.get(subject, [])],
+                                          active_by.get(subject, []), new[subject])
+            except RuleError as exc:
+                raise InvalidInput(exc.message_zh, exc.message_en, code=exc.code) from exc
+            if appends is not None:
+                plans[subject] = appends
+    return plans
 
 
 async def write_events(actor: Actor, items: list[NewEvent], today: date) -> list[dict]:
@@ -183,50 +278,33 @@ async def write_events(actor: Actor, items: list[NewEvent], today: date) -> list
 
     if not items:
         return []
-    rows_by_key: dict[str, dict] = {}
-    event_rows = [event_row(actor, item, today) for item in items]
+    ids = await reserve_event_ids(len(items))
+    event_rows = [{**event_row(actor, item, today), "id": event_id} for item, event_id in zip(items, ids)]
     counting: dict[tuple[str, int], list[int]] = defaultdict(list)  # subject → positions of its counted events
     for position, (item, row) in enumerate(zip(items, event_rows)):
         if row["status"] == COUNTED:
             counting[(item.data.subject_kind, item.data.subject_id)].append(position)
-    subjects = sorted(counting)
-    old_by_subject = await counted_by_subject(subjects) if subjects else {}
-    active_by = await active_by_subject(subjects) if subjects else {}
-    plans: dict[tuple[str, int], list] = {}
-    for subject in subjects:
-        positions = counting[subject]
-        county_id = items[positions[0]].where.county_id
-        drafts = {-(p + 1): p for p in positions}
-        try:
-            appends = record_in_order(catalogues(county_id), [engine_event(e) for e in old_by_subject.get(subject, [])],
-                                      active_by.get(subject, []),
-                                      [_draft_event(actor, items[p], today, pid) for pid, p in drafts.items()])
-        except RuleError as exc:
-            raise InvalidInput(exc.message_zh, exc.message_en, code=exc.code) from exc
-        if appends is not None:
-            plans[subject] = [(drafts[a.event_id], a.draft) for a in appends]
-    one_by_one = {s for s in subjects if s not in plans}
+    plans = await _appended_at_once(items, event_rows, counting)
+    one_by_one = {s for s in counting if s not in plans}
     at_once = [row for item, row in zip(items, event_rows)
                if (item.data.subject_kind, item.data.subject_id) not in one_by_one or row["status"] != COUNTED]
-    rows_by_key.update({r["idempotency_key"]: r for r in await insert_events(at_once)})
+    rows_by_id = {r["id"]: r for r in await insert_events(at_once)}
     now = clock.now()
-    entry_rows = []
-    for subject, planned in plans.items():
-        for position, draft in planned:
-            event = rows_by_key[items[position].data.idempotency_key]
-            entry_rows.append(entry_row(subject[0], subject[1], event, draft, actor.id, now))
+    entry_rows = [entry_row(subject[0], subject[1], rows_by_id[a.event_id], a.draft, actor.id, now)
+                  for subject, appends in plans.items() for a in appends]
     await chain.append(entry_rows)
     for subject in sorted(one_by_one):  # each event as live recording writes it: insert, then re-score
-        ordered = sorted(counting[subject], key=lambda p: canonical_key(_draft_event(actor, items[p], today, 0)))
+        ordered = sorted(counting[subject], key=lambda p: canonical_key(engine_event(event_rows[p])))
         for position in ordered:
             item = items[position]
             row = (await insert_events([event_rows[position]]))[0]
             await rescore_subject(subject[0], subject[1],
                                   Change("recorded", row["id"], item.data.item_code, item.data.occurred_on), actor.id)
-            rows_by_key[item.data.idempotency_key] = row
-    rows = [rows_by_key[item.data.idempotency_key] for item in items]
+            rows_by_id[row["id"]] = row
+    rows = [rows_by_id[row["id"]] for row in event_rows]
     if one_by_one:  # re-scoring may have changed statuses (an act's smaller item is skipped)
         current = {r["id"]: r["status"] for r in await fetch("SELECT id, status FROM credit_event WHERE id = ANY({})",
                                                               [r["id"] for r in rows])}
         rows = [{**r, "status": current[r["id"]]} for r in rows]
     return rows
+

@@ -6,11 +6,12 @@ answered item by item — nothing half-written. The chain verifies after each.""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from backend import clock
 from backend.db import fetch
-from backend.ledger import chain, services
+from backend.ledger import bulk, chain, services
 
 from .test_idempotency import WORKER, _event, _subjects
 
@@ -60,6 +61,26 @@ async def test_a_clean_batch_is_written_at_once_like_single_events(app_client, t
         points = [(await app_client.get(f"/api/v1/persons/{p}/points", headers=headers)).json()["standing"]["score"]
                   for p in (a, b)]
         assert points[0] == points[1]
+        assert all(json.loads(r["explanation"])["inputs"]["event_id"] == r["event"] for r in batched)
+    assert (await chain.verify()).ok
+
+    # A later batch for the same people, after all they have: the fast form alone (no reconcile of
+    # their history, nothing one by one), and still exactly what single requests give.
+    later = [(0, 1), (0, 0), (1, 0), (2, 0)]
+    with monkeypatch.context() as m:
+        m.setattr(services, "_record", refuse)
+        m.setattr(bulk, "record_in_order", refuse)
+        response = await app_client.post("/api/v1/events:batch", headers=headers, json={
+            "events": [_event("person", batch_people[i], days_ago=d) for i, d in later]})
+    assert response.status_code == 200 and response.json()["created"] == 4, response.text
+    for i, d in sorted(later, key=lambda p: (p[0], -p[1])):
+        r = await app_client.post("/api/v1/events", json=_event("person", single_people[i], days_ago=d), headers=headers)
+        assert r.status_code == 201, r.text
+    for a, b in zip(batch_people, single_people):
+        batched = await fetch("SELECT * FROM ledger_entry WHERE subject_kind = 'person' AND subject_id = {} ORDER BY id", a)
+        single = await fetch("SELECT * FROM ledger_entry WHERE subject_kind = 'person' AND subject_id = {} ORDER BY id", b)
+        assert [f[1:] for f in _fields(batched)] == [f[1:] for f in _fields(single)], (a, b)
+        assert all(json.loads(r["explanation"])["inputs"]["event_id"] == r["event"] for r in batched)
     assert (await chain.verify()).ok
 
 

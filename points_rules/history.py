@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any, Sequence
 
 from points_rules.engine import EntryDraft, Event, PriorEntry, rank, score_event
-from points_rules.model import CatalogueSet, RuleError
+from points_rules.model import CatalogueSet, RuleError, TieredPoints
 from points_rules.units import date_zh, format_points
 
 
@@ -214,6 +214,22 @@ def visible_to(entry: PriorEntry, first: date) -> bool:
     return entry.valid_until > first or entry.valid_from >= window_start(first)
 
 
+def sees_entries(catalogues: CatalogueSet, event: Event) -> bool:
+    """Whether scoring ``event`` reads the individual entries before it — tiers (quantities in force)
+    or a repeat within validity — rather than only the points its item's entries began with in its
+    year (the yearly cap), which :func:`year_total` stands for."""
+    item = catalogues.version_on(event.occurred_on).item(event.item_code)
+    return isinstance(item.points, TieredPoints) or item.repeat_doubles
+
+
+def year_total(item_code: str, year: int, points: int) -> PriorEntry:
+    """The points of an item's active entries begun in ``year``, as one entry that is in force on no
+    day: for an event that does not :func:`sees_entries`, all that its scoring reads of the history."""
+    start = date(year, 1, 1)
+    return PriorEntry(entry_id=0, event_id=0, item_code=item_code, act_id=None, points=points, valid_from=start,
+                      valid_until=start, quantity=None, grade_override=None, reversed=False, is_reversal=False)
+
+
 def append_after(catalogues: CatalogueSet, prior: Sequence[PriorEntry], new: Sequence[Event]) -> list[Append] | None:
     """What recording ``new`` one by one in canonical order appends, scored only against ``prior``.
 
@@ -222,7 +238,9 @@ def append_after(catalogues: CatalogueSet, prior: Sequence[PriorEntry], new: Seq
     change (an event's score depends only on the events before it) and each new event appends
     exactly its own first entry, scored against the entries before it — as :func:`score_history`
     would. ``prior`` are the subject's active entries in the canonical order of their events; only
-    those :func:`visible_to` the first new event matter (the caller may leave the others out).
+    those :func:`visible_to` the first new event matter (the caller may leave the others out), and for
+    an item whose new events do not :func:`sees_entries` a :func:`year_total` per year may stand for
+    its entries.
     Entries are numbered by that order, as :func:`score_history` numbers them (ties between two
     entries of one date go to the canonically first). None when an event of ``new`` has an
     ``act_id`` (the act rule looks at the whole set: use :func:`record_in_order`).
@@ -325,4 +343,4 @@ def _change_facts(change: Change) -> dict[str, Any]:
 
 
 __all__ = ["Scored", "canonical_key", "score_history", "ActiveEntry", "Change", "CHANGE_KINDS", "Append", "Plan",
-           "reconcile", "record_in_order", "append_after", "visible_to", "window_start", "cause_zh"]
+           "reconcile", "record_in_order", "append_after", "sees_entries", "year_total", "visible_to", "window_start", "cause_zh"]

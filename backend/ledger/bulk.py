@@ -41,7 +41,7 @@ from backend.ledger.schemas import EventIn
 from backend.ledger.tables import COUNTED, PENDING_REVIEW, CreditEvent
 from points_rules import Change, RuleError
 from points_rules.engine import EntryDraft, Event, PriorEntry
-from points_rules.history import append_after, canonical_key, record_in_order
+from points_rules.history import append_after, canonical_key, record_in_order, sees_entries, year_total
 
 ENGINE_COLUMNS = (CreditEvent.id, CreditEvent.idempotency_key, CreditEvent.recorded_by, CreditEvent.item_code,
                   CreditEvent.subject_kind, CreditEvent.subject_id, CreditEvent.occurred_on, CreditEvent.recorded_on,
@@ -199,29 +199,48 @@ async def subjects_with_later(kind: str, firsts: dict[int, Event]) -> set[int]:
     return {r["subject_id"] for r in rows if canonical_key(engine_event(r)) >= canonical_key(firsts[r["subject_id"]])}
 
 
-async def visible_entries(kind: str, firsts: dict[int, date], item_codes: list[str]) -> dict[int, list[PriorEntry]]:
-    """Per subject (of ``kind``): its active entries of ``item_codes`` that an event dated on or after
-    its first new date can see (``points_rules.history.visible_to``, the same test in SQL), in the
-    canonical order of their events — all ``points_rules.history.append_after`` needs."""
-    from backend.ledger.services import engine_event
-
+async def visible_entries(kind: str, firsts: dict[int, date], seen: list[str], summed: list[str]
+                          ) -> dict[int, list[PriorEntry]]:
+    """Per subject (of ``kind``): what ``points_rules.history.append_after`` needs of its history for new
+    events dated on or after its first new date — of the items in ``seen``, the active entries such an
+    event can see (``points_rules.history.visible_to``, the same test in SQL), in the canonical order of
+    their events; of the items in ``summed`` (whose new events do not ``sees_entries``), one
+    ``year_total`` per year from the first new date's on. Two queries at most, whatever the batch."""
     ids = sorted(firsts)
-    rows = await fetch(
-        """SELECT e.id AS entry_id, e.subject_id, e.item_code, e.points, e.valid_from, e.valid_until, e.grade_override,
-                  e.quantity AS entry_quantity, ev.*
-           FROM ledger_entry e JOIN unnest({}::int[], {}::date[]) AS f(subject_id, first_on) ON e.subject_id = f.subject_id
-                JOIN credit_event ev ON ev.id = e.event
-           WHERE e.subject_kind = {} AND e.item_code = ANY({}) AND e.reverses_entry IS NULL
-             AND (e.valid_until > f.first_on OR e.valid_from >= make_date(extract(year FROM f.first_on)::int, 1, 1))
-             AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id)""",
-        ids, [firsts[i] for i in ids], kind, sorted(set(item_codes)))
+    pairs = [ids, [firsts[i] for i in ids]]
+    conn = transaction_connection()
     out: dict[int, list[tuple]] = defaultdict(list)
-    for r in rows:
-        out[r["subject_id"]].append((canonical_key(engine_event(r)), PriorEntry(
-            entry_id=r["entry_id"], event_id=r["id"], item_code=r["item_code"], act_id=r["act_id"], points=r["points"],
-            valid_from=r["valid_from"], valid_until=r["valid_until"], quantity=r["entry_quantity"],
-            grade_override=r["grade_override"], reversed=False, is_reversal=False)))
-    return {subject: [entry for _, entry in sorted(keyed, key=lambda k: k[0])] for subject, keyed in out.items()}
+    if seen:
+        rows = await conn.fetch(
+            """SELECT e.id AS entry_id, e.subject_id, e.item_code, e.points, e.valid_from, e.valid_until,
+                      e.grade_override, e.quantity, ev.id, ev.occurred_on, ev.recorded_by, ev.idempotency_key, ev.act_id
+               FROM ledger_entry e JOIN unnest($1::int[], $2::date[]) AS f(subject_id, first_on)
+                    ON e.subject_id = f.subject_id
+                    JOIN credit_event ev ON ev.id = e.event
+               WHERE e.subject_kind = $3 AND e.item_code = ANY($4::text[]) AND e.reverses_entry IS NULL
+                 AND (e.valid_until > f.first_on OR e.valid_from >= make_date(extract(year FROM f.first_on)::int, 1, 1))
+                 AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id)""",
+            *pairs, kind, sorted(set(seen)))
+        for r in rows:   # the canonical key as services.engine_event makes it
+            key = (r["occurred_on"], f"{r['recorded_by']}:{r['idempotency_key']}", r["id"])
+            out[r["subject_id"]].append((key, PriorEntry(
+                entry_id=r["entry_id"], event_id=r["id"], item_code=r["item_code"], act_id=r["act_id"],
+                points=r["points"], valid_from=r["valid_from"], valid_until=r["valid_until"], quantity=r["quantity"],
+                grade_override=r["grade_override"], reversed=False, is_reversal=False)))
+    ordered = {subject: [entry for _, entry in sorted(keyed, key=lambda k: k[0])] for subject, keyed in out.items()}
+    if summed:
+        rows = await conn.fetch(
+            """SELECT e.subject_id, e.item_code, extract(year FROM e.valid_from)::int AS year, sum(e.points)::int AS points
+               FROM ledger_entry e JOIN unnest($1::int[], $2::date[]) AS f(subject_id, first_on)
+                    ON e.subject_id = f.subject_id
+               WHERE e.subject_kind = $3 AND e.item_code = ANY($4::text[]) AND e.reverses_entry IS NULL
+                 AND e.event IS NOT NULL AND e.valid_from >= make_date(extract(year FROM f.first_on)::int, 1, 1)
+                 AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id)
+               GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""",
+            *pairs, kind, sorted(set(summed)))
+        for r in rows:
+            ordered.setdefault(r["subject_id"], []).append(year_total(r["item_code"], r["year"], r["points"]))
+    return ordered
 
 
 async def _appended_at_once(items: list[NewEvent], rows: list[dict], counting: dict[tuple[str, int], list[int]]
@@ -242,8 +261,10 @@ async def _appended_at_once(items: list[NewEvent], rows: list[dict], counting: d
         firsts = {i: e for i, e in firsts.items() if i not in later}
         if not firsts:
             continue
-        prior = await visible_entries(kind, {i: e.occurred_on for i, e in firsts.items()},
-                                      [e.item_code for i in firsts for e in new[(kind, i)]])
+        codes = {e.item_code for i in firsts for e in new[(kind, i)]}
+        seen = {e.item_code for i in firsts for e in new[(kind, i)] if sees_entries(catalogues(county[(kind, i)]), e)}
+        prior = await visible_entries(kind, {i: e.occurred_on for i, e in firsts.items()}, sorted(seen),
+                                      sorted(codes - seen))
         for i in firsts:
             try:
                 appends = append_after(catalogues(county[(kind, i)]), prior.get(i, []), new[(kind, i)])

@@ -74,7 +74,7 @@ async def lock_subjects(subjects: list[tuple[str, int]]) -> None:
 
 # The columns a new event is inserted with, and their types for the one-statement insert (unnest).
 EVENT_COLUMNS = (
-    ("idempotency_key", "text"), ("recorded_by", "int"), ("payload_hash", "text"), ("item_code", "text"),
+    ("county_id", "int"), ("idempotency_key", "text"), ("recorded_by", "int"), ("payload_hash", "text"), ("item_code", "text"),
     ("subject_kind", "text"), ("subject_id", "int"), ("person_id", "int"), ("household_id", "int"),
     ("township_id", "int"), ("grid_id", "int"), ("occurred_on", "date"), ("recorded_on", "date"),
     ("quantity", "numeric"), ("level", "text"), ("act_id", "text"), ("note", "text"), ("evidence_ids", "jsonb"),
@@ -89,7 +89,7 @@ def event_row(actor: Actor, item: NewEvent, today: date) -> dict:
     version = catalogues(where.county_id).version_on(data.occurred_on)
     status = item.status or (PENDING_REVIEW if version.item(data.item_code).needs_review else COUNTED)
     return {
-        "idempotency_key": data.idempotency_key, "recorded_by": actor.id, "payload_hash": item.digest,
+        "county_id": where.county_id, "idempotency_key": data.idempotency_key, "recorded_by": actor.id, "payload_hash": item.digest,
         "item_code": data.item_code, "subject_kind": data.subject_kind, "subject_id": data.subject_id,
         "person_id": where.person_id, "household_id": where.household_id, "township_id": where.township_id,
         "grid_id": where.grid_id, "occurred_on": data.occurred_on, "recorded_on": today, "quantity": data.quantity,

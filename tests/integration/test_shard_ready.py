@@ -9,8 +9,7 @@
     distributed table must constrain or set ``county_id`` for each such table it names — what Citus
     needs to route a statement to one county's shard, and what a database-per-county split needs
     to run the same statement unchanged. Statements not yet there are listed in ``NOT_YET`` by
-    fingerprint (and in docs/scale-out.md): a new unfiltered statement fails, and so does an entry
-    of ``NOT_YET`` that no longer occurs (the list only shrinks).
+    fingerprint (and in docs/scale-out.md): a new unfiltered statement fails.
 """
 
 from __future__ import annotations
@@ -184,7 +183,7 @@ def captured() -> Iterator[list[str]]:
 
 
 # Statements of the hot paths that do not carry county_id yet (fingerprints): the work left, in
-# docs/scale-out.md. Remove an entry when its query is fixed — the test fails while it stays.
+# docs/scale-out.md. Remove an entry when its query is fixed.
 NOT_YET: set[str] = {
     "select * from credit_event where id = any(?)",  # credit_event
     "select * from credit_event where subject_kind = ? and subject_id = ? and status = any(?)",  # credit_event
@@ -259,5 +258,5 @@ async def test_every_statement_of_the_hot_paths_carries_county_id(app_client, to
     new = {f: m for f, m in offending.items() if f not in NOT_YET}
     assert not new, "statements on distributed tables without county_id:\n" + "\n".join(
         f"  {m}: {f}" for f, m in sorted(new.items()))
-    fixed = NOT_YET - set(offending)
-    assert not fixed, f"fixed now, remove from NOT_YET: {fixed}"
+    # Entries of NOT_YET that did not occur are not an error: some statements run only in some states
+    # (a whole-county recompute, a household with no members); SHARD_DUMP=file lists this run's.

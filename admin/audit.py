@@ -160,13 +160,27 @@ async def _log_reads(scope: Scope, exchange: _Exchange) -> None:
     found = await concerns(exchange.table, row_ids) or [
         dict(kind=exchange.table[:16], subject=exchange.row or 0, person=None, household=None, township=None,
              row=exchange.row)]
+    counties = await _counties([c["township"] for c in found], username)
     await AccessLog.insert(*[
-        AccessLog(actor_kind="admin_user", actor_id=actor_id, actor_role="county_admin", actor_label=username,
+        AccessLog(county_id=counties.get(c["township"], counties[None]), actor_kind="admin_user", actor_id=actor_id, actor_role="county_admin", actor_label=username,
                   subject_kind=str(c["kind"])[:16], subject_id=c["subject"] or 0, person_id=c["person"],
                   household_id=c["household"], township_id=c["township"], fields=["admin_ui"],
                   purpose=f"admin_ui:{_where(exchange, c)}")
         for c in found
     ])
+
+
+async def _counties(townships: list[int | None], username: str) -> dict[int | None, int]:
+    """The county of each township read (the access-log row's shard key), and under ``None`` the
+    county of a read that names no township: the admin's own account's county, else (an admin with no
+    API account) the database's first county — the back office is one county's (docs/scale-out.md)."""
+    ids = sorted({t for t in townships if t is not None})
+    out: dict[int | None, int] = {r["id"]: r["county"] for r in await fetch(
+        "SELECT id, county FROM township WHERE id = ANY({})", ids)} if ids else {}
+    own = await fetch("""SELECT COALESCE((SELECT a.county FROM account a WHERE a.username = {} AND a.county IS NOT NULL),
+                                         (SELECT min(id) FROM county), 0) AS county""", username)
+    out[None] = own[0]["county"]
+    return out
 
 
 async def _log_write(scope: Scope, exchange: _Exchange, *, error: str = "") -> None:

@@ -27,6 +27,7 @@ from decimal import Decimal
 from PIL import Image
 
 from backend import jobs
+from backend.auth import scope
 from backend.auth.roles import Actor
 from backend.auth.services import account_actor
 from backend.db import fetch
@@ -150,7 +151,7 @@ async def _photo(actor: Actor, rng: random.Random) -> int:
     storage().put(image_key, result.image_bytes)
     storage().put(thumb_key, result.thumbnail_bytes)
     rows = await Evidence.insert(Evidence(
-        uploaded_by=actor.id, status=READY, declared_format="JPEG", byte_size=len(buffer.getvalue()),
+        county_id=scope.county_of(actor), uploaded_by=actor.id, status=READY, declared_format="JPEG", byte_size=len(buffer.getvalue()),
         image_key=image_key, thumbnail_key=thumb_key, width=result.width, height=result.height,
         sha256=result.sha256, phash=result.phash)).returning(Evidence.id)
     return rows[0]["id"]

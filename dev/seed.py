@@ -82,35 +82,35 @@ async def seed_demo(*, today: date | None = None, progress: Progress = _noop) ->
             township_ids[t.code] = t_id
             counts["townships"] += 1
             for v in t.villages:
-                v_id = (await Village.insert(Village(code=v.code, name=v.name, kind=v.kind, township=t_id))
+                v_id = (await Village.insert(Village(county_id=county_id, code=v.code, name=v.name, kind=v.kind, township=t_id))
                         .returning(Village.id))[0]["id"]
                 counts["villages"] += 1
-                b_id = (await PartyBranch.insert(PartyBranch(code=v.party_branch.code, name=v.party_branch.name,
+                b_id = (await PartyBranch.insert(PartyBranch(county_id=county_id, code=v.party_branch.code, name=v.party_branch.name,
                                                              village=v_id)).returning(PartyBranch.id))[0]["id"]
                 grid_ids = await insert_returning_ids(
-                    Grid, [Grid(code=g.code, name=g.name, village=v_id) for g in v.grids]
+                    Grid, [Grid(county_id=county_id, code=g.code, name=g.name, village=v_id) for g in v.grids]
                 )
                 counts["grids"] += len(grid_ids)
                 households = [(g_id, h) for g_id, g in zip(grid_ids, v.grids) for h in g.households]
                 h_ids = await insert_returning_ids(
-                    Household, [Household(code=h.code, village=v_id, grid=g_id, address=h.address)
+                    Household, [Household(county_id=county_id, code=h.code, village=v_id, grid=g_id, address=h.address)
                                 for g_id, h in households]
                 )
                 await HouseholdResidence.insert(*[
-                    HouseholdResidence(household=h_id, grid=g_id, address=h.address, valid_from=founded,
+                    HouseholdResidence(county_id=county_id, household=h_id, grid=g_id, address=h.address, valid_from=founded,
                                        reason="初始登记")
                     for h_id, (g_id, h) in zip(h_ids, households)
                 ])
                 people = [(h_id, p) for h_id, (_, h) in zip(h_ids, households) for p in h.members]
                 p_ids = await insert_returning_ids(
                     Person,
-                    [person_row(name=p.name, resident_id=parse_id_number(p.id_number, today=today), phone=p.phone,
+                    [person_row(county_id=county_id, name=p.name, resident_id=parse_id_number(p.id_number, today=today), phone=p.phone,
                                 is_party_member=p.is_party_member, party_branch_id=b_id,
                                 party_joined_on=p.party_joined_on) for _, p in people],
                 )
                 await insert_returning_ids(
                     HouseholdMembership,
-                    [HouseholdMembership(person=p_id, household=h_id, relation=p.relation,
+                    [HouseholdMembership(county_id=county_id, person=p_id, household=h_id, relation=p.relation,
                                          valid_from=max(founded, p.birth_date), reason="初始登记")
                      for p_id, (h_id, p) in zip(p_ids, people)],
                 )
@@ -122,12 +122,12 @@ async def seed_demo(*, today: date | None = None, progress: Progress = _noop) ->
                 counts["persons"] += len(p_ids)
                 progress("villages", 1)
         await PartyMemberLink.insert(*[
-            PartyMemberLink(member=person_ids[link.member_id_number], household=household_ids[link.household_code],
+            PartyMemberLink(county_id=county_id, member=person_ids[link.member_id_number], household=household_ids[link.household_code],
                             valid_from=founded)
             for link in county.party_links
         ])
         await Organisation.insert(*[
-            Organisation(name=o.name, uscc=o.uscc, kind=o.kind, township=township_ids[o.township_code])
+            Organisation(county_id=county_id, name=o.name, uscc=o.uscc, kind=o.kind, township=township_ids[o.township_code])
             for o in county.organisations
         ])
         await _seed_accounts(county_id, county)

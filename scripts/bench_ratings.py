@@ -81,19 +81,20 @@ async def generate(conn: asyncpg.Connection, args: argparse.Namespace, today: da
                           SELECT 'BT' || g, '基准镇' || g, '镇', $1 FROM generate_series(1, $2) g""", county, T)
     tmin = await conn.fetchval("SELECT min(id) FROM township")
     progress.advance(structure)
-    await conn.execute("""INSERT INTO village (code, name, kind, township)
-                          SELECT 'BV' || g, '基准村' || g, '村', $1 + (g - 1) % $2 FROM generate_series(1, $3) g""",
-                       tmin, T, V)
+    await conn.execute("""INSERT INTO village (county_id, code, name, kind, township)
+                          SELECT $4, 'BV' || g, '基准村' || g, '村', $1 + (g - 1) % $2 FROM generate_series(1, $3) g""",
+                       tmin, T, V, county)
     vmin = await conn.fetchval("SELECT min(id) FROM village")
     progress.advance(structure)
-    await conn.execute("""INSERT INTO grid (code, name, village)
-                          SELECT 'BG' || g, '网格' || g, $1 + (g - 1) / 4 FROM generate_series(1, $2) g""", vmin, G)
+    await conn.execute("""INSERT INTO grid (county_id, code, name, village)
+                          SELECT $3, 'BG' || g, '网格' || g, $1 + (g - 1) / 4 FROM generate_series(1, $2) g""", vmin, G,
+                       county)
     gmin = await conn.fetchval("SELECT min(id) FROM grid")
     progress.advance(structure)
     # households spread over the grids (and so the villages) evenly
-    await conn.execute("""INSERT INTO household (code, village, grid, address, created_at)
-                          SELECT 'BH' || g, $1 + ((g - 1) % $3) / 4, $2 + (g - 1) % $3, '', now()
-                          FROM generate_series(1, $4) g""", vmin, gmin, G, H)
+    await conn.execute("""INSERT INTO household (county_id, code, village, grid, address, created_at)
+                          SELECT $5, 'BH' || g, $1 + ((g - 1) % $3) / 4, $2 + (g - 1) % $3, '', now()
+                          FROM generate_series(1, $4) g""", vmin, gmin, G, H, county)
     hmin = await conn.fetchval("SELECT min(id) FROM household")
     progress.advance(structure)
 
@@ -102,28 +103,29 @@ async def generate(conn: asyncpg.Connection, args: argparse.Namespace, today: da
     for start in range(1, P + 1, CHUNK):
         end = min(P, start + CHUNK - 1)
         await conn.execute(
-            """INSERT INTO person (name, id_number_cipher, id_number_hash, id_number_masked, sex, birth_date,
-                                   is_party_member, created_at)
-               SELECT '居民' || g, 'bench', 'bench-' || g, '620702********' || lpad((g % 10000)::text, 4, '0'),
+            """INSERT INTO person (county_id, name, id_number_cipher, id_number_hash, id_number_masked, sex,
+                                   birth_date, is_party_member, created_at)
+               SELECT $5, '居民' || g, 'bench', 'bench-' || g, '620702********' || lpad((g % 10000)::text, 4, '0'),
                       CASE WHEN g % 2 = 0 THEN 'F' ELSE 'M' END,
                       $3::date - (CASE WHEN g <= $4 THEN 25 + floor(random() * 60) ELSE floor(random() * 90) END
                                   * 365.25 + floor(random() * 365))::int,
                       false, now()
-               FROM generate_series($1::int, $2::int) g""", start, end, today, H)
+               FROM generate_series($1::int, $2::int) g""", start, end, today, H, county)
         progress.update(people_task, completed=end)
     pmin = await conn.fetchval("SELECT min(id) FROM person")
     await conn.execute(
-        """INSERT INTO household_membership (person, household, relation, valid_from, valid_to, reason, recorded_at)
-           SELECT $1 + g - 1,
+        """INSERT INTO household_membership (county_id, person, household, relation, valid_from, valid_to, reason,
+                                         recorded_at)
+           SELECT $5, $1 + g - 1,
                   CASE WHEN g <= $3 THEN $2 + g - 1 ELSE $2 + floor(random() * $3)::int END,
                   CASE WHEN g <= $3 THEN '户主' WHEN random() < 0.4 THEN '配偶' ELSE '子女' END,
                   DATE '2020-01-01', NULL, '', now()
-           FROM generate_series(1, $4) g""", pmin, hmin, H, P)
+           FROM generate_series(1, $4) g""", pmin, hmin, H, P, county)
     progress.advance(structure)
-    await conn.execute("""INSERT INTO standing_household (household_id, village_id, township_id, grid_id, score, grade,
-                                                           is_credit, serious_dishonesty, catalogue_version, as_of,
-                                                           explanation_zh, computed_at)
-                          SELECT id, village, 0, grid, 650, 'A', true, false, '', $1, '', now() FROM household
+    await conn.execute("""INSERT INTO standing_household (county_id, household_id, village_id, township_id, grid_id, score,
+                                                           grade, is_credit, serious_dishonesty, catalogue_version,
+                                                           as_of, explanation_zh, computed_at)
+                          SELECT county_id, id, village, 0, grid, 650, 'A', true, false, '', $1, '', now() FROM household
                           WHERE id % 997 = 0""", today)  # a few stale rows: the drift report has work to do
     progress.advance(structure)
 

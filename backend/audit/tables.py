@@ -34,6 +34,7 @@ class AccessLog(Table, tablename="access_log"):
     fields = JSONB(default=[])
     purpose = Varchar(length=64)
     request_id = Varchar(length=64, default="")
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class SecurityEvent(Table, tablename="security_event"):

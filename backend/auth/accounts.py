@@ -68,13 +68,16 @@ async def create_account(
             raise NotFound("该身份证号未登记", "No person with that ID number", code="PERSON_UNKNOWN")
         person_id = row["id"]
     grid_ids = [await _id_by_code(Grid, code, "网格") for code in (grid_codes or [])]
+    grid_county = {r["id"]: r["county_id"] for r in await Grid.select(Grid.id, Grid.county_id)
+                   .where(Grid.id.is_in(grid_ids))} if grid_ids else {}
     async with engine_finder().transaction():
         account_id = (await Account.insert(Account(
             username=username, password_hash=hash_password(password), role=role.value, display_name=display_name,
             county=county_id, township=township_id, person=person_id,
         )).returning(Account.id))[0]["id"]
         if grid_ids:
-            await GridAssignment.insert(*[GridAssignment(account=account_id, grid=g, valid_from=clock.today())
+            await GridAssignment.insert(*[GridAssignment(account=account_id, grid=g, county_id=grid_county[g],
+                                                         valid_from=clock.today())
                                           for g in grid_ids])
         if admin_ui:
             if role is not Role.COUNTY_ADMIN:

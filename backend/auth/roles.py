@@ -39,3 +39,7 @@ class Actor:
     # Villages/townships the actor works or lives in: structure (not people) they may browse.
     village_ids: frozenset[int] = field(default_factory=frozenset)
     township_ids: frozenset[int] = field(default_factory=frozenset)
+    # The county the actor works or lives in, whatever the role (a county admin's ``county_id``, a
+    # township admin's township's, a grid worker's grids', a villager's household's): the shard key
+    # every query of personal data filters by (``backend.auth.scope.county_of``).
+    home_county_id: int | None = None

@@ -161,6 +161,7 @@ async def log_reads(
     organisation = await readers.organisation_of(actor)
     rows = [
         AccessLog(
+            county_id=where.county_id,
             actor_kind=actor.kind,
             actor_id=actor.id,
             actor_role=actor.role.value,
@@ -223,9 +224,23 @@ def case_prefilter_sql(actor: Actor, alias: str, *, grid_worker_sql: str, grid_w
     return None
 
 
+def county_of(actor: Actor) -> int:
+    """The county every query on the actor's behalf filters by (the shard key: docs/scale-out.md).
+
+    A county admin's, auditor's or bank's own county; a township admin's township's; a grid
+    worker's grids'; a villager's household's. An actor with no county reaches no personal data:
+    ``NotFound``, as for anything outside a jurisdiction."""
+    county = actor.home_county_id or actor.county_id
+    if county is None:
+        raise NotFound()
+    return county
+
+
 async def actor_county(actor: Actor) -> int | None:
     """The county an actor belongs to: an admin's or bank's own, else the county of the township the
     actor works or lives in (a township admin's, a grid worker's or a villager's); None if none."""
+    if actor.home_county_id is not None:
+        return actor.home_county_id
     if actor.county_id is not None:
         return actor.county_id
     township = actor.township_id or next(iter(sorted(actor.township_ids)), None)

@@ -223,7 +223,7 @@ async def load_actor(claims: tokens.AccessClaims, *, today: date | None = None) 
         if client is None or not client.active or session.bank_client != subject_id:
             raise invalid
         return Actor(kind="bank_client", id=client.id, role=Role.BANK, label=client.client_id,
-                     sid=claims.sid, county_id=client.county)
+                     sid=claims.sid, county_id=client.county, home_county_id=client.county)
     if kind != "account" or session.account != subject_id:
         raise invalid
     actor = await account_actor(subject_id, sid=claims.sid, today=today)
@@ -253,7 +253,7 @@ async def account_actor(account_id: int, *, sid: str = "", today: date | None = 
             (HouseholdMembership.person == account.person) & HouseholdMembership.valid_to.is_null()
         ).first()
         household_id = row["household"] if row else None
-    village_ids, township_ids = await _home_structure(grid_ids, household_id)
+    village_ids, township_ids, home_county = await _home_structure(grid_ids, household_id, account.township)
     return Actor(
         kind="account",
         village_ids=village_ids,
@@ -267,20 +267,28 @@ async def account_actor(account_id: int, *, sid: str = "", today: date | None = 
         person_id=account.person,
         household_id=household_id,
         grid_ids=grid_ids,
+        home_county_id=account.county or home_county,
     )
 
 
-async def _home_structure(grid_ids: frozenset[int], household_id: int | None) -> tuple[frozenset[int], frozenset[int]]:
-    """Villages and townships of a grid worker's grids or a villager's household."""
+async def _home_structure(grid_ids: frozenset[int], household_id: int | None, township_id: int | None = None
+                          ) -> tuple[frozenset[int], frozenset[int], int | None]:
+    """Villages and townships of a grid worker's grids or a villager's household, and the county they
+    (or a township admin's township) are in."""
     if not grid_ids and household_id is None:
-        return frozenset(), frozenset()
+        if township_id is None:
+            return frozenset(), frozenset(), None
+        rows = await fetch("SELECT county FROM township WHERE id = {}", township_id)
+        return frozenset(), frozenset(), rows[0]["county"] if rows else None
     rows = await fetch(
-        """SELECT v.id AS village_id, v.township AS township_id FROM village v
+        """SELECT v.id AS village_id, v.township AS township_id, v.county_id FROM village v
            WHERE v.id IN (SELECT g.village FROM grid g WHERE g.id = ANY({}))
               OR v.id = (SELECT h.village FROM household h WHERE h.id = {})""",
         sorted(grid_ids), household_id,
     )
-    return frozenset(r["village_id"] for r in rows), frozenset(r["township_id"] for r in rows)
+    counties = sorted({r["county_id"] for r in rows})
+    return (frozenset(r["village_id"] for r in rows), frozenset(r["township_id"] for r in rows),
+            counties[0] if counties else None)
 
 
 def validate_new_password(password: str) -> None:

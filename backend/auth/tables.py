@@ -48,6 +48,7 @@ class GridAssignment(Table, tablename="grid_assignment"):
     grid = ForeignKey(Grid, null=False, index=True, on_delete=OnDelete.restrict)
     valid_from = Date()
     valid_to = Date(null=True, default=None)
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class AuthSession(Table, tablename="auth_session"):

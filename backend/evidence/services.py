@@ -55,7 +55,7 @@ async def upload(actor: Actor, data: bytes) -> EvidenceOut:
     header = imaging.sniff(data)  # size cap, allow-listed format and pixel count, before any decoding
     key = f"incoming/{uuid.uuid4().hex}"
     async with engine_finder().transaction():
-        rows = await Evidence.insert(Evidence(uploaded_by=actor.id, status=PENDING, declared_format=header.format,
+        rows = await Evidence.insert(Evidence(county_id=scope.county_of(actor), uploaded_by=actor.id, status=PENDING, declared_format=header.format,
                                               byte_size=len(data), incoming_key=key)).returning(*Evidence.all_columns())
         await asyncio.to_thread(storage().put, key, data)
     row = rows[0]

@@ -36,3 +36,4 @@ class Evidence(Table, tablename="evidence"):
     error_message_zh = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
     processed_at = Timestamptz(null=True, default=None)
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database

@@ -38,10 +38,10 @@ async def _claim(actor: Actor, data: PatrolReportIn, township_id: int) -> dict:
                    AND event IS NULL""", data.photo_evidence_id, actor.id):
             raise PHOTO_UNKNOWN
         await insert_once(
-            """INSERT INTO patrol_report (recorded_by, idempotency_key, grid_id, township_id, patrolled_on, route,
-               notes, photo, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {})
+            """INSERT INTO patrol_report (county_id, recorded_by, idempotency_key, grid_id, township_id,
+               patrolled_on, route, notes, photo, created_at) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})
                ON CONFLICT (recorded_by, idempotency_key) DO NOTHING""",
-            actor.id, data.idempotency_key, data.grid_id, township_id, data.patrolled_on, data.route, data.notes,
+            scope.county_of(actor), actor.id, data.idempotency_key, data.grid_id, township_id, data.patrolled_on, data.route, data.notes,
             data.photo_evidence_id, clock.now(),
         )
         existing = await _by_key(actor, data.idempotency_key)

@@ -86,11 +86,11 @@ async def _claim(actor: Actor, data: PartyActivityIn, township_id: int) -> dict:
         if data.photo_evidence_id is not None:
             await _check_photo(actor, data.photo_evidence_id, data.idempotency_key)
         await insert_once(
-            """INSERT INTO party_activity (recorded_by, idempotency_key, branch, township_id, kind, item_code,
-               level, quantity, occurred_on, place, description, photo, created_at)
-               VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
+            """INSERT INTO party_activity (county_id, recorded_by, idempotency_key, branch, township_id, kind,
+               item_code, level, quantity, occurred_on, place, description, photo, created_at)
+               VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})
                ON CONFLICT (recorded_by, idempotency_key) DO NOTHING""",
-            actor.id, data.idempotency_key, data.branch_id, township_id, data.kind, data.item_code, data.level,
+            scope.county_of(actor), actor.id, data.idempotency_key, data.branch_id, township_id, data.kind, data.item_code, data.level,
             data.quantity, data.occurred_on, data.place, data.description, data.photo_evidence_id, clock.now(),
         )
         existing = await _by_key(actor, data.idempotency_key)

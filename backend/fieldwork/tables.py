@@ -22,6 +22,7 @@ class PartyActivity(Table, tablename="party_activity"):
     description = Text()
     photo = BigInt(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class PatrolReport(Table, tablename="patrol_report"):
@@ -38,3 +39,4 @@ class PatrolReport(Table, tablename="patrol_report"):
     notes = Text()
     photo = BigInt(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database

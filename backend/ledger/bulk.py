@@ -78,7 +78,8 @@ async def lock_subjects(subjects: list[tuple[str, int]]) -> None:
 
 # The columns a new event is inserted with, and their types for the one-statement insert (unnest).
 EVENT_COLUMNS = (
-    ("id", "int"), ("idempotency_key", "text"), ("recorded_by", "int"), ("payload_hash", "text"), ("item_code", "text"),
+    ("id", "int"), ("county_id", "int"), ("idempotency_key", "text"), ("recorded_by", "int"), ("payload_hash", "text"),
+    ("item_code", "text"),
     ("subject_kind", "text"), ("subject_id", "int"), ("person_id", "int"), ("household_id", "int"),
     ("township_id", "int"), ("grid_id", "int"), ("occurred_on", "date"), ("recorded_on", "date"),
     ("quantity", "numeric"), ("level", "text"), ("act_id", "text"), ("note", "text"), ("evidence_ids", "jsonb"),
@@ -93,7 +94,7 @@ def event_row(actor: Actor, item: NewEvent, today: date) -> dict:
     version = catalogues(where.county_id).version_on(data.occurred_on)
     status = item.status or (PENDING_REVIEW if version.item(data.item_code).needs_review else COUNTED)
     return {
-        "idempotency_key": data.idempotency_key, "recorded_by": actor.id, "payload_hash": item.digest,
+        "county_id": where.county_id, "idempotency_key": data.idempotency_key, "recorded_by": actor.id, "payload_hash": item.digest,
         "item_code": data.item_code, "subject_kind": data.subject_kind, "subject_id": data.subject_id,
         "person_id": where.person_id, "household_id": where.household_id, "township_id": where.township_id,
         "grid_id": where.grid_id, "occurred_on": data.occurred_on, "recorded_on": today, "quantity": data.quantity,
@@ -155,7 +156,7 @@ async def active_by_subject(subjects: list[tuple[str, int]]) -> dict[tuple[str, 
                       e.valid_until, e.grade_override, e.quantity
                FROM ledger_entry e
                WHERE e.subject_kind = {} AND e.subject_id = ANY({}) AND e.reverses_entry IS NULL
-                 AND e.event IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id)
+                 AND e.event IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.county_id = e.county_id AND r.reverses_entry = e.id)
                ORDER BY e.id""", kind, sorted({i for k, i in subjects if k == kind}))
         for r in rows:
             out[(kind, r["subject_id"])].append(ActiveEntry(
@@ -184,8 +185,8 @@ async def counties_rescoring(county_ids: set[int]) -> set[int]:
     return {r["county"] for r in rows}
 
 
-async def subjects_with_later(kind: str, firsts: dict[int, Event]) -> set[int]:
-    """The subjects (of ``kind``) with a counted event at or after the canonical key of the given first
+async def subjects_with_later(county_id: int, kind: str, firsts: dict[int, Event]) -> set[int]:
+    """The subjects (of ``kind``, in the county) with a counted event at or after the canonical key of the given first
     new event: only events on or after its date are read, compared in Python (the canonical order's
     string comparison is Python's, not the database collation's)."""
     from backend.ledger.services import COUNTED_STATUSES, engine_event
@@ -194,15 +195,15 @@ async def subjects_with_later(kind: str, firsts: dict[int, Event]) -> set[int]:
     rows = await fetch(
         """SELECT e.* FROM credit_event e JOIN unnest({}::int[], {}::date[]) AS f(subject_id, first_on)
                   ON e.subject_id = f.subject_id AND e.occurred_on >= f.first_on
-           WHERE e.subject_kind = {} AND e.status = ANY({})""",
-        ids, [firsts[i].occurred_on for i in ids], kind, list(COUNTED_STATUSES))
+           WHERE e.county_id = {} AND e.subject_kind = {} AND e.status = ANY({})""",
+        ids, [firsts[i].occurred_on for i in ids], county_id, kind, list(COUNTED_STATUSES))
     return {r["subject_id"] for r in rows if canonical_key(engine_event(r)) >= canonical_key(firsts[r["subject_id"]])}
 
 
-async def visible_entries(kind: str, firsts: dict[int, date], seen: list[str], summed: list[str]
+async def visible_entries(county_id: int, kind: str, firsts: dict[int, date], seen: list[str], summed: list[str]
                           ) -> dict[int, list[PriorEntry]]:
-    """Per subject (of ``kind``): what ``points_rules.history.append_after`` needs of its history for new
-    events dated on or after its first new date — of the items in ``seen``, the active entries such an
+    """Per subject (of ``kind``, in the county): what ``points_rules.history.append_after`` needs of its
+    history for new events dated on or after its first new date — of the items in ``seen``, the active entries such an
     event can see (``points_rules.history.visible_to``, the same test in SQL), in the canonical order of
     their events; of the items in ``summed`` (whose new events do not ``sees_entries``), one
     ``year_total`` per year from the first new date's on. Two queries at most, whatever the batch."""
@@ -216,11 +217,11 @@ async def visible_entries(kind: str, firsts: dict[int, date], seen: list[str], s
                       e.grade_override, e.quantity, ev.id, ev.occurred_on, ev.recorded_by, ev.idempotency_key, ev.act_id
                FROM ledger_entry e JOIN unnest($1::int[], $2::date[]) AS f(subject_id, first_on)
                     ON e.subject_id = f.subject_id
-                    JOIN credit_event ev ON ev.id = e.event
-               WHERE e.subject_kind = $3 AND e.item_code = ANY($4::text[]) AND e.reverses_entry IS NULL
+                    JOIN credit_event ev ON ev.id = e.event AND ev.county_id = e.county_id
+               WHERE e.county_id = $5 AND e.subject_kind = $3 AND e.item_code = ANY($4::text[]) AND e.reverses_entry IS NULL
                  AND (e.valid_until > f.first_on OR e.valid_from >= make_date(extract(year FROM f.first_on)::int, 1, 1))
-                 AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id)""",
-            *pairs, kind, sorted(set(seen)))
+                 AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.county_id = e.county_id AND r.reverses_entry = e.id)""",
+            *pairs, kind, sorted(set(seen)), county_id)
         for r in rows:   # the canonical key as services.engine_event makes it
             key = (r["occurred_on"], f"{r['recorded_by']}:{r['idempotency_key']}", r["id"])
             out[r["subject_id"]].append((key, PriorEntry(
@@ -233,11 +234,11 @@ async def visible_entries(kind: str, firsts: dict[int, date], seen: list[str], s
             """SELECT e.subject_id, e.item_code, extract(year FROM e.valid_from)::int AS year, sum(e.points)::int AS points
                FROM ledger_entry e JOIN unnest($1::int[], $2::date[]) AS f(subject_id, first_on)
                     ON e.subject_id = f.subject_id
-               WHERE e.subject_kind = $3 AND e.item_code = ANY($4::text[]) AND e.reverses_entry IS NULL
-                 AND e.event IS NOT NULL AND e.valid_from >= make_date(extract(year FROM f.first_on)::int, 1, 1)
-                 AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id)
+               WHERE e.county_id = $5 AND e.subject_kind = $3 AND e.item_code = ANY($4::text[])
+                 AND e.reverses_entry IS NULL AND e.event IS NOT NULL AND e.valid_from >= make_date(extract(year FROM f.first_on)::int, 1, 1)
+                 AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.county_id = e.county_id AND r.reverses_entry = e.id)
                GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""",
-            *pairs, kind, sorted(set(summed)))
+            *pairs, kind, sorted(set(summed)), county_id)
         for r in rows:
             ordered.setdefault(r["subject_id"], []).append(year_total(r["item_code"], r["year"], r["points"]))
     return ordered
@@ -255,15 +256,15 @@ async def _appended_at_once(items: list[NewEvent], rows: list[dict], counting: d
     rescoring = await counties_rescoring(set(county.values()))
     plans: dict[tuple[str, int], list] = {}
     fast = [s for s in counting if county[s] not in rescoring and all(e.act_id is None for e in new[s])]
-    for kind in sorted({k for k, _ in fast}):
-        firsts = {i: min(new[(k, i)], key=canonical_key) for k, i in fast if k == kind}
-        later = await subjects_with_later(kind, firsts)
+    for county_id, kind in sorted({(county[s], s[0]) for s in fast}):
+        firsts = {i: min(new[(k, i)], key=canonical_key) for k, i in fast if k == kind and county[(k, i)] == county_id}
+        later = await subjects_with_later(county_id, kind, firsts)
         firsts = {i: e for i, e in firsts.items() if i not in later}
         if not firsts:
             continue
         codes = {e.item_code for i in firsts for e in new[(kind, i)]}
         seen = {e.item_code for i in firsts for e in new[(kind, i)] if sees_entries(catalogues(county[(kind, i)]), e)}
-        prior = await visible_entries(kind, {i: e.occurred_on for i, e in firsts.items()}, sorted(seen),
+        prior = await visible_entries(county_id, kind, {i: e.occurred_on for i, e in firsts.items()}, sorted(seen),
                                       sorted(codes - seen))
         for i in firsts:
             try:

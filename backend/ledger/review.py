@@ -21,10 +21,11 @@ from points_rules.units import format_quantity
 
 async def pending(actor: Actor, *, limit: int, offset: int, newest_first: bool = False,
                   request_id: str = "") -> Page[PendingEventOut]:
+    county_id = scope.county_of(actor)
     if actor.role is Role.TOWNSHIP_ADMIN:
-        condition, args = "e.township_id = {}", [actor.township_id]
+        condition, args = "e.county_id = {} AND e.township_id = {}", [county_id, actor.township_id]
     else:
-        condition, args = "e.township_id IN (SELECT id FROM township WHERE county = {})", [actor.county_id]
+        condition, args = "e.county_id = {}", [county_id]
     where = f"{condition} AND (e.status = 'pending_review' OR (e.flag_reason <> '' AND e.status = 'counted'))"
     total = (await fetch(f"SELECT count(*) AS n FROM credit_event e WHERE {where}", *args))[0]["n"]
     rows = await fetch(
@@ -33,11 +34,10 @@ async def pending(actor: Actor, *, limit: int, offset: int, newest_first: bool =
                    e.quantity, e.note, e.evidence_ids, e.status, e.recorded_by, e.idempotency_key, e.act_id,
                    e.recorded_on
             FROM credit_event e JOIN account a ON a.id = e.recorded_by
-            LEFT JOIN person p ON p.id = e.person_id
+            LEFT JOIN person p ON p.county_id = e.county_id AND p.id = e.person_id
             WHERE {where} ORDER BY e.id {"DESC" if newest_first else ""} LIMIT {{}} OFFSET {{}}""",
         *args, limit, offset,
     )
-    county_id = actor.county_id or 0
     await scope.log_reads(actor, [
         scope.Location(kind=r["subject_kind"], id=r["subject_id"], county_id=county_id, township_id=r["township_id"],
                        grid_id=r["grid_id"], household_id=r["household_id"], person_id=r["person_id"])

@@ -286,7 +286,7 @@ async def _insert_event(actor: Actor, data: EventIn, digest: str, where: scope.L
         raise InvalidInput("该事项必须附证据照片", "This item requires photo evidence", code="LEDGER_EVIDENCE_REQUIRED")
     late = today > version.scoring.recording_window.deadline(data.occurred_on)
     row = (await CreditEvent.insert(CreditEvent(
-        idempotency_key=data.idempotency_key, recorded_by=actor.id, payload_hash=digest,
+        county_id=where.county_id, idempotency_key=data.idempotency_key, recorded_by=actor.id, payload_hash=digest,
         item_code=data.item_code, subject_kind=data.subject_kind, subject_id=data.subject_id,
         person_id=where.person_id, household_id=where.household_id, township_id=where.township_id,
         grid_id=where.grid_id, occurred_on=data.occurred_on, recorded_on=today, quantity=data.quantity,
@@ -579,7 +579,8 @@ async def _replacement(original: dict, data: EventIn, actor_id: int) -> int:
     _validate(data.model_dump(), today, county_id)
     version = catalogues(county_id).version_on(data.occurred_on)
     row = (await CreditEvent.insert(CreditEvent(
-        idempotency_key=data.idempotency_key, recorded_by=actor_id, payload_hash=digest, item_code=data.item_code,
+        county_id=county_id, idempotency_key=data.idempotency_key, recorded_by=actor_id, payload_hash=digest,
+        item_code=data.item_code,
         subject_kind=original["subject_kind"], subject_id=original["subject_id"], person_id=original["person_id"],
         household_id=original["household_id"], township_id=original["township_id"], grid_id=original["grid_id"],
         occurred_on=data.occurred_on, recorded_on=today, quantity=None, level=None, act_id=None, note=data.note,

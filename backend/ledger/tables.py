@@ -50,6 +50,7 @@ class CreditEvent(Table, tablename="credit_event"):
     reviewed_by = Integer(null=True, default=None)
     reviewed_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class LedgerEntry(Table, tablename="ledger_entry"):

@@ -75,7 +75,7 @@ WHERE e.item_code = ANY({}) AND e.reverses_entry IS NULL AND e.valid_from <= {} 
   AND ((e.subject_kind = 'household' AND e.subject_id = ANY({})) OR (e.subject_kind = 'person' AND m.household = ANY({})))
 """
 
-_ENTRY_COLUMNS = ["list", "seq", "household_id", "household_code", "township_id", "township_name", "village_id",
+_ENTRY_COLUMNS = ["county_id", "list", "seq", "household_id", "household_code", "township_id", "township_name", "village_id",
                   "village_name", "grid_id", "head_person_id", "head_name_masked", "head_id_masked", "grade",
                   "period_code", "period_name_zh", "publicity_starts_on", "publicity_ends_on", "reason_zh"]
 
@@ -195,7 +195,7 @@ async def _compute_and_store(row: dict, *, chunk: int,
         head = heads.get(h["household_id"])
         rating = item.candidate.facts.rating
         records.append((
-            list_id, item.seq, h["household_id"], h["household_code"], h["township_id"], h["township_name"],
+            county_id, list_id, item.seq, h["household_id"], h["household_code"], h["township_id"], h["township_name"],
             h["village_id"], h["village_name"], h["grid_id"], head["person_id"] if head else None,
             mask_name(head["name"]) if head else "", head["id_number_masked"] if head else "",
             rating.grade if rating else "", rating.period_code if rating else "",

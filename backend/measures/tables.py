@@ -82,3 +82,4 @@ class EligibilityListEntry(Table, tablename="eligibility_list_entry"):
     publicity_starts_on = Date(null=True, default=None)
     publicity_ends_on = Date(null=True, default=None)
     reason_zh = Text(default="")
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database

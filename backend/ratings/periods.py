@@ -173,15 +173,15 @@ async def close_period(actor: Actor, period_id: int) -> PeriodOut:
     records = []
     for hid, r in computed.households.items():
         place = computed.places[hid]
-        records.append((period_id, t.HOUSEHOLD, hid, place.township_id, place.village_id, r.grade, r.score, r.grade,
+        records.append((period["county"], period_id, t.HOUSEHOLD, hid, place.township_id, place.village_id, r.grade, r.score, r.grade,
                         r.is_credit_household, r.explanation_zh, _json(r.explanation), r.catalogue_version))
     for vid, r in computed.villages.items():
         grade = "credit" if r.is_credit_village else "none"
-        records.append((period_id, t.VILLAGE, vid, townships[vid], vid, grade, None, grade, r.is_credit_village,
+        records.append((period["county"], period_id, t.VILLAGE, vid, townships[vid], vid, grade, None, grade, r.is_credit_village,
                         r.explanation_zh, _json(r.explanation), r.catalogue_version))
     for tid, r in computed.townships.items():
         grade = "credit" if r.is_credit_township else "none"
-        records.append((period_id, t.TOWNSHIP, tid, tid, None, grade, None, grade, r.is_credit_township,
+        records.append((period["county"], period_id, t.TOWNSHIP, tid, tid, None, grade, None, grade, r.is_credit_township,
                         r.explanation_zh, _json(r.explanation), r.catalogue_version))
     async with engine_finder().transaction():
         locked = await fetch("SELECT status FROM rating_period WHERE id = {} FOR UPDATE", period_id)
@@ -189,7 +189,7 @@ async def close_period(actor: Actor, period_id: int) -> PeriodOut:
             raise _already_closed()
         await transaction_connection().copy_records_to_table(
             "rating_proposal", records=records,
-            columns=["period", "level", "subject_id", "township_id", "village_id", "computed_grade", "computed_score",
+            columns=["county_id", "period", "level", "subject_id", "township_id", "village_id", "computed_grade", "computed_score",
                      "grade", "is_credit", "explanation_zh", "explanation", "catalogue_version"])
         await t.RatingPeriod.update({t.RatingPeriod.status: "closed", t.RatingPeriod.closed_by: actor.id,
                                      t.RatingPeriod.closed_at: clock.now()}).where(
@@ -249,7 +249,7 @@ async def _jurisdiction_sql(actor: Actor) -> tuple[str, list]:
 
 async def list_proposals(actor: Actor, period_id: int, *, level: str | None, village_id: int | None,
                          status: str | None, limit: int, offset: int, request_id: str = "") -> Page[ProposalOut]:
-    await _period_of(actor, period_id)
+    period = await _period_of(actor, period_id)
     where, args = await _jurisdiction_sql(actor)
     clauses, args = [where, "p.period = {}"], [*args, period_id]
     for column, value in (("p.level", level), ("p.village_id", village_id), ("p.status", status)):
@@ -262,7 +262,7 @@ async def list_proposals(actor: Actor, period_id: int, *, level: str | None, vil
                        "ORDER BY p.level, p.village_id NULLS FIRST, p.subject_id LIMIT {} OFFSET {}",
                        *args, limit, offset)
     await scope.log_reads(actor, [
-        scope.Location(kind=scope.HOUSEHOLD, id=r["subject_id"], county_id=actor.county_id or 0,
+        scope.Location(kind=scope.HOUSEHOLD, id=r["subject_id"], county_id=period["county"],
                        township_id=r["township_id"], village_id=r["village_id"], household_id=r["subject_id"])
         for r in rows if r["level"] == t.HOUSEHOLD
     ], fields=["rating"], purpose="rating_approval", request_id=request_id)
@@ -271,7 +271,9 @@ async def list_proposals(actor: Actor, period_id: int, *, level: str | None, vil
 
 async def _decide(proposal_id: int, action: str, actor: Actor, from_status: str, to_status: str,
                   grade: str = "", reason: str = "") -> None:
-    await t.RatingDecision.insert(t.RatingDecision(proposal=proposal_id, action=action, actor=actor.id,
+    # The decider is always of the proposal's county (``_period_of``/``_proposal_in_scope`` saw to it).
+    await t.RatingDecision.insert(t.RatingDecision(county_id=scope.county_of(actor), proposal=proposal_id,
+                                                   action=action, actor=actor.id,
                                                    from_status=from_status, to_status=to_status, grade=grade,
                                                    reason=reason))
 
@@ -426,7 +428,7 @@ async def object_to(actor: Actor, proposal_id: int, data: ObjectionIn, *, reques
         locked = await _lock_proposal(proposal_id)
         _check_objectable(locked, today)  # finalize or a decision may have got there first
         row = (await t.RatingObjection.insert(t.RatingObjection(
-            proposal=proposal_id, raised_by=actor.id, reason=data.reason, raised_at=now, raised_on=today,
+            county_id=locked["county_id"], proposal=proposal_id, raised_by=actor.id, reason=data.reason, raised_at=now, raised_on=today,
             mark_by=calendar.add_working_days(today, OBJECTION_MARK_WORKING_DAYS), disputed_marked_on=today,
             respond_by=calendar.add_working_days(today, OBJECTION_RESPONSE_WORKING_DAYS),
         )).returning(t.RatingObjection.id))[0]
@@ -576,12 +578,13 @@ async def finalize(today: date | None = None, *, actor: Actor | None = None) -> 
             f"""UPDATE rating_proposal p SET status = 'effective', effective_on = {{}}
                 WHERE p.status = 'publicised' AND p.publicity_ends_on < {{}} {county_filter}
                   AND NOT EXISTS (SELECT 1 FROM rating_objection o WHERE o.proposal = p.id AND o.status = 'open')
-                RETURNING p.id""", today, today, *args)
+                RETURNING p.id, p.county_id""", today, today, *args)
         if rows:
             await transaction_connection().copy_records_to_table(
                 "rating_decision",
-                records=[(r["id"], "effective", actor.id if actor else None, t.PUBLICISED, t.EFFECTIVE) for r in rows],
-                columns=["proposal", "action", "actor", "from_status", "to_status"])
+                records=[(r["county_id"], r["id"], "effective", actor.id if actor else None, t.PUBLICISED, t.EFFECTIVE)
+                         for r in rows],
+                columns=["county_id", "proposal", "action", "actor", "from_status", "to_status"])
             await webhook_outbox.emit_ratings_effective([r["id"] for r in rows])
     return len(rows)
 

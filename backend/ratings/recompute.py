@@ -31,36 +31,40 @@ from backend.ratings.compute import Computed, compute_households, roll_up, towns
 from backend.ledger.catalogue import catalogues
 from points_rules.ratings import HouseholdRating, VillageRating, rate_township, rate_village
 
-PERSON_COLUMNS = ["person_id", "household_id", "score", "grade", "grade_override", "serious_dishonesty",
+PERSON_COLUMNS = ["county_id", "person_id", "household_id", "score", "grade", "grade_override", "serious_dishonesty",
                   "catalogue_version", "as_of", "computed_at"]
-HOUSEHOLD_COLUMNS = ["household_id", "village_id", "township_id", "grid_id", "score", "grade", "is_credit",
+HOUSEHOLD_COLUMNS = ["county_id", "household_id", "village_id", "township_id", "grid_id", "score", "grade", "is_credit",
                      "serious_dishonesty", "catalogue_version", "as_of", "explanation_zh", "computed_at"]
-VILLAGE_COLUMNS = ["village_id", "township_id", "households", "credit_households", "serious_dishonesty_households",
+VILLAGE_COLUMNS = ["county_id", "village_id", "township_id", "households", "credit_households", "serious_dishonesty_households",
                    "share_permille", "is_credit", "stars", "grade_counts", "catalogue_version", "as_of",
                    "explanation_zh", "computed_at"]
-TOWNSHIP_COLUMNS = ["township_id", "villages", "credit_villages", "share_permille", "is_credit",
+TOWNSHIP_COLUMNS = ["county_id", "township_id", "villages", "credit_villages", "share_permille", "is_credit",
                     "catalogue_version", "as_of", "explanation_zh", "computed_at"]
 
 
+def _county(c: Computed, household_id: int) -> int:
+    return c.township_county[c.places[household_id].township_id]
+
+
 def _person_records(c: Computed, now: datetime) -> list[tuple]:
-    return [(pid, c.person_household.get(pid), s.score, s.grade, s.grade_override, c.person_serious.get(pid, False),
+    return [(_county(c, c.person_household[pid]), pid, c.person_household.get(pid), s.score, s.grade, s.grade_override, c.person_serious.get(pid, False),
              s.catalogue_version, c.as_of, now) for pid, s in c.persons.items()]
 
 
 def _household_records(c: Computed, now: datetime) -> list[tuple]:
-    return [(hid, c.places[hid].village_id, c.places[hid].township_id, c.places[hid].grid_id, r.score, r.grade,
+    return [(_county(c, hid), hid, c.places[hid].village_id, c.places[hid].township_id, c.places[hid].grid_id, r.score, r.grade,
              r.is_credit_household, r.serious_dishonesty, r.catalogue_version, c.as_of, r.explanation_zh, now)
             for hid, r in c.households.items()]
 
 
-def _village_records(c: Computed, townships: dict[int, int], now: datetime) -> list[tuple]:
-    return [(vid, townships[vid], r.households, r.credit_households, r.serious_dishonesty_households,
+def _village_records(c: Computed, townships: dict[int, int], counties: dict[int, int], now: datetime) -> list[tuple]:
+    return [(counties[townships[vid]], vid, townships[vid], r.households, r.credit_households, r.serious_dishonesty_households,
              r.share_permille, r.is_credit_village, r.stars, json.dumps(r.grade_counts), r.catalogue_version,
              c.as_of, r.explanation_zh, now) for vid, r in c.villages.items()]
 
 
-def _township_records(c: Computed, now: datetime) -> list[tuple]:
-    return [(tid, r.villages, r.credit_villages, r.share_permille, r.is_credit_township, r.catalogue_version,
+def _township_records(c: Computed, county_id: int, now: datetime) -> list[tuple]:
+    return [(county_id, tid, r.villages, r.credit_villages, r.share_permille, r.is_credit_township, r.catalogue_version,
              c.as_of, r.explanation_zh, now) for tid, r in c.townships.items()]
 
 
@@ -113,7 +117,7 @@ async def _recompute_village(village_id: int, as_of: date) -> None:
         rating = rate_village(catalogues(place["county"]), village_id, [_stored_household(r) for r in rows], as_of)
         await upsert("standing_village", "village_id", VILLAGE_COLUMNS,
                      _village_records(Computed(as_of=as_of, villages={village_id: rating}), {village_id: township},
-                                      clock.now()))
+                                      {township: place["county"]}, clock.now()))
 
 
 async def _recompute_township(township_id: int, as_of: date) -> None:
@@ -131,7 +135,7 @@ async def _recompute_township(township_id: int, as_of: date) -> None:
         county = (await fetch("SELECT county FROM township WHERE id = {}", township_id))[0]["county"]
         rating = rate_township(catalogues(county), township_id, ratings, as_of)
         await upsert("standing_township", "township_id", TOWNSHIP_COLUMNS,
-                     _township_records(Computed(as_of=as_of, townships={township_id: rating}),
+                     _township_records(Computed(as_of=as_of, townships={township_id: rating}), county,
                                        clock.now()))
 
 
@@ -227,7 +231,7 @@ async def _store_villages(village_ids: list[int], townships: dict[int, int], as_
         counties = await township_counties()
         rolled = Computed(as_of=as_of, villages={v: rate_village(catalogues(counties.get(townships[v])), v, hs, as_of)
                                                  for v, hs in grouped.items()})
-        await upsert("standing_village", "village_id", VILLAGE_COLUMNS, _village_records(rolled, townships, clock.now()))
+        await upsert("standing_village", "village_id", VILLAGE_COLUMNS, _village_records(rolled, townships, counties, clock.now()))
 
 
 async def county_recompute(county_id: int, *, township_id: int | None = None, as_of: date | None = None,

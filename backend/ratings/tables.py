@@ -36,6 +36,7 @@ class StandingPerson(Table, tablename="standing_person"):
     catalogue_version = Varchar(length=16)
     as_of = Date()
     computed_at = Timestamptz(default=TimestamptzNow())
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class StandingHousehold(Table, tablename="standing_household"):
@@ -51,6 +52,7 @@ class StandingHousehold(Table, tablename="standing_household"):
     as_of = Date()
     explanation_zh = Text(default="")
     computed_at = Timestamptz(default=TimestamptzNow())
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class StandingVillage(Table, tablename="standing_village"):
@@ -67,6 +69,7 @@ class StandingVillage(Table, tablename="standing_village"):
     as_of = Date()
     explanation_zh = Text(default="")
     computed_at = Timestamptz(default=TimestamptzNow())
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class StandingTownship(Table, tablename="standing_township"):
@@ -79,6 +82,7 @@ class StandingTownship(Table, tablename="standing_township"):
     as_of = Date()
     explanation_zh = Text(default="")
     computed_at = Timestamptz(default=TimestamptzNow())
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class RatingPeriod(Table, tablename="rating_period"):
@@ -124,6 +128,7 @@ class RatingProposal(Table, tablename="rating_proposal"):
     publicity_ends_on = Date(null=True, default=None)
     effective_on = Date(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class RatingDecision(Table, tablename="rating_decision"):
@@ -138,6 +143,7 @@ class RatingDecision(Table, tablename="rating_decision"):
     grade = Varchar(length=8, default="")
     reason = Text(default="")
     at = Timestamptz(default=TimestamptzNow())
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class RatingObjection(Table, tablename="rating_objection"):
@@ -162,6 +168,7 @@ class RatingObjection(Table, tablename="rating_objection"):
     respond_by = Date(null=True, default=None)  # legal deadline for the decision (7 working days)
     resolved_at = Timestamptz(null=True, default=None)
     resolved_on = Date(null=True, default=None)  # local date of resolved_at
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class CalendarOverride(Table, tablename="calendar_override"):

@@ -75,7 +75,7 @@ async def _households_in(condition: str, *args) -> list[dict]:
 
 
 async def _detail(actor: Actor, area: AreaStandingOut, rows: list[dict], request_id: str) -> AreaDetailOut:
-    county = actor.county_id or 0
+    county = scope.county_of(actor)
     await scope.log_reads(actor, [
         scope.Location(kind=scope.HOUSEHOLD, id=r["household_id"], county_id=county, township_id=r["township_id"],
                        village_id=r["village_id"], grid_id=r["grid_id"], household_id=r["household_id"])
@@ -130,7 +130,7 @@ async def linked_standing(actor: Actor, member_id: int, *, request_id: str = "")
     rows = await _households_in("""s.household_id IN (SELECT household FROM party_member_link
                                    WHERE member = {} AND valid_to IS NULL)""", member_id)
     rows = [r for r in rows if scope.covers(actor, scope.Location(
-        kind=scope.HOUSEHOLD, id=r["household_id"], county_id=actor.county_id or 0, township_id=r["township_id"],
+        kind=scope.HOUSEHOLD, id=r["household_id"], county_id=member.county_id, township_id=r["township_id"],
         village_id=r["village_id"], grid_id=r["grid_id"], household_id=r["household_id"]))]
     return await _detail(actor, _area("party_member", member_id, name, rows, member.county_id), rows, request_id)
 

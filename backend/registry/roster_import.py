@@ -35,11 +35,11 @@ class ImportResult:
 async def import_roster(path: Path, village_code: str, *, today: date | None = None,
                         dry_run: bool = False) -> ImportResult:
     today = today or clock.today()
-    village = await Village.select(Village.id).where(Village.code == village_code).first()
+    village = await Village.select(Village.id, Village.county_id).where(Village.code == village_code).first()
     if village is None:
         raise NotFound(f"村代码 {village_code} 不存在", f"No village with code {village_code}",
                        code="REGISTRY_CODE_UNKNOWN")
-    village_id = village["id"]
+    village_id, county_id = village["id"], village["county_id"]
     grids = {r["code"]: r["id"] for r in await Grid.select(Grid.id, Grid.code).where(Grid.village == village_id)}
     rows = read_roster(path)
     codes = sorted({r.household_code for r in rows if r.household_code})
@@ -93,25 +93,25 @@ async def import_roster(path: Path, village_code: str, *, today: date | None = N
             if row.household_code not in existing and row.household_code not in new_households:
                 new_households[row.household_code] = row
         created_ids = await insert_returning_ids(Household, [
-            Household(code=r.household_code, village=village_id, grid=grids[r.grid_code], address=r.address)
+            Household(county_id=county_id, code=r.household_code, village=village_id, grid=grids[r.grid_code], address=r.address)
             for r in new_households.values()
         ])
         household_ids = {code: row["id"] for code, row in existing.items()}
         household_ids.update(zip(new_households.keys(), created_ids))
         if created_ids:
             await HouseholdResidence.insert(*[
-                HouseholdResidence(household=h_id, grid=grids[r.grid_code], address=r.address, valid_from=today,
+                HouseholdResidence(county_id=county_id, household=h_id, grid=grids[r.grid_code], address=r.address, valid_from=today,
                                    reason="花名册导入")
                 for h_id, r in zip(created_ids, new_households.values())
             ])
         person_ids = await insert_returning_ids(Person, [
-            person_row(name=r.name, resident_id=parse_id_number(r.id_number, today=today), phone=r.phone,
+            person_row(county_id=county_id, name=r.name, resident_id=parse_id_number(r.id_number, today=today), phone=r.phone,
                        is_party_member=r.party_member, party_branch_id=branch["id"] if branch else None)
             for r in new_rows
         ])
         if person_ids:
             await HouseholdMembership.insert(*[
-                HouseholdMembership(person=p_id, household=household_ids[r.household_code], relation=r.relation,
+                HouseholdMembership(county_id=county_id, person=p_id, household=household_ids[r.household_code], relation=r.relation,
                                     valid_from=today, reason="花名册导入")
                 for p_id, r in zip(person_ids, new_rows)
             ])

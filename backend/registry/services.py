@@ -327,9 +327,9 @@ async def change_membership(actor: Actor, household_id: int, change: MembershipC
     if change.relation not in RELATIONS:
         raise InvalidInput("与户主关系不在允许范围内", "Unknown relation to head of household",
                            code="REGISTRY_RELATION", details={"allowed": list(RELATIONS)})
-    await scope.authorize_reads(actor, [(scope.HOUSEHOLD, household_id, ["members"]),
-                                        (scope.PERSON, change.person_id, ["household"])],
-                                purpose="registry_change", request_id=request_id)
+    household, _ = await scope.authorize_reads(actor, [(scope.HOUSEHOLD, household_id, ["members"]),
+                                                       (scope.PERSON, change.person_id, ["household"])],
+                                               purpose="registry_change", request_id=request_id)
     async with engine_finder().transaction():
         current = await HouseholdMembership.objects().where(
             (HouseholdMembership.person == change.person_id) & HouseholdMembership.valid_to.is_null()
@@ -362,8 +362,8 @@ async def change_membership(actor: Actor, household_id: int, change: MembershipC
                 HouseholdMembership.id == current.id
             )
         await HouseholdMembership.insert(
-            HouseholdMembership(person=change.person_id, household=household_id, relation=change.relation,
-                                valid_from=change.valid_from, reason=change.reason)
+            HouseholdMembership(county_id=household.county_id, person=change.person_id, household=household_id,
+                                relation=change.relation, valid_from=change.valid_from, reason=change.reason)
         )
     await _standing_changed(household_id, *([current.household] if current is not None else []))
     return await membership_history(actor, change.person_id, request_id=request_id)
@@ -391,8 +391,8 @@ async def change_residence(actor: Actor, household_id: int, change: ResidenceCha
                 HouseholdResidence.id == current.id
             )
         await HouseholdResidence.insert(
-            HouseholdResidence(household=household_id, grid=change.grid_id, address=change.address,
-                               valid_from=change.valid_from, reason=change.reason)
+            HouseholdResidence(county_id=household.county_id, household=household_id, grid=change.grid_id,
+                               address=change.address, valid_from=change.valid_from, reason=change.reason)
         )
         await Household.update(
             {Household.grid: change.grid_id, Household.village: target.village_id, Household.address: change.address}

@@ -9,6 +9,7 @@ from piccolo.columns import (
     Boolean,
     Date,
     ForeignKey,
+    Integer,
     Text,
     Timestamptz,
     Varchar,
@@ -44,6 +45,7 @@ class Village(Table, tablename="village"):
     name = Varchar(length=64)
     kind = Varchar(length=4, default="村")
     township = ForeignKey(Township, null=False, index=True, on_delete=OnDelete.restrict)
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class Grid(Table, tablename="grid"):
@@ -52,6 +54,7 @@ class Grid(Table, tablename="grid"):
     code = Varchar(length=16, unique=True, index=True)
     name = Varchar(length=64)
     village = ForeignKey(Village, null=False, index=True, on_delete=OnDelete.restrict)
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class PartyBranch(Table, tablename="party_branch"):
@@ -60,6 +63,7 @@ class PartyBranch(Table, tablename="party_branch"):
     code = Varchar(length=16, unique=True, index=True)
     name = Varchar(length=64)
     village = ForeignKey(Village, null=False, index=True, on_delete=OnDelete.restrict)
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class Household(Table, tablename="household"):
@@ -74,6 +78,7 @@ class Household(Table, tablename="household"):
     grid = ForeignKey(Grid, null=False, index=True, on_delete=OnDelete.restrict)
     address = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class HouseholdResidence(Table, tablename="household_residence"):
@@ -86,6 +91,7 @@ class HouseholdResidence(Table, tablename="household_residence"):
     valid_to = Date(null=True, default=None)
     reason = Text(default="")
     recorded_at = Timestamptz(default=TimestamptzNow())
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class Person(Table, tablename="person"):
@@ -108,6 +114,7 @@ class Person(Table, tablename="person"):
     party_branch = ForeignKey(PartyBranch, null=True, default=None, on_delete=OnDelete.restrict)
     party_joined_on = Date(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class HouseholdMembership(Table, tablename="household_membership"):
@@ -120,6 +127,7 @@ class HouseholdMembership(Table, tablename="household_membership"):
     valid_to = Date(null=True, default=None)
     reason = Text(default="")
     recorded_at = Timestamptz(default=TimestamptzNow())
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class PartyMemberLink(Table, tablename="party_member_link"):
@@ -129,6 +137,7 @@ class PartyMemberLink(Table, tablename="party_member_link"):
     household = ForeignKey(Household, null=False, index=True, on_delete=OnDelete.restrict)
     valid_from = Date()
     valid_to = Date(null=True, default=None)
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database
 
 
 class Organisation(Table, tablename="organisation"):
@@ -141,3 +150,4 @@ class Organisation(Table, tablename="organisation"):
     village = ForeignKey(Village, null=True, default=None, on_delete=OnDelete.restrict)
     legal_representative = Varchar(length=32, default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    county_id = Integer()  # the county: the shard key (docs/scale-out.md); CHECK > 0 in the database

@@ -14,6 +14,7 @@ from backend.registry.tables import Person
 
 def person_row(
     *,
+    county_id: int,
     name: str,
     resident_id: ResidentId,
     phone: str | None,
@@ -24,6 +25,7 @@ def person_row(
     ident = protection.protect_id_number(resident_id.number)
     phone_value = protection.protect_phone(phone) if phone else None
     return Person(
+        county_id=county_id,
         name=name,
         id_number_cipher=ident.cipher,
         id_number_hash=ident.lookup_hash,

@@ -44,20 +44,20 @@ async def own_county(prefix: str, name: str, people: int, *, birth_seed: int) ->
     county = (await County.insert(County(code=code, name=f"{name}区")).returning(County.id))[0]["id"]
     township = (await Township.insert(Township(code=f"{code}t", name=f"{name}镇", county=county))
                 .returning(Township.id))[0]["id"]
-    village = (await Village.insert(Village(code=f"{code}v", name=f"{name}村", township=township))
+    village = (await Village.insert(Village(county_id=county, code=f"{code}v", name=f"{name}村", township=township))
                .returning(Village.id))[0]["id"]
-    grid = (await Grid.insert(Grid(code=f"{code}g", name=f"{name}网格", village=village)).returning(Grid.id))[0]["id"]
+    grid = (await Grid.insert(Grid(county_id=county, code=f"{code}g", name=f"{name}网格", village=village)).returning(Grid.id))[0]["id"]
     placed = []
     for i in range(people):
         address = f"{name}村{i}号"
-        household = (await Household.insert(Household(code=f"{code}h{i}", village=village, grid=grid, address=address))
+        household = (await Household.insert(Household(county_id=county, code=f"{code}h{i}", village=village, grid=grid, address=address))
                      .returning(Household.id))[0]["id"]
-        await HouseholdResidence.insert(HouseholdResidence(household=household, grid=grid, address=address,
+        await HouseholdResidence.insert(HouseholdResidence(county_id=county, household=household, grid=grid, address=address,
                                                            valid_from=today - timedelta(days=400), reason="初始登记"))
         number = await free_id_number(birth_seed + i)
-        person = (await Person.insert(person_row(name=f"{name}{i}", resident_id=parse_id_number(number, today=today),
+        person = (await Person.insert(person_row(county_id=county, name=f"{name}{i}", resident_id=parse_id_number(number, today=today),
                                                  phone=None)).returning(Person.id))[0]["id"]
-        await HouseholdMembership.insert(HouseholdMembership(person=person, household=household, relation=HEAD,
+        await HouseholdMembership.insert(HouseholdMembership(county_id=county, person=person, household=household, relation=HEAD,
                                                              valid_from=today - timedelta(days=400), reason="初始登记"))
         placed.append((person, household))
     return OwnCounty(code, county, township, village, grid, placed)

@@ -105,6 +105,10 @@ async def _open_memberships(person_id: int) -> list[dict]:
     )
 
 
+async def _county_of(household_id: int) -> int:
+    return (await _sql("SELECT county_id FROM household WHERE id = {}", household_id))[0]["county_id"]
+
+
 def _error_code(response) -> str:
     return response.json()["code"]
 
@@ -311,7 +315,7 @@ async def test_database_refuses_a_second_open_membership(app_client, pick):
 
     with pytest.raises(asyncpg.exceptions.UniqueViolationError, match="household_membership_one_open_per_person"):
         await HouseholdMembership.insert(HouseholdMembership(
-            person=source.others[0], household=target.id, relation="其他", valid_from=TODAY, reason="直接写库"))
+            county_id=await _county_of(target.id), person=source.others[0], household=target.id, relation="其他", valid_from=TODAY, reason="直接写库"))
 
     assert len(await _open_memberships(source.others[0])) == 1
 
@@ -326,7 +330,7 @@ async def test_database_refuses_a_second_open_head(app_client, pick):
             await HouseholdMembership.update({HouseholdMembership.valid_to: YESTERDAY}).where(
                 (HouseholdMembership.person == household.others[0]) & HouseholdMembership.valid_to.is_null())
             await HouseholdMembership.insert(HouseholdMembership(
-                person=household.others[0], household=household.id, relation="户主", valid_from=TODAY,
+                county_id=await _county_of(household.id), person=household.others[0], household=household.id, relation="户主", valid_from=TODAY,
                 reason="直接写库"))
 
     assert len(await _open_memberships(household.others[0])) == 1

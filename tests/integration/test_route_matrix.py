@@ -245,17 +245,17 @@ async def _county_x(tag: str, like_id_number: str) -> dict[str, int]:
     county = (await County.insert(County(code=f"RM{tag}", name="矩阵区")).returning(County.id))[0]["id"]
     township = (await Township.insert(Township(code=f"RM{tag}t", name="矩阵镇", county=county))
                 .returning(Township.id))[0]["id"]
-    village = (await Village.insert(Village(code=f"RM{tag}v", name="矩阵村", township=township))
+    village = (await Village.insert(Village(county_id=county, code=f"RM{tag}v", name="矩阵村", township=township))
                .returning(Village.id))[0]["id"]
-    grid = (await Grid.insert(Grid(code=f"RM{tag}g", name="矩阵网格", village=village)).returning(Grid.id))[0]["id"]
-    household = (await Household.insert(Household(code=f"RM{tag}h", village=village, grid=grid, address="矩阵村1号"))
+    grid = (await Grid.insert(Grid(county_id=county, code=f"RM{tag}g", name="矩阵网格", village=village)).returning(Grid.id))[0]["id"]
+    household = (await Household.insert(Household(county_id=county, code=f"RM{tag}h", village=village, grid=grid, address="矩阵村1号"))
                  .returning(Household.id))[0]["id"]
-    await HouseholdResidence.insert(HouseholdResidence(household=household, grid=grid, address="矩阵村1号",
+    await HouseholdResidence.insert(HouseholdResidence(county_id=county, household=household, grid=grid, address="矩阵村1号",
                                                        valid_from=TODAY - timedelta(days=400), reason="初始登记"))
     number = await _unused_id_number(like_id_number)
-    person = (await Person.insert(person_row(name="矩阵甲", resident_id=parse_id_number(number, today=TODAY),
+    person = (await Person.insert(person_row(county_id=county, name="矩阵甲", resident_id=parse_id_number(number, today=TODAY),
                                              phone=None)).returning(Person.id))[0]["id"]
-    await HouseholdMembership.insert(HouseholdMembership(person=person, household=household, relation=HEAD,
+    await HouseholdMembership.insert(HouseholdMembership(county_id=county, person=person, household=household, relation=HEAD,
                                                          valid_from=TODAY - timedelta(days=400), reason="初始登记"))
     admin = await accounts.create_account(f"rm{tag}_county", DEMO_PASSWORD, Role.COUNTY_ADMIN,
                                           county_code=f"RM{tag}", display_name="矩阵区管理员")
@@ -477,15 +477,15 @@ async def _village_rules(client, county_admin: dict, x_admin: dict, township_adm
 async def _objection(s: Subjects, period_id: int, raised_by: int) -> None:
     """The household's proposal, publicised and objected to (rows written directly: this module is
     about who may reach them, tests/integration/ratings about how they come about)."""
-    proposal = (await fetch("SELECT id FROM rating_proposal WHERE period = {} AND level = 'household' "
-                            "AND subject_id = {}", period_id, s.household))[0]["id"]
+    proposal, county_id = (await fetch("SELECT id, county_id FROM rating_proposal WHERE period = {} "
+                                       "AND level = 'household' AND subject_id = {}", period_id, s.household))[0].values()
     await rating_tables.RatingProposal.update({
         rating_tables.RatingProposal.status: rating_tables.DISPUTED,
         rating_tables.RatingProposal.publicity_starts_on: TODAY,
         rating_tables.RatingProposal.publicity_ends_on: TODAY + timedelta(days=10),
     }).where(rating_tables.RatingProposal.id == proposal)
     row = await rating_tables.RatingObjection.insert(rating_tables.RatingObjection(
-        proposal=proposal, raised_by=raised_by, reason="评定结果与实际不符", raised_on=TODAY, mark_by=TODAY,
+        county_id=county_id, proposal=proposal, raised_by=raised_by, reason="评定结果与实际不符", raised_on=TODAY, mark_by=TODAY,
         disputed_marked_on=TODAY, respond_by=TODAY + timedelta(days=9))).returning(rating_tables.RatingObjection.id)
     s.proposal, s.objection = proposal, row[0]["id"]
 

@@ -50,22 +50,22 @@ async def _county() -> tuple[int, list[tuple[int, str]]]:
     people: list[tuple[int, str]] = []
     per_village = PEOPLE // 5
     for v in range(5):
-        village = (await Village.insert(Village(code=f"{CODE}v{v}", name=f"历史{v}村", township=township))
+        village = (await Village.insert(Village(county_id=county, code=f"{CODE}v{v}", name=f"历史{v}村", township=township))
                    .returning(Village.id))[0]["id"]
-        grid = (await Grid.insert(Grid(code=f"{CODE}g{v}", name=f"历史{v}网格", village=village))
+        grid = (await Grid.insert(Grid(county_id=county, code=f"{CODE}g{v}", name=f"历史{v}网格", village=village))
                 .returning(Grid.id))[0]["id"]
         batch = numbers[v * per_village:(v + 1) * per_village]
         households = [r["id"] for r in await Household.insert(*[
-            Household(code=f"{CODE}h{v}{i:03d}", village=village, grid=grid, address=f"历史{v}村{i}号")
+            Household(county_id=county, code=f"{CODE}h{v}{i:03d}", village=village, grid=grid, address=f"历史{v}村{i}号")
             for i in range(len(batch))]).returning(Household.id)]
         await HouseholdResidence.insert(*[
-            HouseholdResidence(household=h, grid=grid, address="历史村", valid_from=date(2020, 1, 1), reason="初始登记")
+            HouseholdResidence(county_id=county, household=h, grid=grid, address="历史村", valid_from=date(2020, 1, 1), reason="初始登记")
             for h in households])
         persons = [r["id"] for r in await Person.insert(*[
-            person_row(name=f"历史{v}{i}", resident_id=parse_id_number(n, today=TODAY), phone=None)
+            person_row(county_id=county, name=f"历史{v}{i}", resident_id=parse_id_number(n, today=TODAY), phone=None)
             for i, n in enumerate(batch)]).returning(Person.id)]
         await HouseholdMembership.insert(*[
-            HouseholdMembership(person=p, household=h, relation=HEAD, valid_from=date(2020, 1, 1), reason="初始登记")
+            HouseholdMembership(county_id=county, person=p, household=h, relation=HEAD, valid_from=date(2020, 1, 1), reason="初始登记")
             for p, h in zip(persons, households)])
         people.extend(zip(persons, batch))
     return county, people

@@ -92,19 +92,19 @@ async def _effective_ratings(county_id: int, households: dict[int, str], village
     for household_id, grade in households.items():
         place = (await fetch("""SELECT h.village, v.township FROM household h JOIN village v ON v.id = h.village
                                 WHERE h.id = {}""", household_id))[0]
-        rows.append(rt.RatingProposal(period=period, level=rt.HOUSEHOLD, subject_id=household_id,
+        rows.append(rt.RatingProposal(county_id=county_id, period=period, level=rt.HOUSEHOLD, subject_id=household_id,
                                       township_id=place["township"], village_id=place["village"], computed_grade=grade,
                                       grade=grade, is_credit=grade != "none", status=rt.EFFECTIVE,
                                       catalogue_version="2026.2", effective_on=TODAY - timedelta(days=30)))
     for village_id, (township_id, is_credit, status) in villages.items():
         grade = "credit" if is_credit else "none"
-        rows.append(rt.RatingProposal(period=period, level=rt.VILLAGE, subject_id=village_id, township_id=township_id,
+        rows.append(rt.RatingProposal(county_id=county_id, period=period, level=rt.VILLAGE, subject_id=village_id, township_id=township_id,
                                       village_id=village_id, computed_grade=grade, grade=grade, is_credit=is_credit,
                                       status=status, catalogue_version="2026.2",
                                       effective_on=TODAY - timedelta(days=30) if status == rt.EFFECTIVE else None))
     for township_id, is_credit in townships.items():
         grade = "credit" if is_credit else "none"
-        rows.append(rt.RatingProposal(period=period, level=rt.TOWNSHIP, subject_id=township_id,
+        rows.append(rt.RatingProposal(county_id=county_id, period=period, level=rt.TOWNSHIP, subject_id=township_id,
                                       township_id=township_id, computed_grade=grade, grade=grade, is_credit=is_credit,
                                       status=rt.EFFECTIVE, catalogue_version="2026.2",
                                       effective_on=TODAY - timedelta(days=30)))

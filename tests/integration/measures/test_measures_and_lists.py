@@ -110,9 +110,9 @@ async def world(app_client) -> World:
     for key in ("a", "b"):
         townships[key] = (await Township.insert(Township(code=f"MS{tag}{key}", name=f"名单{key.upper()}镇",
                                                          county=county)).returning(Township.id))[0]["id"]
-        villages[key] = (await Village.insert(Village(code=f"MS{tag}{key}v", name=f"名单{key.upper()}村",
+        villages[key] = (await Village.insert(Village(county_id=county, code=f"MS{tag}{key}v", name=f"名单{key.upper()}村",
                                                       township=townships[key])).returning(Village.id))[0]["id"]
-        grids[key] = (await Grid.insert(Grid(code=f"MS{tag}{key}g", name=f"名单{key.upper()}网格",
+        grids[key] = (await Grid.insert(Grid(county_id=county, code=f"MS{tag}{key}g", name=f"名单{key.upper()}网格",
                                              village=villages[key])).returning(Grid.id))[0]["id"]
     placement = {"H1": "a", "H2": "a", "H3": "b", "H4": "b", "H5": "a"}
     households, heads, id_numbers, codes = {}, {}, {}, {}
@@ -122,15 +122,15 @@ async def world(app_client) -> World:
         code = f"{prefix}{i:02d}"
         codes[name] = code
         since = ARRIVED if name == "H4" else founded
-        households[name] = (await Household.insert(Household(code=code, village=villages[where], grid=grids[where],
+        households[name] = (await Household.insert(Household(county_id=county, code=code, village=villages[where], grid=grids[where],
                                                              address=f"名单村{i}号")).returning(Household.id))[0]["id"]
-        await HouseholdResidence.insert(HouseholdResidence(household=households[name], grid=grids[where],
+        await HouseholdResidence.insert(HouseholdResidence(county_id=county, household=households[name], grid=grids[where],
                                                            address=f"名单村{i}号", valid_from=since, reason="初始登记"))
         number = await _new_id_number(date(1970 + i, 1, 1))
         id_numbers[name] = number
-        heads[name] = (await Person.insert(person_row(name=f"测试户主{name}", resident_id=parse_id_number(number),
+        heads[name] = (await Person.insert(person_row(county_id=county, name=f"测试户主{name}", resident_id=parse_id_number(number),
                                                       phone=None)).returning(Person.id))[0]["id"]
-        await HouseholdMembership.insert(HouseholdMembership(person=heads[name], household=households[name],
+        await HouseholdMembership.insert(HouseholdMembership(county_id=county, person=heads[name], household=households[name],
                                                              relation=HEAD, valid_from=since, reason="初始登记"))
     admin_id = await accounts.create_account(f"ms{tag}_county", DEMO_PASSWORD, Role.COUNTY_ADMIN,
                                              county_code=f"MS{tag}", display_name="名单区管理员")
@@ -346,7 +346,7 @@ async def test_later_changes_never_reach_back_and_serious_dishonesty_bars_subsid
     async with engine_finder().transaction():
         await HouseholdResidence.update({HouseholdResidence.valid_to: TODAY - timedelta(days=1)}).where(
             (HouseholdResidence.household == world.households["H2"]) & HouseholdResidence.valid_to.is_null())
-        await HouseholdResidence.insert(HouseholdResidence(household=world.households["H2"], grid=world.grids["b"],
+        await HouseholdResidence.insert(HouseholdResidence(county_id=world.county, household=world.households["H2"], grid=world.grids["b"],
                                                            address="名单B村9号", valid_from=TODAY, reason="迁居"))
         await Household.update({Household.village: world.villages["b"], Household.grid: world.grids["b"]}).where(
             Household.id == world.households["H2"])

@@ -168,10 +168,10 @@ async def test_closing_a_period_rates_only_its_own_county(app_client, period):
                             .returning(County.id))[0]["id"]
             township = (await Township.insert(Township(code=f"X{tag}t", name="另一镇", county=other_county))
                         .returning(Township.id))[0]["id"]
-            village = (await Village.insert(Village(code=f"X{tag}v", name="另一村", township=township))
+            village = (await Village.insert(Village(county_id=other_county, code=f"X{tag}v", name="另一村", township=township))
                        .returning(Village.id))[0]["id"]
-            grid = (await Grid.insert(Grid(code=f"X{tag}g", name="另一网格", village=village)).returning(Grid.id))[0]["id"]
-            await Household.insert(Household(code=f"X{tag}h", village=village, grid=grid))
+            grid = (await Grid.insert(Grid(county_id=other_county, code=f"X{tag}g", name="另一网格", village=village)).returning(Grid.id))[0]["id"]
+            await Household.insert(Household(county_id=other_county, code=f"X{tag}h", village=village, grid=grid))
             created = await rating_periods.create_period(actor, PeriodIn(
                 code=f"X{tag}", name_zh="跨区检查", starts_on=date(TODAY.year, 1, 1),
                 ends_on=TODAY - timedelta(days=1)))  # closable only once ended

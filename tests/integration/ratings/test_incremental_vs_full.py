@@ -90,14 +90,14 @@ HOUSEHOLD_ITEMS = [
 # --- registry -----------------------------------------------------------------------------------------
 
 
-async def _new_person(name: str, birth: date, sex: str) -> int:
+async def _new_person(county_id: int, name: str, birth: date, sex: str) -> int:
     parity = (1, 3, 5, 7, 9) if sex == "M" else (0, 2, 4, 6, 8)
     for tens in range(1, 100):
         for last in parity:
             first17 = f"620702{birth:%Y%m%d}{tens * 10 + last:03d}"
             number = first17 + compute_check_digit(first17)
             if not await Person.exists().where(Person.id_number_hash == protection.id_number_hash(number)):
-                row = person_row(name=name, resident_id=parse_id_number(number), phone=None)
+                row = person_row(county_id=county_id, name=name, resident_id=parse_id_number(number), phone=None)
                 return (await Person.insert(row).returning(Person.id))[0]["id"]
     raise AssertionError(f"no free ID number for {birth}")
 
@@ -117,21 +117,21 @@ async def _new_village(shapes: list[list[tuple[int, str]]]) -> Village_:
     townships = await Township.select(Township.id).where(Township.county == county["id"]).order_by(Township.code)
     township_id = townships[1]["id"]
     code = "P" + secrets.token_hex(5)
-    village_id = (await Village.insert(Village(code=code, name="增量核对村", township=township_id))
+    village_id = (await Village.insert(Village(county_id=county["id"], code=code, name="增量核对村", township=township_id))
                   .returning(Village.id))[0]["id"]
-    grid_id = (await Grid.insert(Grid(code=code + "g", name="增量核对网格", village=village_id))
+    grid_id = (await Grid.insert(Grid(county_id=county["id"], code=code + "g", name="增量核对网格", village=village_id))
                .returning(Grid.id))[0]["id"]
     households, people = [], []
     for n, shape in enumerate(shapes):
         hcode = "PH" + secrets.token_hex(8)
-        hid = (await Household.insert(Household(code=hcode, village=village_id, grid=grid_id))
+        hid = (await Household.insert(Household(county_id=county["id"], code=hcode, village=village_id, grid=grid_id))
                .returning(Household.id))[0]["id"]
-        await HouseholdResidence.insert(HouseholdResidence(household=hid, grid=grid_id, valid_from=date(2020, 1, 1)))
+        await HouseholdResidence.insert(HouseholdResidence(county_id=county["id"], household=hid, grid=grid_id, valid_from=date(2020, 1, 1)))
         for m, (year, sex) in enumerate(shape):
             birth = date(year, 1 + (n * 4 + m) % 12, 1 + m)
-            pid = await _new_person(f"核对{n}{m}", birth, sex)
+            pid = await _new_person(county["id"], f"核对{n}{m}", birth, sex)
             await HouseholdMembership.insert(HouseholdMembership(
-                person=pid, household=hid, relation="户主" if m == 0 else ("子女" if year > 2000 else "配偶"),
+                county_id=county["id"], person=pid, household=hid, relation="户主" if m == 0 else ("子女" if year > 2000 else "配偶"),
                 valid_from=max(date(2020, 1, 1), birth)))
             people.append(pid)
         households.append(hid)

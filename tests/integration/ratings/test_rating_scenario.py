@@ -136,7 +136,7 @@ def test_catalogue_numbers_used_by_the_hand_computation():
 # --- building the scenario --------------------------------------------------------------------------------
 
 
-async def _new_person(name: str, birth: date, sex: str) -> int:
+async def _new_person(county_id: int, name: str, birth: date, sex: str) -> int:
     """A person with a valid, unused 620702 ID number for ``birth``."""
     parity = (1, 3, 5, 7, 9) if sex == "M" else (0, 2, 4, 6, 8)
     for tens in range(99, 0, -1):
@@ -144,16 +144,17 @@ async def _new_person(name: str, birth: date, sex: str) -> int:
             first17 = f"620702{birth:%Y%m%d}{tens * 10 + last:03d}"
             number = first17 + compute_check_digit(first17)
             if not await Person.exists().where(Person.id_number_hash == protection.id_number_hash(number)):
-                row = person_row(name=name, resident_id=parse_id_number(number), phone=None)
+                row = person_row(county_id=county_id, name=name, resident_id=parse_id_number(number), phone=None)
                 return (await Person.insert(row).returning(Person.id))[0]["id"]
     raise AssertionError(f"no free ID number for {birth}")
 
 
 async def _new_village(township_id: int, name: str) -> tuple[int, int]:
     code = "R" + secrets.token_hex(5)
-    village_id = (await Village.insert(Village(code=code, name=name, township=township_id))
+    county_id = (await Township.select(Township.county).where(Township.id == township_id).first())["county"]
+    village_id = (await Village.insert(Village(county_id=county_id, code=code, name=name, township=township_id))
                   .returning(Village.id))[0]["id"]
-    grid_id = (await Grid.insert(Grid(code=code + "g1", name=f"{name}第一网格", village=village_id))
+    grid_id = (await Grid.insert(Grid(county_id=county_id, code=code + "g1", name=f"{name}第一网格", village=village_id))
                .returning(Grid.id))[0]["id"]
     return village_id, grid_id
 
@@ -161,15 +162,16 @@ async def _new_village(township_id: int, name: str) -> tuple[int, int]:
 async def _new_household(village_id: int, grid_id: int, members: list[tuple[str, date, str, str]]):
     """members: (name, birth date, sex, relation); the first is the head (户主)."""
     code = "RH" + secrets.token_hex(8)
-    household_id = (await Household.insert(Household(code=code, village=village_id, grid=grid_id, address="测试地址"))
+    county_id = (await Village.select(Village.county_id).where(Village.id == village_id).first())["county_id"]
+    household_id = (await Household.insert(Household(county_id=county_id, code=code, village=village_id, grid=grid_id, address="测试地址"))
                     .returning(Household.id))[0]["id"]
-    await HouseholdResidence.insert(HouseholdResidence(household=household_id, grid=grid_id, address="测试地址",
+    await HouseholdResidence.insert(HouseholdResidence(county_id=county_id, household=household_id, grid=grid_id, address="测试地址",
                                                        valid_from=MEMBER_SINCE, reason="测试登记"))
     person_ids = []
     for name, birth, sex, relation in members:
-        person_id = await _new_person(name, birth, sex)
+        person_id = await _new_person(county_id, name, birth, sex)
         await HouseholdMembership.insert(HouseholdMembership(
-            person=person_id, household=household_id, relation=relation, valid_from=max(MEMBER_SINCE, birth),
+            county_id=county_id, person=person_id, household=household_id, relation=relation, valid_from=max(MEMBER_SINCE, birth),
             reason="测试登记"))
         person_ids.append(person_id)
     return household_id, code, person_ids

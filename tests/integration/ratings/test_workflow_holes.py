@@ -108,10 +108,10 @@ async def _other_county(tag: str) -> dict[str, int]:
     county = (await County.insert(County(code=f"X{tag}", name="另一区")).returning(County.id))[0]["id"]
     township = (await Township.insert(Township(code=f"X{tag}t", name="另一镇", county=county))
                 .returning(Township.id))[0]["id"]
-    village = (await Village.insert(Village(code=f"X{tag}v", name="另一村", township=township))
+    village = (await Village.insert(Village(county_id=county, code=f"X{tag}v", name="另一村", township=township))
                .returning(Village.id))[0]["id"]
-    grid = (await Grid.insert(Grid(code=f"X{tag}g", name="另一网格", village=village)).returning(Grid.id))[0]["id"]
-    household = (await Household.insert(Household(code=f"X{tag}h", village=village, grid=grid))
+    grid = (await Grid.insert(Grid(county_id=county, code=f"X{tag}g", name="另一网格", village=village)).returning(Grid.id))[0]["id"]
+    household = (await Household.insert(Household(county_id=county, code=f"X{tag}h", village=village, grid=grid))
                  .returning(Household.id))[0]["id"]
     return {"county": county, "township": township, "village": village, "grid": grid, "household": household}
 
@@ -532,18 +532,18 @@ async def test_finalize_and_recompute_stay_inside_the_callers_county(app_client,
     with pytest.raises(_Rollback):
         async with engine_finder().transaction():
             other = await _other_county(tag)
-            await fetch("""INSERT INTO standing_household (household_id, village_id, township_id, grid_id, score,
-                           grade, is_credit, serious_dishonesty, catalogue_version, as_of, explanation_zh)
-                           VALUES ({}, {}, {}, {}, 123, 'AA', true, false, 'old', {}, '旧的')""",
-                        other["household"], other["village"], other["township"], other["grid"], stale)
+            await fetch("""INSERT INTO standing_household (county_id, household_id, village_id, township_id, grid_id,
+                           score, grade, is_credit, serious_dishonesty, catalogue_version, as_of, explanation_zh)
+                           VALUES ({}, {}, {}, {}, {}, 123, 'AA', true, false, 'old', {}, '旧的')""",
+                        other["county"], other["household"], other["village"], other["township"], other["grid"], stale)
             theirs = await rating_periods.create_period(_county_admin_of(other["county"], admin.id), PeriodIn(
                 code=world.code, name_zh="另一区", starts_on=date(YESTERDAY.year, 1, 1), ends_on=YESTERDAY))
             proposal = (await fetch(
-                """INSERT INTO rating_proposal (period, level, subject_id, township_id, village_id, computed_grade,
-                   grade, is_credit, status, explanation_zh, explanation, catalogue_version, publicity_starts_on,
-                   publicity_ends_on) VALUES ({}, 'household', {}, {}, {}, 'A', 'A', true, 'publicised', '',
-                   {}::jsonb, 'old', {}, {}) RETURNING id""",
-                theirs.id, other["household"], other["township"], other["village"], "{}", stale, stale))[0]["id"]
+                """INSERT INTO rating_proposal (county_id, period, level, subject_id, township_id, village_id,
+                   computed_grade, grade, is_credit, status, explanation_zh, explanation, catalogue_version,
+                   publicity_starts_on, publicity_ends_on) VALUES ({}, {}, 'household', {}, {}, {}, 'A', 'A', true,
+                   'publicised', '', {}::jsonb, 'old', {}, {}) RETURNING id""",
+                other["county"], theirs.id, other["household"], other["township"], other["village"], "{}", stale, stale))[0]["id"]
 
             # the demo county admin's finalize and recompute, through the API
             finalized = await app_client.post("/api/v1/ratings/finalize", headers=headers)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import subprocess
@@ -66,6 +67,8 @@ def migrate(env: dict) -> None:
 
 
 async def generate(conn: asyncpg.Connection, args: argparse.Namespace, today: date, progress: Progress) -> dict:
+    """A county 'BENCH' of the given size, beside whatever the database holds (the reads bench grows the demo
+    database with it); ids are looked up within the new county."""
     H, P, E = args.households, args.people, args.entries
     V = max(1, H // args.households_per_village)
     T = max(1, V // args.villages_per_township)
@@ -79,23 +82,23 @@ async def generate(conn: asyncpg.Connection, args: argparse.Namespace, today: da
     county = await conn.fetchval("INSERT INTO county (code, name) VALUES ('BENCH', '基准区') RETURNING id")
     await conn.execute("""INSERT INTO township (code, name, kind, county)
                           SELECT 'BT' || g, '基准镇' || g, '镇', $1 FROM generate_series(1, $2) g""", county, T)
-    tmin = await conn.fetchval("SELECT min(id) FROM township")
+    tmin = await conn.fetchval("SELECT min(id) FROM township WHERE county = $1", county)
     progress.advance(structure)
     await conn.execute("""INSERT INTO village (county_id, code, name, kind, township)
                           SELECT $4, 'BV' || g, '基准村' || g, '村', $1 + (g - 1) % $2 FROM generate_series(1, $3) g""",
                        tmin, T, V, county)
-    vmin = await conn.fetchval("SELECT min(id) FROM village")
+    vmin = await conn.fetchval("SELECT min(id) FROM village WHERE county_id = $1", county)
     progress.advance(structure)
     await conn.execute("""INSERT INTO grid (county_id, code, name, village)
                           SELECT $3, 'BG' || g, '网格' || g, $1 + (g - 1) / 4 FROM generate_series(1, $2) g""", vmin, G,
                        county)
-    gmin = await conn.fetchval("SELECT min(id) FROM grid")
+    gmin = await conn.fetchval("SELECT min(id) FROM grid WHERE county_id = $1", county)
     progress.advance(structure)
     # households spread over the grids (and so the villages) evenly
     await conn.execute("""INSERT INTO household (county_id, code, village, grid, address, created_at)
                           SELECT $5, 'BH' || g, $1 + ((g - 1) % $3) / 4, $2 + (g - 1) % $3, '', now()
                           FROM generate_series(1, $4) g""", vmin, gmin, G, H, county)
-    hmin = await conn.fetchval("SELECT min(id) FROM household")
+    hmin = await conn.fetchval("SELECT min(id) FROM household WHERE county_id = $1", county)
     progress.advance(structure)
 
     # people: the first H are the heads (adults, 25–85); the rest join a random household (so sizes vary,
@@ -112,7 +115,7 @@ async def generate(conn: asyncpg.Connection, args: argparse.Namespace, today: da
                       false, now()
                FROM generate_series($1::int, $2::int) g""", start, end, today, H, county)
         progress.update(people_task, completed=end)
-    pmin = await conn.fetchval("SELECT min(id) FROM person")
+    pmin = await conn.fetchval("SELECT min(id) FROM person WHERE county_id = $1", county)
     await conn.execute(
         """INSERT INTO household_membership (county_id, person, household, relation, valid_from, valid_to, reason,
                                          recorded_at)
@@ -126,7 +129,7 @@ async def generate(conn: asyncpg.Connection, args: argparse.Namespace, today: da
                                                            grade, is_credit, serious_dishonesty, catalogue_version,
                                                            as_of, explanation_zh, computed_at)
                           SELECT county_id, id, village, 0, grid, 650, 'A', true, false, '', $1, '', now() FROM household
-                          WHERE id % 997 = 0""", today)  # a few stale rows: the drift report has work to do
+                          WHERE county_id = $2 AND id % 997 = 0""", today, county)  # a few stale rows: the drift report has work to do
     progress.advance(structure)
 
     # ledger entries: the bulk load skips triggers (the chain and the reversal check are not measured)
@@ -149,7 +152,7 @@ async def generate(conn: asyncpg.Connection, args: argparse.Namespace, today: da
                                      created_at, prev_hash, hash)
            SELECT county_id, NULL, subject_kind, subject_id, person_id, household_id, item_code, catalogue_version, -points,
                   valid_from, valid_until, NULL, NULL, NULL, id, '冲正', '', '{}', NULL, now(), 'pr-' || id, 'r-' || id
-           FROM ledger_entry WHERE id % 200 = 0 AND grade_override IS NULL""")
+           FROM ledger_entry WHERE county_id = $1 AND id % 200 = 0 AND grade_override IS NULL""", county)
     await conn.execute("RESET session_replication_role")
     for ix in indexes:
         await conn.execute(ix["indexdef"])
@@ -301,14 +304,31 @@ def baseline_sql(as_of: date) -> str:
 # --- main -------------------------------------------------------------------------------------------------------
 
 
+FULL_SIZE = {"households": 150_000, "people": 500_000, "entries": 5_000_000}   # the synthetic county at scale 1
+
+
+def size_args(scale: float) -> argparse.Namespace:
+    """The generator's arguments for the synthetic county at ``scale`` (what ``--scale`` sets)."""
+    return argparse.Namespace(**{k: max(1, round(v * scale)) for k, v in FULL_SIZE.items()},
+                              households_per_village=300, villages_per_township=20)
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--households", type=int, default=150_000)
-    parser.add_argument("--people", type=int, default=500_000)
-    parser.add_argument("--entries", type=int, default=5_000_000)
+    parser.add_argument("--scale", type=float, help="the synthetic county at this scale of the full one "
+                                                    f"({FULL_SIZE['households']:,} households, {FULL_SIZE['people']:,} "
+                                                    f"people, {FULL_SIZE['entries']:,} entries); sets the next three")
+    parser.add_argument("--households", type=int, default=FULL_SIZE["households"])
+    parser.add_argument("--people", type=int, default=FULL_SIZE["people"])
+    parser.add_argument("--entries", type=int, default=FULL_SIZE["entries"])
+    parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--households-per-village", type=int, default=300)
     parser.add_argument("--villages-per-township", type=int, default=20)
     args = parser.parse_args()
+    if args.scale is not None:
+        if args.scale <= 0:
+            parser.error("--scale must be positive")
+        vars(args).update({k: v for k, v in vars(size_args(args.scale)).items() if k in FULL_SIZE})
     if args.people < args.households:
         parser.error("--people must be at least --households (every household has a head)")
     return args
@@ -410,6 +430,10 @@ async def run(args: argparse.Namespace) -> int:
     console.print(f"drift report: {report.households:,} households, {len(report.drifted_households):,} drifted, "
                   f"{report.missing_households:,} without a stored standing; {report.persons:,} persons stored")
     console.print(f"[bold]ratio full_recompute / SQL baseline: {recompute_seconds / baseline_seconds:.2f}×[/bold]")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "sizes": sizes, "baseline_seconds": baseline_seconds, "recompute_seconds": recompute_seconds,
+            "ratio": recompute_seconds / baseline_seconds, "peak_rss_mb": peak_rss_mb()}, indent=2))
     agree = (stored["credit_households"], stored["credit_villages"], stored["credit_townships"]) == \
         (sql_credit_households, sql_credit_villages, sql_credit_townships)
     if not agree:
@@ -417,6 +441,13 @@ async def run(args: argparse.Namespace) -> int:
         return 1
     console.print("[green]the SQL baseline and full_recompute() agree on every credit count[/green]")
     return 0
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (the recompute runs in it)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:

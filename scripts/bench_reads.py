@@ -166,6 +166,9 @@ async def bench(args: argparse.Namespace) -> None:
         with console.status(f"set-up: {name} (migrate, seed-demo, start the app)"):
             await asyncio.to_thread(cli, env, "migrate")
             await asyncio.to_thread(cli, env, "seed-demo")
+        if args.county_scale:
+            await grow(database_url, args.county_scale)
+        with console.status("starting the app"):
             server = start_server(env, port, var_dir / "server.log")
             await wait_ready(base_url, server, var_dir / "server.log")
 
@@ -294,6 +297,23 @@ async def bench(args: argparse.Namespace) -> None:
             shutil.rmtree(var_dir, ignore_errors=True)
 
 
+async def grow(database_url: str, scale: float) -> None:
+    """Add beside the demo county the ratings bench's synthetic county at ``scale`` (1 = 150,000 households,
+    500,000 people, 5,000,000 ledger entries), so that the reads run against tables of that size."""
+    import asyncpg
+    from rich.progress import Progress
+
+    from backend import clock
+    from scripts.bench_ratings import generate, size_args
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        with Progress() as progress:
+            await generate(conn, size_args(scale), clock.today(), progress)
+    finally:
+        await conn.close()
+
+
 async def count_rows(database_url: str, table: str) -> int:
     import asyncpg
 
@@ -343,6 +363,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the bench database and var dir (its dev keys), for "
                                                            "EXPLAIN ANALYZE and profiling")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--county-scale", type=float, default=0,
+                        help="first add the ratings bench's synthetic county at this scale (1: 150,000 households, "
+                             "500,000 people, 5,000,000 entries; default 0: the demo county alone)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL",
                                                                  "postgresql://postgres@127.0.0.1:5432/postgres"),
                         help="server to create the bench database on (its database name is ignored)")

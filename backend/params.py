@@ -57,8 +57,9 @@ def refuse_nul_in_url(request: Request) -> None:
                            details={"where": "url"})
 
 
-def before_request(request: Request) -> None:
+async def before_request(request: Request) -> None:
     """The app's ``before_request`` hook: a request id first (so even a refusal carries it), then
-    the URL check."""
+    the URL check. A coroutine: Litestar runs a plain function hook in a worker thread, a thread
+    hop on every request for two string checks."""
     assign_request_id(request)
     refuse_nul_in_url(request)

@@ -37,6 +37,7 @@ from backend.ledger.controllers import EventController, PointsController, Review
 from backend.ratings.controllers import ObjectionController, RatingPeriodController, StandingController
 from backend.registry.controllers import PeopleController, RegistryChangeController, StructureController
 from backend.body_limits import JSON_BODY
+from backend.db import release_as_is
 from backend.params import before_request
 from backend import mobile_app
 from backend.security_headers import add_security_headers
@@ -55,7 +56,7 @@ def _admin_mount():
 
 
 async def _start(app: Litestar) -> None:
-    await engine_finder().start_connection_pool(min_size=1, max_size=10)
+    await engine_finder().start_connection_pool(min_size=1, max_size=10, reset=release_as_is)
     app.state.redis = Redis.from_url(get_settings().redis_url, socket_timeout=2, socket_connect_timeout=2)
 
 

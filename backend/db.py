@@ -42,3 +42,12 @@ async def upsert(table: str, key: str, columns: list[str], records: list[tuple],
         + (f" WHERE {table}.{unless_newer} <= EXCLUDED.{unless_newer}" if unless_newer else "")
     )
     await conn.execute(f"DROP TABLE {staging}")
+
+
+async def release_as_is(connection) -> None:
+    """The pool's ``reset`` for the app: a released connection is not sent asyncpg's default
+    ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` — a second round trip after
+    every query run outside a transaction. Nothing here leaves session state behind: advisory
+    locks are transaction-scoped (``pg_advisory_xact_lock``), no ``SET`` without ``LOCAL``, no
+    ``LISTEN``, cursors only inside transactions (tests/unit/test_session_state.py keeps it so).
+    asyncpg still rolls back a transaction left open before calling this."""

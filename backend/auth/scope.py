@@ -130,7 +130,14 @@ async def authorize_read(
     request_id: str = "",
 ) -> Location:
     """Check scope for one subject and write its access-log row; raise ``NotFound`` otherwise."""
-    where = await locate(kind, subject_id)
+    return await authorize_located(actor, await locate(kind, subject_id), fields=fields, purpose=purpose,
+                                   request_id=request_id)
+
+
+async def authorize_located(actor: Actor, where: Location | None, *, fields: Iterable[str], purpose: str,
+                            request_id: str = "") -> Location:
+    """:func:`authorize_read` for a subject the caller has just located (``locate``; ``None`` when
+    it does not exist), so a read that needed its place first does not look it up twice."""
     if where is None or not covers(actor, where):
         raise NotFound()
     await log_reads(actor, [where], fields=fields, purpose=purpose, request_id=request_id)

@@ -123,10 +123,10 @@ def _day(as_of: date | None, county_id: int | None = None) -> date:
 
 
 async def person_points(actor: Actor, person_id: int, *, request_id: str = "", as_of: date | None = None) -> PersonPointsOut:
-    county_id = await county_of(scope.PERSON, person_id)
+    where = await scope.locate(scope.PERSON, person_id)
+    county_id = where.county_id if where is not None else await county_of(scope.PERSON, person_id)
     day = _day(as_of, county_id)
-    await scope.authorize_read(actor, scope.PERSON, person_id, fields=POINTS_FIELDS, purpose="points_view",
-                               request_id=request_id)
+    await scope.authorize_located(actor, where, fields=POINTS_FIELDS, purpose="points_view", request_id=request_id)
     return await _person_points(actor, person_id, day, county_id)
 
 
@@ -156,10 +156,11 @@ async def _members_on(actor: Actor, household_id: int, as_of: date, request_id: 
 
 async def household_points(actor: Actor, household_id: int, *, request_id: str = "",
                            as_of: date | None = None) -> HouseholdPointsOut:
-    county_id = await county_of(scope.HOUSEHOLD, household_id)
+    where = await scope.locate(scope.HOUSEHOLD, household_id)
+    county_id = where.county_id if where is not None else await county_of(scope.HOUSEHOLD, household_id)
     day = _day(as_of, county_id)
-    await scope.authorize_read(actor, scope.HOUSEHOLD, household_id, fields=POINTS_FIELDS, purpose="points_view",
-                               request_id=request_id)
+    await scope.authorize_located(actor, where, fields=POINTS_FIELDS, purpose="points_view",
+                                  request_id=request_id)
     members = await _people_points(actor, await _members_on(actor, household_id, day, request_id), day, county_id)
     rows = await _entries(scope.HOUSEHOLD, household_id)
     village = await village_totals.subject_total(county_id, scope.HOUSEHOLD, household_id, day)

@@ -31,8 +31,7 @@ async def household_rating(actor: Actor, household_id: int, *, request_id: str =
     where = await scope.locate(scope.HOUSEHOLD, household_id)
     # before the read is logged: RULES_NO_CATALOGUE for anyone
     version = catalogues(where.county_id if where else None).version_on(day).version
-    await scope.authorize_read(actor, scope.HOUSEHOLD, household_id, fields=["rating"], purpose="rating_view",
-                               request_id=request_id)
+    await scope.authorize_located(actor, where, fields=["rating"], purpose="rating_view", request_id=request_id)
     computed = await compute_households(day, household_ids=[household_id])
     live = computed.households.get(household_id)
     official = [_proposal_out(r) for r in await official_ratings(t.HOUSEHOLD, household_id)]

@@ -27,9 +27,11 @@ from backend.auth import scope
 from backend.db import fetch, transaction_connection, upsert
 from backend.errors import NotFound
 from backend.ledger.chain import STANDING_LOCKS
-from backend.ratings.compute import Computed, compute_households, roll_up, township_counties, village_townships
+from backend.ratings.compute import (
+    Computed, HouseholdStream, compute_households, stream_query, township_counties, village_townships,
+)
 from backend.ledger.catalogue import catalogues
-from points_rules.ratings import HouseholdRating, VillageRating, rate_township, rate_village
+from points_rules.ratings import HouseholdRating, VillageRating, rate_township, rate_village, village_from_counts
 
 PERSON_COLUMNS = ["person_id", "household_id", "score", "grade", "grade_override", "serious_dishonesty",
                   "catalogue_version", "as_of", "computed_at"]
@@ -163,46 +165,68 @@ class DriftReport:
         return not (self.drifted_households or self.drifted_villages or self.drifted_townships)
 
 
+STREAM_CHUNK = 20_000  # member rows per fetch: what a full recompute holds in memory at a time
+
+# The stream is one statement over the whole ledger: planned for all its rows (not the first ones, as a
+# cursor is by default), without JIT (compiling its many expressions costs more than it saves), and
+# with room to hash and sort in memory. Local to the recompute's transaction.
+STREAM_SETTINGS = {"cursor_tuple_fraction": "1", "jit": "off", "work_mem": "64MB"}
+
+
 async def full_recompute(*, as_of: date | None = None, township_id: int | None = None,
                          progress: Callable[[str], None] | None = None) -> DriftReport:
     """Recompute everything (or one township) from the ledger; report where the stored standing
-    differed (drift = an incremental update that was missed or wrong), then store the new one."""
+    differed (drift = an incremental update that was missed or wrong), then store the new one.
+
+    The ledger is read once per county, in one statement streamed through a cursor in household
+    order (``backend.ratings.compute.stream_query``); each chunk is rated (``HouseholdStream``) and
+    copied into staging tables, which are merged into the standing tables at the end, in the same
+    transaction — so memory is that of a chunk, and the stored rows are exactly what
+    ``compute_households`` gives (explanations included)."""
     as_of = as_of or clock.today()
     step = progress or (lambda stage: None)
     started = await _reading_starts()
-    computed = await compute_households(as_of, township_id=township_id)
-    step("households")
+    counties = await township_counties()
     townships = await village_townships(township_id)
-    roll_up(computed, townships)
-    step("villages")
-    report = DriftReport(as_of=as_of, persons=len(computed.persons), households=len(computed.households),
-                         villages=len(computed.villages), townships=len(computed.townships))
-    where, args = ("township_id = {}", [township_id]) if township_id is not None else ("true", [])
-    stored_h = {r["household_id"]: r for r in await fetch(
-        f"SELECT household_id, score, grade FROM standing_household WHERE {where}", *args)}
-    for hid, rating in computed.households.items():
-        old = stored_h.get(hid)
-        if old is None:
-            report.missing_households += 1
-        elif (old["score"], old["grade"]) != (rating.score, rating.grade):
-            report.drifted_households.append(hid)
-    stored_v = {r["village_id"]: r for r in await fetch(
-        f"SELECT village_id, credit_households, is_credit FROM standing_village WHERE {where}", *args)}
-    report.drifted_villages = sorted(
-        vid for vid, r in computed.villages.items()
-        if vid in stored_v and (stored_v[vid]["credit_households"], stored_v[vid]["is_credit"])
-        != (r.credit_households, r.is_credit_village))
-    stored_t = {r["township_id"]: r for r in await fetch(
-        f"SELECT township_id, credit_villages, is_credit FROM standing_township WHERE {where}", *args)}
-    report.drifted_townships = sorted(
-        tid for tid, r in computed.townships.items()
-        if tid in stored_t and (stored_t[tid]["credit_villages"], stored_t[tid]["is_credit"])
-        != (r.credit_villages, r.is_credit_township))
+    if township_id is not None:
+        in_scope = [counties[township_id]] if township_id in counties else []
+    else:
+        in_scope = sorted(set(counties.values()))
+    report = DriftReport(as_of=as_of)
+    villages: dict[int, list] = {}
     async with engine_finder().transaction():
-        await upsert("standing_person", "person_id", PERSON_COLUMNS, _person_records(computed, started),
-                     unless_newer="computed_at")
-        await upsert("standing_household", "household_id", HOUSEHOLD_COLUMNS,
-                     _household_records(computed, started), unless_newer="computed_at")
+        conn = transaction_connection()
+        for name, value in STREAM_SETTINGS.items():
+            await conn.execute(f"SELECT set_config('{name}', $1, true)", value)
+        persons = _Staged(conn, "standing_person", "person_id", PERSON_COLUMNS)
+        households = _Staged(conn, "standing_household", "household_id", HOUSEHOLD_COLUMNS)
+        for county_id in in_scope:
+            stream = HouseholdStream(catalogues(county_id), as_of, started)
+            sql, args = stream_query(county_id, as_of, township_id=township_id,
+                                     whole=township_id is None and len(in_scope) == 1)
+            cursor = await conn.cursor(sql, *args)
+            while True:
+                rows = await cursor.fetch(STREAM_CHUNK)
+                person_records, household_records = stream.feed(rows) if rows else stream.finish()
+                await persons.add(person_records)
+                await households.add(household_records)
+                if not rows:
+                    break
+            report.persons += stream.persons
+            report.households += stream.households
+            report.missing_households += stream.missing
+            report.drifted_households.extend(stream.drifted)
+            villages.update(stream.villages)
+        step("households")
+        report.drifted_households.sort()
+        _drift_of_places(report, villages, townships, counties, as_of,
+                         await fetch("SELECT village_id, credit_households, is_credit FROM standing_village "
+                                     "WHERE village_id = ANY({})", list(townships)),
+                         await fetch("SELECT township_id, credit_villages, is_credit FROM standing_township "
+                                     "WHERE township_id = ANY({})", sorted(set(townships.values()))))
+        step("villages")
+        await persons.merge(unless_newer="computed_at")
+        await households.merge(unless_newer="computed_at")
     # Villages and townships from the stored households, under their locks: a household row kept
     # because a later job wrote it is counted as it is stored, not as this (older) read saw it.
     by_township: dict[int, list[int]] = {}
@@ -215,18 +239,91 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
     return report
 
 
+def _drift_of_places(report: DriftReport, counted: dict[int, list], townships: dict[int, int],
+                     counties: dict[int, int], as_of: date, stored_villages: list[dict],
+                     stored_townships: list[dict]) -> None:
+    """Villages and townships as the computed households make them (``roll_up``, from the counts),
+    against the stored rows: which differ in credit households / credit villages or credit status."""
+    rated: dict[int, VillageRating] = {}
+    for village_id, township in townships.items():
+        total, credit, serious, grades = counted.get(village_id, (0, 0, 0, {}))
+        rated[village_id] = village_from_counts(catalogues(counties.get(township)), village_id, as_of, total,
+                                                credit, serious, grades)
+    by_township: dict[int, list[VillageRating]] = {}
+    for village_id, rating in rated.items():
+        by_township.setdefault(townships[village_id], []).append(rating)
+    rated_townships = {tid: rate_township(catalogues(counties.get(tid)), tid, ratings, as_of)
+                       for tid, ratings in by_township.items()}
+    report.villages, report.townships = len(rated), len(rated_townships)
+    report.drifted_villages = sorted(
+        r["village_id"] for r in stored_villages if r["village_id"] in rated
+        and (r["credit_households"], r["is_credit"]) != (rated[r["village_id"]].credit_households,
+                                                         rated[r["village_id"]].is_credit_village))
+    report.drifted_townships = sorted(
+        r["township_id"] for r in stored_townships if r["township_id"] in rated_townships
+        and (r["credit_villages"], r["is_credit"]) != (rated_townships[r["township_id"]].credit_villages,
+                                                       rated_townships[r["township_id"]].is_credit_township))
+
+
+class _Staged:
+    """Rows for one standing table, copied chunk by chunk into a temporary table (COPY), then merged
+    into the table in one statement — as ``backend.db.upsert``, for more rows than fit in memory."""
+
+    def __init__(self, conn, table: str, key: str, columns: list[str]):
+        self.conn, self.table, self.key, self.columns = conn, table, key, columns
+        self.staging = f"_full_{table}"
+        self.created = False
+
+    async def add(self, records: list[tuple]) -> None:
+        if not records:
+            return
+        if not self.created:
+            await self.conn.execute(f"CREATE TEMP TABLE {self.staging} (LIKE {self.table} INCLUDING DEFAULTS) "
+                                    "ON COMMIT DROP")
+            self.created = True
+        await self.conn.copy_records_to_table(self.staging, records=records, columns=self.columns)
+
+    async def merge(self, *, unless_newer: str) -> None:
+        if not self.created:
+            return
+        columns = ", ".join(self.columns)
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns if c != self.key)
+        await self.conn.execute(
+            f"INSERT INTO {self.table} ({columns}) SELECT {columns} FROM {self.staging} "
+            f"ON CONFLICT ({self.key}) DO UPDATE SET {updates} "
+            f"WHERE {self.table}.{unless_newer} <= EXCLUDED.{unless_newer}")
+        await self.conn.execute(f"DROP TABLE {self.staging}")
+
+
+_VILLAGE_COUNTS_SQL = """
+SELECT village_id, grade, count(*) AS households, count(*) FILTER (WHERE is_credit) AS credit,
+       count(*) FILTER (WHERE serious_dishonesty) AS serious, max(as_of) AS latest
+FROM standing_household WHERE village_id = ANY({}) GROUP BY village_id, grade
+"""
+
+
 async def _store_villages(village_ids: list[int], townships: dict[int, int], as_of: date) -> None:
-    """Roll up these villages (of one township) from the stored households, in one transaction."""
+    """Roll up these villages (of one township) from the stored households, in one transaction: the
+    database counts them (households, credit, serious dishonesty, per grade); ``village_from_counts``
+    rates (the rule and the words of ``rate_village``)."""
     async with engine_finder().transaction():
         for village_id in village_ids:  # sorted: two full recomputes never wait on each other in a cycle
             await _lock(f"standing:village:{village_id}")
-        rows = await fetch("SELECT * FROM standing_household WHERE village_id = ANY({})", village_ids)
-        grouped: dict[int, list[HouseholdRating]] = {v: [] for v in village_ids}
-        for r in rows:
-            grouped[r["village_id"]].append(_stored_household(r))
         counties = await township_counties()
-        rolled = Computed(as_of=as_of, villages={v: rate_village(catalogues(counties.get(townships[v])), v, hs, as_of)
-                                                 for v, hs in grouped.items()})
+        counts: dict[int, list] = {v: [0, 0, 0, {}] for v in village_ids}
+        for r in await fetch(_VILLAGE_COUNTS_SQL, village_ids):
+            if r["latest"] > as_of:  # rated after the village's date: rate_village's own error
+                later = await fetch("SELECT * FROM standing_household WHERE village_id = {} AND as_of > {} "
+                                    "ORDER BY household_id LIMIT 1", r["village_id"], as_of)
+                rate_village(catalogues(counties.get(townships[r["village_id"]])), r["village_id"],
+                             [_stored_household(later[0])], as_of)
+            c = counts[r["village_id"]]
+            c[0] += r["households"]
+            c[1] += r["credit"]
+            c[2] += r["serious"]
+            c[3][r["grade"]] = r["households"]
+        rolled = Computed(as_of=as_of, villages={
+            v: village_from_counts(catalogues(counties.get(townships[v])), v, as_of, *counts[v]) for v in village_ids})
         await upsert("standing_village", "village_id", VILLAGE_COLUMNS, _village_records(rolled, townships, clock.now()))
 
 

@@ -306,7 +306,10 @@ class HouseholdRule:
         self._base_worth = self.worth(version.scoring.base)
         self._head_zh = f"截至{date_zh(as_of)}（适用{version.version}版积分目录的信用户评定规则）："
         self._scale_zh = f"个人积分按对照表折算为户分（{_scale_zh(h)}）。"
-        self._bands_zh = f"评定标准：{_bands_zh(h.grades, h.credit_grades)}。"
+        self._bands_zh = f"。评定标准：{_bands_zh(h.grades, h.credit_grades)}。"
+        self._lines: dict[tuple, str] = {}
+        self._members_zh: dict[tuple, str] = {}
+        self._verdicts: dict[int, str] = {}
         self._family_items_zh = "、".join(version.item(code).name_zh for code in h.family_charge_items
                                          if version.has_item(code))
 
@@ -358,7 +361,11 @@ class HouseholdRule:
     def assess(self, members: Sequence[LeanMember], household_points: int, village_total: int = 0) -> "_Assessment":
         """Every decision of the rule, in integers (no checks: :func:`rate_household` makes them)."""
         h = self.h
-        adults = [self._adult_age(m[1])[0] for m in members]
+        birth = self._birth
+        adults = []
+        for m in members:
+            found = birth.get(m[1])
+            adults.append((found or self._adult_age(m[1]))[0])
         if not members:
             counted, basis = (), "no_members"
         elif self._mean_all:
@@ -367,32 +374,54 @@ class HouseholdRule:
             counted, basis = [i for i, adult in enumerate(adults) if adult], "adults"
         else:
             counted, basis = range(len(members)), "all_members_no_adult"
-        worth = self.worth
         if counted:
-            total_worth = sum(worth(members[i][3] - members[i][7]) for i in counted)
+            worths, worth = self._worth, self.worth
+            total_worth = 0
+            for i in counted:
+                m = members[i]
+                x = m[3] - m[7]
+                w = worths.get(x)
+                total_worth += w if w is not None else worth(x)
             denominator = len(counted) * self.L
         else:
             total_worth, denominator = self._base_worth, self.L   # no members: one member at the personal base
-        charge_total = sum(m[7] for m in members)
+        charge_total = 0
+        serious = False
+        disqualified: list[tuple[int, str, str | None, date | None]] = []
+        disqualifying = self._disqualifying
+        for i, m in enumerate(members):
+            charge_total += m[7]
+            if m[4] in disqualifying:
+                disqualified.append((i, "member_grade", m[4], None))
+            if m[5] is not None and h.direct_downgrade_disqualifies:
+                disqualified.append((i, "direct_downgrade", m[5], m[6]))
+            if m[8]:
+                serious = True
+                if h.serious_dishonesty_disqualifies:
+                    disqualified.append((i, "serious_dishonesty", None, None))
         village_counted = self.scoring.village_counted(village_total) if village_total else 0
         added = charge_total + household_points + village_counted
         exact = total_worth + added * denominator                # exact score = exact / denominator
         rounded = (2 * exact + denominator) // (2 * denominator)  # half up
         score = min(max(rounded, 0), h.max_score)
-        score_grade = self._grade_for(score)
-        disqualified: list[tuple[int, str, str | None, date | None]] = []
-        for i, m in enumerate(members):
-            if m[4] in self._disqualifying:
-                disqualified.append((i, "member_grade", m[4], None))
-            if h.direct_downgrade_disqualifies and m[5] is not None:
-                disqualified.append((i, "direct_downgrade", m[5], m[6]))
-            if h.serious_dishonesty_disqualifies and m[8]:
-                disqualified.append((i, "serious_dishonesty", None, None))
+        score_grade = self._grades.get(score) or self._grade_for(score)
         is_credit = not disqualified and score_grade in self._credit
         grade = h.non_credit_grade if disqualified else score_grade
-        serious = any(m[8] for m in members)
         return _Assessment(adults, counted, basis, total_worth, denominator, charge_total, village_counted, exact,
                            rounded, score, score_grade, disqualified, grade, is_credit, serious)
+
+    def check(self, household_id: int, members: Sequence[LeanMember]) -> None:
+        """The checks of :func:`rate_household` on lean members (their standings are as of the rating
+        date by construction): ``RuleError`` for a member listed twice, two heads, a birth date after
+        the rating date."""
+        if len({m[0] for m in members}) != len(members):
+            _check_duplicates([m[0] for m in members], "成员", "member")
+        heads = sum(1 for m in members if m[2])
+        if heads > 1:
+            _check_heads(household_id, [m[0] for m in members if m[2]])
+        for m in members:
+            if m[1] > self.as_of:
+                _born_after(m[0])
 
     def rate(self, members: Sequence[LeanMember], household_points: int,
              village_total: int = 0) -> tuple[int, str, bool, bool, str]:
@@ -405,27 +434,26 @@ class HouseholdRule:
                 a: "_Assessment") -> str:
         """The villager's explanation (PIPL art. 24): inputs, rule version, thresholds, why this grade —
         in words a villager reads: members by role and age, never an id; no English grade token for
-        "not a credit household"."""
+        "not a credit household". Sentences that recur (a member's line, the count of members, the
+        verdict) are built once per distinct value."""
         h = self.h
         out = [self._head_zh, self._scale_zh]
         mean = _ratio_zh(a.total_worth, a.denominator, signed=False)
         counted = a.counted
+        n = len(counted)
         if a.basis == "no_members":
             out.append(f"本户未登记成员，成员部分按个人基础分{format_points(self.scoring.base, signed=False)}分折算为"
                        f"{mean}分。")
         else:
-            n = len(counted)
-            who = {"adults": f"按年满{h.adult_age}周岁的{n}名成年人计算",
-                   "all_members_no_adult": f"本户没有年满{h.adult_age}周岁的成员，按全体{n}人计算",
-                   "all_members": f"按全体{n}人计算"}[a.basis]
-            out.append(f"本户共{len(members)}人，其中成年人{sum(a.adults)}人，{who}：")
-            parts = []
-            for i in counted:
-                m = members[i]
-                personal = f"个人积分{format_points(m[3], signed=False)}分（{m[4]}级）"
-                if m[7]:
-                    personal += f"，家庭责任扣分另计，按{format_points(m[3] - m[7], signed=False)}分折算"
-                parts.append(f"{self._label(m)}{personal}，折合{self._worth_text(m[3] - m[7])}分")
+            key = (a.basis, n, len(members), sum(a.adults))
+            line = self._lines.get(key)
+            if line is None:
+                who = {"adults": f"按年满{h.adult_age}周岁的{n}名成年人计算",
+                       "all_members_no_adult": f"本户没有年满{h.adult_age}周岁的成员，按全体{n}人计算",
+                       "all_members": f"按全体{n}人计算"}[a.basis]
+                line = self._lines[key] = f"本户共{len(members)}人，其中成年人{key[3]}人，{who}："
+            out.append(line)
+            parts = [self._member_zh(members[i]) for i in counted]
             average = "" if n == 1 else f"；平均{mean}分"
             out.append(f"{'；'.join(parts)}{average}。")
         charge_total = a.charge_total
@@ -435,12 +463,12 @@ class HouseholdRule:
                        f"{format_points(charge_total)}分，不参与折算和平均，按全额计入本户，由{holder}承担。")
         if household_points:
             out.append(f"本户自身的有效记录合计{format_points(household_points)}分，直接计入。")
-        formula = f"成员折算{'部分' if a.basis == 'no_members' or len(counted) == 1 else '平均'}{mean}"
-        if charge_total:
-            formula += f" {_signed_part(charge_total)}"
-        if household_points:
-            formula += f" {_signed_part(household_points)}"
+        formula = f"成员折算{'部分' if a.basis == 'no_members' or n == 1 else '平均'}{mean}"
         if charge_total or household_points:
+            if charge_total:
+                formula += f" {_signed_part(charge_total)}"
+            if household_points:
+                formula += f" {_signed_part(household_points)}"
             out.append(f"户得分 = {formula} = {_ratio_zh(a.exact, a.denominator, signed=False)}分")
         else:
             out.append(f"户得分即{formula}分")
@@ -449,10 +477,9 @@ class HouseholdRule:
         if a.score != a.rounded:
             out.append(f"，限定在0至{format_points(h.max_score, signed=False)}分之间，计为"
                        f"{format_points(a.score, signed=False)}分")
-        out.append("。")
         out.append(self._bands_zh)
-        points = format_points(a.score, signed=False)
         if a.disqualified:
+            points = format_points(a.score, signed=False)
             reasons = []
             for i, m in enumerate(members):
                 mine = []
@@ -469,21 +496,44 @@ class HouseholdRule:
             standing_zh = (f"得分{points}分，本可评为{a.score_grade}级信用户" if a.score_grade in self._credit
                            else f"得分{points}分，未达到信用户标准")
             out.append(f"{standing_zh}；{'；'.join(reasons)}，按规则本户不评为信用户。")
-        elif a.is_credit:
-            out.append(f"得分{points}分，对应{a.score_grade}级，评为{a.score_grade}级信用户。")
         else:
-            out.append(f"得分{points}分，低于{format_points(h.lowest_credit_min, signed=False)}分，未达到信用户标准，"
-                       "不是信用户。")
+            out.append(self._verdict(a.score, a.score_grade, a.is_credit))
         if a.village_counted:
             out.append(f"本户{village_points_zh(self.scoring, village_total).rstrip('，')}（已含在户分中）。")
         return "".join(out)
+
+    def _member_zh(self, m: LeanMember) -> str:
+        """``户主（36岁）个人积分1021分（A级），折合68.5分`` (and the family charge, if any)."""
+        key = (m[2], m[1], m[3], m[4], m[7])
+        found = self._members_zh.get(key)
+        if found is None:
+            personal = f"个人积分{format_points(m[3], signed=False)}分（{m[4]}级）"
+            if m[7]:
+                personal += f"，家庭责任扣分另计，按{format_points(m[3] - m[7], signed=False)}分折算"
+            found = f"{self._label(m)}{personal}，折合{self._worth_text(m[3] - m[7])}分"
+            if len(self._members_zh) < 200_000:
+                self._members_zh[key] = found
+        return found
+
+    def _verdict(self, score: int, score_grade: str, is_credit: bool) -> str:
+        """The last sentence when no member disqualifies the household."""
+        found = self._verdicts.get(score)
+        if found is None:
+            points = format_points(score, signed=False)
+            if is_credit:
+                found = f"得分{points}分，对应{score_grade}级，评为{score_grade}级信用户。"
+            else:
+                found = (f"得分{points}分，低于{format_points(self.h.lowest_credit_min, signed=False)}分，"
+                         "未达到信用户标准，不是信用户。")
+            self._verdicts[score] = found
+        return found
 
     def _label(self, m: LeanMember) -> str:
         """户主（56岁） / 成员（54岁）: how the family knows its members — never an internal id."""
         return f"{'户主' if m[2] else '成员'}（{self._adult_age(m[1])[1]}岁）"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Assessment:
     adults: list[bool]                 # per member
     counted: Sequence[int]             # indexes of the counted members
@@ -593,11 +643,7 @@ def rate_household(catalogues: CatalogueSet, household_id: int, members: Sequenc
 
 def _check_members(household_id: int, members: Sequence[MemberInput], as_of: date) -> None:
     _check_duplicates([m.person_id for m in members], "成员", "member")
-    heads = [m.person_id for m in members if m.is_head]
-    if len(heads) > 1:
-        raise RuleError("RULES_HOUSEHOLD", f"一户只能有一名户主（第{household_id}户登记了{len(heads)}名）",
-                        f"a household has one head at most (household {household_id} has {len(heads)})",
-                        {"household_id": household_id, "heads": heads})
+    _check_heads(household_id, [m.person_id for m in members if m.is_head])
     for m in members:
         if m.standing.as_of != as_of:
             raise RuleError("RULES_DATE", f"成员（编号{m.person_id}）的个人积分不是按评定日{as_of.isoformat()}计算的",
@@ -606,8 +652,19 @@ def _check_members(household_id: int, members: Sequence[MemberInput], as_of: dat
                             {"person_id": m.person_id, "standing_as_of": m.standing.as_of.isoformat(),
                              "as_of": as_of.isoformat()})
         if m.birth_date > as_of:
-            raise RuleError("RULES_DATE", f"成员（编号{m.person_id}）的出生日期晚于评定日",
-                            f"member {m.person_id} is born after the rating date", {"person_id": m.person_id})
+            _born_after(m.person_id)
+
+
+def _check_heads(household_id: int, heads: list[int]) -> None:
+    if len(heads) > 1:
+        raise RuleError("RULES_HOUSEHOLD", f"一户只能有一名户主（第{household_id}户登记了{len(heads)}名）",
+                        f"a household has one head at most (household {household_id} has {len(heads)})",
+                        {"household_id": household_id, "heads": heads})
+
+
+def _born_after(person_id: int) -> None:
+    raise RuleError("RULES_DATE", f"成员（编号{person_id}）的出生日期晚于评定日",
+                    f"member {person_id} is born after the rating date", {"person_id": person_id})
 
 
 def _household_thresholds(h: HouseholdRules) -> dict[str, Any]:

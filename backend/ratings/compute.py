@@ -258,6 +258,25 @@ async def village_townships(township_id: int | None = None) -> dict[int, int]:
 _LIVE = """e.valid_from <= {as_of} AND e.valid_until > {as_of} AND e.reverses_entry IS NULL
   AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.reverses_entry = e.id)"""
 
+# In-force points per subject: a table of the transaction's own, made by a statement of its own so the
+# database may run it in parallel (a query read through a cursor never is).
+_TOTALS_TABLE_SQL = """
+CREATE TEMP TABLE _recompute_totals ON COMMIT DROP AS
+WITH scope_h AS MATERIALIZED (
+  SELECT h.id FROM household h JOIN village v ON v.id = h.village WHERE {household_scope}
+), members AS MATERIALIZED (
+  SELECT m.household, m.person FROM household_membership m
+  WHERE {member_scope} AND m.valid_from <= {as_of} AND (m.valid_to IS NULL OR m.valid_to >= {as_of})
+)
+SELECT e.subject_kind, e.subject_id, sum(e.points)::bigint AS points,
+       coalesce(sum(e.points) FILTER (WHERE e.item_code = ANY({family})), 0)::bigint AS family,
+       coalesce(bool_or(e.item_code = ANY({serious})), false) AS serious,
+       bool_or(e.grade_override IS NOT NULL) AS overridden
+FROM ledger_entry e
+WHERE %(live)s AND %(not_disputed)s AND {subject_scope}
+GROUP BY e.subject_kind, e.subject_id
+""" % {"live": _LIVE, "not_disputed": not_disputed_sql("e")}
+
 _STREAM_SQL = """
 WITH scope_h AS MATERIALIZED (
   SELECT h.id, h.village, v.township, h.grid FROM household h JOIN village v ON v.id = h.village
@@ -267,18 +286,10 @@ WITH scope_h AS MATERIALIZED (
   FROM household_membership m JOIN person p ON p.id = m.person
   WHERE {member_scope}
     AND m.valid_from <= {as_of} AND (m.valid_to IS NULL OR m.valid_to >= {as_of})
-), totals AS MATERIALIZED (
-  SELECT e.subject_kind, e.subject_id, sum(e.points)::bigint AS points,
-         coalesce(sum(e.points) FILTER (WHERE e.item_code = ANY({family})), 0)::bigint AS family,
-         coalesce(bool_or(e.item_code = ANY({serious})), false) AS serious,
-         bool_or(e.grade_override IS NOT NULL) AS overridden
-  FROM ledger_entry e
-  WHERE %(live)s AND %(not_disputed)s AND {subject_scope}
-  GROUP BY e.subject_kind, e.subject_id
 ), overrides AS (
   -- the direct grades of the (few) people who have one in force: by the subject index
   SELECT e.subject_id, array_agg(e.grade_override) AS grades, array_agg(e.valid_until) AS untils
-  FROM totals t JOIN ledger_entry e ON e.subject_kind = t.subject_kind AND e.subject_id = t.subject_id
+  FROM _recompute_totals t JOIN ledger_entry e ON e.subject_kind = t.subject_kind AND e.subject_id = t.subject_id
   WHERE t.overridden AND t.subject_kind = 'person' AND e.grade_override IS NOT NULL
     AND %(live)s AND %(not_disputed)s
   GROUP BY e.subject_id
@@ -302,12 +313,12 @@ SELECT h.id, h.village, h.township, h.grid, s.score, s.grade,
        mv.household
 FROM scope_h h
 LEFT JOIN members m ON m.household = h.id
-LEFT JOIN totals tp ON tp.subject_kind = 'person' AND tp.subject_id = m.person
+LEFT JOIN _recompute_totals tp ON tp.subject_kind = 'person' AND tp.subject_id = m.person
 LEFT JOIN overrides ov ON ov.subject_id = m.person
 LEFT JOIN disputed dp ON dp.subject_kind = 'person' AND dp.subject_id = m.person
 LEFT JOIN village_points vp ON vp.subject_kind = 'person' AND vp.subject_id = m.person
 LEFT JOIN moved mv ON mv.person = m.person
-LEFT JOIN totals th ON th.subject_kind = 'household' AND th.subject_id = h.id
+LEFT JOIN _recompute_totals th ON th.subject_kind = 'household' AND th.subject_id = h.id
 LEFT JOIN disputed dh ON dh.subject_kind = 'household' AND dh.subject_id = h.id
 LEFT JOIN village_points vh ON vh.subject_kind = 'household' AND vh.subject_id = h.id
 LEFT JOIN standing_household s ON s.household_id = h.id
@@ -317,8 +328,10 @@ ORDER BY h.id, m.id
 _NO_VILLAGE_POINTS = "SELECT NULL::varchar AS subject_kind, NULL::int AS subject_id, NULL::bigint AS points WHERE false"
 
 
-def stream_query(county_id: int, as_of: date, *, township_id: int | None, whole: bool) -> tuple[str, list]:
-    """The stream's SQL and arguments (asyncpg ``$n``) for one county's households, or one township's.
+def stream_query(county_id: int, as_of: date, *, township_id: int | None,
+                 whole: bool) -> tuple[tuple[str, list], tuple[str, list]]:
+    """SQL and arguments (asyncpg ``$n``) of the two statements of the stream for one county's households,
+    or one township's: the totals table (``_recompute_totals``, dropped at commit), then the stream.
     ``whole``: the county is the only one in the database, so every entry is its own (no subject filter)."""
     family_items, serious_items = _rules(as_of, county_id)
     if township_id is not None:
@@ -335,21 +348,25 @@ def stream_query(county_id: int, as_of: date, *, township_id: int | None, whole:
     if village_totals.counted_on(county_id, as_of):
         village_points = (village_totals._IN_FORCE_SQL.replace("{}", "{as_of}")
                           % f"e.county_id = {{county}} AND {subject_scope}")
-    sql = (_STREAM_SQL.replace("{village_points}", village_points).replace("{subject_scope}", subject_scope)
-           .replace("{household_scope}", household_scope).replace("{member_scope}", member_scope))
     values = {"as_of": as_of, "family": family_items, "serious": serious_items, "county": county_id,
               "township": township_id}
-    numbers: dict[str, str] = {}
-    args: list = []
 
-    def number(match: re.Match) -> str:
-        name = match.group(1)
-        if name not in numbers:
-            args.append(values[name])
-            numbers[name] = f"${len(args)}"
-        return numbers[name]
+    def bind(template: str) -> tuple[str, list]:
+        sql = (template.replace("{village_points}", village_points).replace("{subject_scope}", subject_scope)
+               .replace("{household_scope}", household_scope).replace("{member_scope}", member_scope))
+        numbers: dict[str, str] = {}
+        args: list = []
 
-    return re.sub(r"\{(\w+)\}", number, sql), args
+        def number(match: re.Match) -> str:
+            name = match.group(1)
+            if name not in numbers:
+                args.append(values[name])
+                numbers[name] = f"${len(args)}"
+            return numbers[name]
+
+        return re.sub(r"\{(\w+)\}", number, sql), args
+
+    return bind(_TOTALS_TABLE_SQL), bind(_STREAM_SQL)
 
 
 class HouseholdStream:
@@ -405,11 +422,12 @@ class HouseholdStream:
             for r in rows:
                 overrides = list(zip(r[15], r[16])) if r[15] else ()
                 score, grade, worst, until = person_rule(r[12] or 0, overrides, r[18] or 0)
-                serious = bool(r[14])
+                serious = r[14] is True
                 members.append((r[9], r[11], r[10], score, grade, worst, until, r[13] or 0, serious))
                 if r[19] is None or r[19] == household_id:
                     persons.append((r[9], household_id, score, grade, worst, serious, version_id, as_of, at))
-                    disputed += r[17] or 0
+                    if r[17]:
+                        disputed += r[17]
                     self.persons += 1
         rule = self.household_rule
         rule.check(household_id, members)
@@ -421,7 +439,7 @@ class HouseholdStream:
         self.households += 1
         if first[4] is None:
             self.missing += 1
-        elif (first[4], first[5]) != (score, grade):
+        elif first[4] != score or first[5] != grade:
             self.drifted.append(household_id)
         village = self.villages.get(first[1])
         if village is None:
@@ -429,4 +447,5 @@ class HouseholdStream:
         village[0] += 1
         village[1] += is_credit
         village[2] += serious
-        village[3][grade] = village[3].get(grade, 0) + 1
+        grades = village[3]
+        grades[grade] = grades.get(grade, 0) + 1

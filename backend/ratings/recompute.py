@@ -15,6 +15,7 @@ Both are idempotent and safe to run concurrently, in any order of finishing:
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -169,8 +170,10 @@ STREAM_CHUNK = 20_000  # member rows per fetch: what a full recompute holds in m
 
 # The stream is one statement over the whole ledger: planned for all its rows (not the first ones, as a
 # cursor is by default), without JIT (compiling its many expressions costs more than it saves), and
-# with room to hash and sort in memory. Local to the recompute's transaction.
-STREAM_SETTINGS = {"cursor_tuple_fraction": "1", "jit": "off", "work_mem": "64MB"}
+# with room to hash and sort in memory. The totals (``_recompute_totals``) are summed in parallel: the
+# partial sums per worker pass ~1.6M rows up through Gather, which at the default parallel_tuple_cost the
+# planner wrongly prices above summing in one process. Local to the recompute's transaction.
+STREAM_SETTINGS = {"cursor_tuple_fraction": "1", "jit": "off", "work_mem": "64MB", "parallel_tuple_cost": "0.001"}
 
 
 async def full_recompute(*, as_of: date | None = None, township_id: int | None = None,
@@ -198,25 +201,31 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
         conn = transaction_connection()
         for name, value in STREAM_SETTINGS.items():
             await conn.execute(f"SELECT set_config('{name}', $1, true)", value)
-        persons = _Staged(conn, "standing_person", "person_id", PERSON_COLUMNS)
-        households = _Staged(conn, "standing_household", "household_id", HOUSEHOLD_COLUMNS)
+        staged = _Staged(conn, [("standing_person", "person_id", PERSON_COLUMNS),
+                                ("standing_household", "household_id", HOUSEHOLD_COLUMNS)])
         for county_id in in_scope:
             stream = HouseholdStream(catalogues(county_id), as_of, started)
-            sql, args = stream_query(county_id, as_of, township_id=township_id,
-                                     whole=township_id is None and len(in_scope) == 1)
-            cursor = await conn.cursor(sql, *args)
+            (totals_sql, totals_args), (sql, args) = stream_query(
+                county_id, as_of, township_id=township_id, whole=township_id is None and len(in_scope) == 1)
+            await conn.execute(totals_sql, *totals_args)
+            await conn.execute("ANALYZE _recompute_totals")
+            await conn.execute(f"DECLARE _recompute_stream NO SCROLL CURSOR FOR {sql}", *args)
             while True:
-                rows = await cursor.fetch(STREAM_CHUNK)
-                person_records, household_records = stream.feed(rows) if rows else stream.finish()
-                await persons.add(person_records)
-                await households.add(household_records)
+                rows = await conn.fetch(f"FETCH {STREAM_CHUNK} FROM _recompute_stream")
+                merging = await staged.merge_soon()  # the previous chunk: the database merges while this is rated
+                records = stream.feed(rows) if rows else stream.finish()
+                await merging
+                await staged.add(*records)
                 if not rows:
                     break
+            await conn.execute("CLOSE _recompute_stream")
+            await conn.execute("DROP TABLE _recompute_totals")
             report.persons += stream.persons
             report.households += stream.households
             report.missing_households += stream.missing
             report.drifted_households.extend(stream.drifted)
             villages.update(stream.villages)
+        await (await staged.merge_soon())
         step("households")
         report.drifted_households.sort()
         _drift_of_places(report, villages, townships, counties, as_of,
@@ -225,8 +234,6 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
                          await fetch("SELECT township_id, credit_villages, is_credit FROM standing_township "
                                      "WHERE township_id = ANY({})", sorted(set(townships.values()))))
         step("villages")
-        await persons.merge(unless_newer="computed_at")
-        await households.merge(unless_newer="computed_at")
     # Villages and townships from the stored households, under their locks: a household row kept
     # because a later job wrote it is counted as it is stored, not as this (older) read saw it.
     by_township: dict[int, list[int]] = {}
@@ -266,33 +273,47 @@ def _drift_of_places(report: DriftReport, counted: dict[int, list], townships: d
 
 
 class _Staged:
-    """Rows for one standing table, copied chunk by chunk into a temporary table (COPY), then merged
-    into the table in one statement — as ``backend.db.upsert``, for more rows than fit in memory."""
+    """Standing rows copied chunk by chunk into temporary tables (COPY), each chunk merged into its
+    table as ``backend.db.upsert`` does (a stored row computed later stays) — in one round trip, sent
+    before the next chunk is rated, so the database merges one chunk while Python rates the next."""
 
-    def __init__(self, conn, table: str, key: str, columns: list[str]):
-        self.conn, self.table, self.key, self.columns = conn, table, key, columns
-        self.staging = f"_full_{table}"
-        self.created = False
+    def __init__(self, conn, tables: list[tuple[str, str, list[str]]]):
+        self.conn, self.tables = conn, tables
+        self.created = self.pending = False
 
-    async def add(self, records: list[tuple]) -> None:
-        if not records:
+    async def add(self, *records: list[tuple]) -> None:
+        """One list of records per table, in the order of ``tables``."""
+        if not any(records):
             return
         if not self.created:
-            await self.conn.execute(f"CREATE TEMP TABLE {self.staging} (LIKE {self.table} INCLUDING DEFAULTS) "
-                                    "ON COMMIT DROP")
+            for table, _, _ in self.tables:
+                await self.conn.execute(f"CREATE TEMP TABLE _full_{table} (LIKE {table} INCLUDING DEFAULTS) "
+                                        "ON COMMIT DROP")
             self.created = True
-        await self.conn.copy_records_to_table(self.staging, records=records, columns=self.columns)
+        for (table, _, columns), rows in zip(self.tables, records):
+            if rows:
+                await self.conn.copy_records_to_table(f"_full_{table}", records=rows, columns=columns)
+        self.pending = True
 
-    async def merge(self, *, unless_newer: str) -> None:
-        if not self.created:
-            return
-        columns = ", ".join(self.columns)
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns if c != self.key)
-        await self.conn.execute(
-            f"INSERT INTO {self.table} ({columns}) SELECT {columns} FROM {self.staging} "
-            f"ON CONFLICT ({self.key}) DO UPDATE SET {updates} "
-            f"WHERE {self.table}.{unless_newer} <= EXCLUDED.{unless_newer}")
-        await self.conn.execute(f"DROP TABLE {self.staging}")
+    async def merge_soon(self) -> asyncio.Future:
+        """Start merging what was added (and emptying the staging tables); await the result before the
+        connection's next use."""
+        if not self.pending:
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        statements = []
+        for table, key, columns in self.tables:
+            names = ", ".join(columns)
+            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
+            statements.append(f"INSERT INTO {table} ({names}) SELECT {names} FROM _full_{table} "
+                              f"ON CONFLICT ({key}) DO UPDATE SET {updates} "
+                              f"WHERE {table}.computed_at <= EXCLUDED.computed_at")
+        statements.append("TRUNCATE " + ", ".join(f"_full_{table}" for table, _, _ in self.tables))
+        self.pending = False
+        merging = asyncio.ensure_future(self.conn.execute(";\n".join(statements)))
+        await asyncio.sleep(0)  # sent: the database works on it from now on
+        return merging
 
 
 _VILLAGE_COUNTS_SQL = """

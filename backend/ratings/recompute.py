@@ -199,8 +199,9 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
     villages: dict[int, list] = {}
     async with engine_finder().transaction():
         conn = transaction_connection()
+        before = {name: await conn.fetchval("SELECT current_setting($1)", name) for name in STREAM_SETTINGS}
         for name, value in STREAM_SETTINGS.items():
-            await conn.execute(f"SELECT set_config('{name}', $1, true)", value)
+            await conn.execute("SELECT set_config($1, $2, true)", name, value)
         staged = _Staged(conn, [("standing_person", "person_id", PERSON_COLUMNS),
                                 ("standing_household", "household_id", HOUSEHOLD_COLUMNS)])
         for county_id in in_scope:
@@ -226,6 +227,9 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
             report.drifted_households.extend(stream.drifted)
             villages.update(stream.villages)
         await (await staged.merge_soon())
+        await staged.drop()
+        for name, value in before.items():  # an enclosing transaction goes on as it was
+            await conn.execute("SELECT set_config($1, $2, true)", name, value)
         step("households")
         report.drifted_households.sort()
         _drift_of_places(report, villages, townships, counties, as_of,
@@ -294,6 +298,11 @@ class _Staged:
             if rows:
                 await self.conn.copy_records_to_table(f"_full_{table}", records=rows, columns=columns)
         self.pending = True
+
+    async def drop(self) -> None:
+        if self.created:
+            await self.conn.execute("DROP TABLE " + ", ".join(f"_full_{table}" for table, _, _ in self.tables))
+            self.created = False
 
     async def merge_soon(self) -> asyncio.Future:
         """Start merging what was added (and emptying the staging tables); await the result before the

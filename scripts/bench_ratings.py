@@ -388,7 +388,7 @@ async def run(args: argparse.Namespace) -> int:
         engine = engine_finder()
         await engine.start_connection_pool(min_size=1, max_size=4)
 
-        from backend.ratings.recompute import STREAM_SETTINGS
+        from backend.ratings.compute import STREAM_SETTINGS
 
         # The baseline twice: with the server's settings, and with the session settings the recompute
         # gives its own transaction (no JIT, more work_mem, …) — the ratio is taken against the faster.

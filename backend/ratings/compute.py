@@ -13,7 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from backend.db import fetch
+from piccolo.engine import engine_finder
+
+from backend.db import fetch, transaction_connection
 from backend.ledger.catalogue import catalogues
 from backend.objections.disputed import OPEN_OBJECTIONS_SQL, disputed_note_zh, not_disputed_sql
 from points_rules import CatalogueSet, Standing
@@ -50,6 +52,7 @@ class Computed:
     villages: dict[int, VillageRating] = field(default_factory=dict)
     townships: dict[int, TownshipRating] = field(default_factory=dict)
     township_county: dict[int, int] = field(default_factory=dict)  # whose catalogue rates a place
+    streams: list["HouseholdStream"] = field(default_factory=list)  # a streamed computation's counts (``into``)
 
     def merge(self, other: "Computed") -> None:
         for name in ("persons", "person_household", "person_serious", "households", "places"):
@@ -122,9 +125,16 @@ def _scope_sql(alias_household: str, township_id: int | None, household_ids: lis
 
 
 async def compute_households(as_of: date, *, township_id: int | None = None,
-                             household_ids: list[int] | None = None) -> Computed:
+                             household_ids: list[int] | None = None, into=None) -> Computed:
     """Person standings and household ratings for the selected households, as of ``as_of`` — each
-    county's households by that county's catalogue."""
+    county's households by that county's catalogue.
+
+    ``into`` (a full recompute's sink: ``add(person_records, household_records)`` and
+    ``merge_soon()``, with its ``computed_at``): the township's or the whole database's households
+    are streamed instead (``stream_households``) — the ratings go to ``into`` chunk by chunk as
+    standing records, and the result holds only what was counted (``Computed.streams``)."""
+    if into is not None:
+        return await stream_households(as_of, township_id, into)
     counties = await township_counties()
     member_where, member_args = _scope_sql("m.household", township_id, household_ids)
     members = await fetch(_MEMBERS_SQL.format("{}", "{}", member_where), as_of, as_of, *member_args)
@@ -449,3 +459,52 @@ class HouseholdStream:
         village[2] += serious
         grades = village[3]
         grades[grade] = grades.get(grade, 0) + 1
+
+
+STREAM_CHUNK = 20_000  # member rows per fetch: what a streamed computation holds in memory at a time
+
+# The stream is one statement over the whole ledger: planned for all its rows (not the first ones, as a
+# cursor is by default), without JIT (compiling its many expressions costs more than it saves), and
+# with room to hash and sort in memory. The totals (``_recompute_totals``) are summed in parallel: the
+# partial sums per worker pass ~1.6M rows up through Gather, which at the default parallel_tuple_cost the
+# planner wrongly prices above summing in one process. Local to the reading transaction.
+STREAM_SETTINGS = {"cursor_tuple_fraction": "1", "jit": "off", "work_mem": "64MB", "parallel_tuple_cost": "0.001"}
+
+
+async def stream_households(as_of: date, township_id: int | None, into) -> Computed:
+    """Rate every household of the township (or of the database), county by county, reading each
+    county's ledger once through a cursor (``stream_query``) in one transaction; each chunk's standing
+    records go to ``into`` while the database merges the previous chunk."""
+    counties = await township_counties()
+    if township_id is not None:
+        in_scope = [counties[township_id]] if township_id in counties else []
+    else:
+        in_scope = sorted(set(counties.values()))
+    result = Computed(as_of=as_of, township_county=counties)
+    async with engine_finder().transaction():
+        conn = transaction_connection()
+        before = {name: await conn.fetchval("SELECT current_setting($1)", name) for name in STREAM_SETTINGS}
+        for name, value in STREAM_SETTINGS.items():
+            await conn.execute("SELECT set_config($1, $2, true)", name, value)
+        for county_id in in_scope:
+            stream = HouseholdStream(catalogues(county_id), as_of, into.computed_at)
+            (totals_sql, totals_args), (sql, args) = stream_query(
+                county_id, as_of, township_id=township_id, whole=township_id is None and len(in_scope) == 1)
+            await conn.execute(totals_sql, *totals_args)
+            await conn.execute("ANALYZE _recompute_totals")
+            await conn.execute(f"DECLARE _recompute_stream NO SCROLL CURSOR FOR {sql}", *args)
+            while True:
+                rows = await conn.fetch(f"FETCH {STREAM_CHUNK} FROM _recompute_stream")
+                merging = await into.merge_soon()  # the previous chunk: merged while this one is rated
+                records = stream.feed(rows) if rows else stream.finish()
+                await merging
+                await into.add(*records)
+                if not rows:
+                    break
+            await conn.execute("CLOSE _recompute_stream")
+            await conn.execute("DROP TABLE _recompute_totals")
+            result.streams.append(stream)
+        await (await into.merge_soon())
+        for name, value in before.items():  # an enclosing transaction goes on as it was
+            await conn.execute("SELECT set_config($1, $2, true)", name, value)
+    return result

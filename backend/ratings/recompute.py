@@ -28,9 +28,7 @@ from backend.auth import scope
 from backend.db import fetch, transaction_connection, upsert
 from backend.errors import NotFound
 from backend.ledger.chain import STANDING_LOCKS
-from backend.ratings.compute import (
-    Computed, HouseholdStream, compute_households, stream_query, township_counties, village_townships,
-)
+from backend.ratings.compute import Computed, compute_households, township_counties, village_townships
 from backend.ledger.catalogue import catalogues
 from points_rules.ratings import HouseholdRating, VillageRating, rate_township, rate_village, village_from_counts
 
@@ -166,78 +164,46 @@ class DriftReport:
         return not (self.drifted_households or self.drifted_villages or self.drifted_townships)
 
 
-STREAM_CHUNK = 20_000  # member rows per fetch: what a full recompute holds in memory at a time
-
-# The stream is one statement over the whole ledger: planned for all its rows (not the first ones, as a
-# cursor is by default), without JIT (compiling its many expressions costs more than it saves), and
-# with room to hash and sort in memory. The totals (``_recompute_totals``) are summed in parallel: the
-# partial sums per worker pass ~1.6M rows up through Gather, which at the default parallel_tuple_cost the
-# planner wrongly prices above summing in one process. Local to the recompute's transaction.
-STREAM_SETTINGS = {"cursor_tuple_fraction": "1", "jit": "off", "work_mem": "64MB", "parallel_tuple_cost": "0.001"}
-
-
 async def full_recompute(*, as_of: date | None = None, township_id: int | None = None,
                          progress: Callable[[str], None] | None = None) -> DriftReport:
     """Recompute everything (or one township) from the ledger; report where the stored standing
     differed (drift = an incremental update that was missed or wrong), then store the new one.
 
     The ledger is read once per county, in one statement streamed through a cursor in household
-    order (``backend.ratings.compute.stream_query``); each chunk is rated (``HouseholdStream``) and
-    copied into staging tables, which are merged into the standing tables at the end, in the same
-    transaction — so memory is that of a chunk, and the stored rows are exactly what
-    ``compute_households`` gives (explanations included)."""
+    order (``compute_households(…, into=…)``); each chunk is rated (``HouseholdStream``), copied into
+    a staging table and merged into the standing tables — each chunk in a transaction of its own, on
+    a connection of its own, while the next chunk is rated (inside an enclosing transaction: in it).
+    Memory is that of a chunk; the stored rows are exactly what ``compute_households`` gives
+    household by household (explanations included); a row a later job stored stays."""
     as_of = as_of or clock.today()
     step = progress or (lambda stage: None)
     started = await _reading_starts()
     counties = await township_counties()
     townships = await village_townships(township_id)
-    if township_id is not None:
-        in_scope = [counties[township_id]] if township_id in counties else []
-    else:
-        in_scope = sorted(set(counties.values()))
     report = DriftReport(as_of=as_of)
+    shared = engine_finder().current_transaction.get() is not None
+    staged = _Staged([("standing_person", "person_id", PERSON_COLUMNS),
+                      ("standing_household", "household_id", HOUSEHOLD_COLUMNS)], computed_at=started,
+                     connection=None if shared else await engine_finder().get_new_connection())
+    try:
+        computed = await compute_households(as_of, township_id=township_id, into=staged)
+    finally:
+        await staged.close()
     villages: dict[int, list] = {}
-    async with engine_finder().transaction():
-        conn = transaction_connection()
-        before = {name: await conn.fetchval("SELECT current_setting($1)", name) for name in STREAM_SETTINGS}
-        for name, value in STREAM_SETTINGS.items():
-            await conn.execute("SELECT set_config($1, $2, true)", name, value)
-        staged = _Staged(conn, [("standing_person", "person_id", PERSON_COLUMNS),
-                                ("standing_household", "household_id", HOUSEHOLD_COLUMNS)])
-        for county_id in in_scope:
-            stream = HouseholdStream(catalogues(county_id), as_of, started)
-            (totals_sql, totals_args), (sql, args) = stream_query(
-                county_id, as_of, township_id=township_id, whole=township_id is None and len(in_scope) == 1)
-            await conn.execute(totals_sql, *totals_args)
-            await conn.execute("ANALYZE _recompute_totals")
-            await conn.execute(f"DECLARE _recompute_stream NO SCROLL CURSOR FOR {sql}", *args)
-            while True:
-                rows = await conn.fetch(f"FETCH {STREAM_CHUNK} FROM _recompute_stream")
-                merging = await staged.merge_soon()  # the previous chunk: the database merges while this is rated
-                records = stream.feed(rows) if rows else stream.finish()
-                await merging
-                await staged.add(*records)
-                if not rows:
-                    break
-            await conn.execute("CLOSE _recompute_stream")
-            await conn.execute("DROP TABLE _recompute_totals")
-            report.persons += stream.persons
-            report.households += stream.households
-            report.missing_households += stream.missing
-            report.drifted_households.extend(stream.drifted)
-            villages.update(stream.villages)
-        await (await staged.merge_soon())
-        await staged.drop()
-        for name, value in before.items():  # an enclosing transaction goes on as it was
-            await conn.execute("SELECT set_config($1, $2, true)", name, value)
-        step("households")
-        report.drifted_households.sort()
-        _drift_of_places(report, villages, townships, counties, as_of,
-                         await fetch("SELECT village_id, credit_households, is_credit FROM standing_village "
-                                     "WHERE village_id = ANY({})", list(townships)),
-                         await fetch("SELECT township_id, credit_villages, is_credit FROM standing_township "
-                                     "WHERE township_id = ANY({})", sorted(set(townships.values()))))
-        step("villages")
+    for stream in computed.streams:
+        report.persons += stream.persons
+        report.households += stream.households
+        report.missing_households += stream.missing
+        report.drifted_households.extend(stream.drifted)
+        villages.update(stream.villages)
+    step("households")
+    report.drifted_households.sort()
+    _drift_of_places(report, villages, townships, counties, as_of,
+                     await fetch("SELECT village_id, credit_households, is_credit FROM standing_village "
+                                 "WHERE village_id = ANY({})", list(townships)),
+                     await fetch("SELECT township_id, credit_villages, is_credit FROM standing_township "
+                                 "WHERE township_id = ANY({})", sorted(set(townships.values()))))
+    step("villages")
     # Villages and townships from the stored households, under their locks: a household row kept
     # because a later job wrote it is counted as it is stored, not as this (older) read saw it.
     by_township: dict[int, list[int]] = {}
@@ -277,13 +243,20 @@ def _drift_of_places(report: DriftReport, counted: dict[int, list], townships: d
 
 
 class _Staged:
-    """Standing rows copied chunk by chunk into temporary tables (COPY), each chunk merged into its
-    table as ``backend.db.upsert`` does (a stored row computed later stays) — in one round trip, sent
-    before the next chunk is rated, so the database merges one chunk while Python rates the next."""
+    """Where the streamed recompute puts its standing rows: copied chunk by chunk into temporary tables
+    (COPY), each chunk merged into its table as ``backend.db.upsert`` does (a stored row computed later
+    stays) in one round trip, sent before the next chunk is rated — so the database merges one chunk
+    while Python rates the next. On a connection of its own (``connection``), each merge is a
+    transaction of its own (one simple query); without one, everything goes through the enclosing
+    transaction's connection."""
 
-    def __init__(self, conn, tables: list[tuple[str, str, list[str]]]):
-        self.conn, self.tables = conn, tables
+    def __init__(self, tables: list[tuple[str, str, list[str]]], *, computed_at: datetime, connection=None):
+        self.tables, self.computed_at, self.own = tables, computed_at, connection
         self.created = self.pending = False
+
+    @property
+    def conn(self):
+        return self.own if self.own is not None else transaction_connection()
 
     async def add(self, *records: list[tuple]) -> None:
         """One list of records per table, in the order of ``tables``."""
@@ -291,18 +264,12 @@ class _Staged:
             return
         if not self.created:
             for table, _, _ in self.tables:
-                await self.conn.execute(f"CREATE TEMP TABLE _full_{table} (LIKE {table} INCLUDING DEFAULTS) "
-                                        "ON COMMIT DROP")
+                await self.conn.execute(f"CREATE TEMP TABLE _full_{table} (LIKE {table} INCLUDING DEFAULTS)")
             self.created = True
         for (table, _, columns), rows in zip(self.tables, records):
             if rows:
                 await self.conn.copy_records_to_table(f"_full_{table}", records=rows, columns=columns)
         self.pending = True
-
-    async def drop(self) -> None:
-        if self.created:
-            await self.conn.execute("DROP TABLE " + ", ".join(f"_full_{table}" for table, _, _ in self.tables))
-            self.created = False
 
     async def merge_soon(self) -> asyncio.Future:
         """Start merging what was added (and emptying the staging tables); await the result before the
@@ -323,6 +290,13 @@ class _Staged:
         merging = asyncio.ensure_future(self.conn.execute(";\n".join(statements)))
         await asyncio.sleep(0)  # sent: the database works on it from now on
         return merging
+
+    async def close(self) -> None:
+        if self.created:
+            await self.conn.execute("DROP TABLE " + ", ".join(f"_full_{table}" for table, _, _ in self.tables))
+            self.created = False
+        if self.own is not None:
+            await self.own.close()
 
 
 _VILLAGE_COUNTS_SQL = """

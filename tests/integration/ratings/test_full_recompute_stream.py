@@ -18,7 +18,7 @@ from piccolo.engine import engine_finder
 from backend import clock
 from backend.db import fetch
 from backend.ledger.catalogue import catalogues
-from backend.ratings import recompute
+from backend.ratings import compute, recompute
 from backend.ratings.compute import compute_households, township_counties, village_townships
 from backend.ratings.recompute import (
     _household_records, _person_records, _stored_household, full_recompute,
@@ -43,7 +43,7 @@ async def _stored(table: str, key: str, columns: list[str], ids: list[int]) -> d
 
 async def _check_against_the_per_household_path(township_id: int | None, chunk: int, monkeypatch) -> None:
     await full_recompute(as_of=TODAY, township_id=township_id)
-    monkeypatch.setattr(recompute, "STREAM_CHUNK", chunk)
+    monkeypatch.setattr(compute, "STREAM_CHUNK", chunk)
     # stale rows (an older computation): the drift report has something to find, the merge something to replace
     stale = {r["household_id"] for r in await fetch(
         "UPDATE standing_household SET score = score + 1, explanation_zh = '旧的', computed_at = computed_at - "

@@ -414,13 +414,14 @@ class HouseholdRule:
         """The checks of :func:`rate_household` on lean members (their standings are as of the rating
         date by construction): ``RuleError`` for a member listed twice, two heads, a birth date after
         the rating date."""
-        if len({m[0] for m in members}) != len(members):
-            _check_duplicates([m[0] for m in members], "成员", "member")
-        heads = sum(1 for m in members if m[2])
-        if heads > 1:
-            _check_heads(household_id, [m[0] for m in members if m[2]])
+        if len(members) > 1:
+            if len({m[0] for m in members}) != len(members):
+                _check_duplicates([m[0] for m in members], "成员", "member")
+            if sum(1 for m in members if m[2]) > 1:
+                _check_heads(household_id, [m[0] for m in members if m[2]])
+        as_of = self.as_of
         for m in members:
-            if m[1] > self.as_of:
+            if m[1] > as_of:
                 _born_after(m[0])
 
     def rate(self, members: Sequence[LeanMember], household_points: int,

@@ -2,8 +2,14 @@
 
 The database does the heavy part in one pass (in-force points per subject, direct grades,
 family-charge points, serious-dishonesty flags); ``points_rules`` does every decision. The same
-code serves the incremental job (one household), the full recompute (a township or the county)
-and period close (as of the period's end).
+rules serve the incremental job (one household), the household view and period close (as of the
+period's end) — ``compute_households``, every rating with its explanation and detail — and the full
+recompute (a township or the county), which streams: one read of the ledger per county in household
+order, each chunk rated by the same rules prepared once (``StandingRule``, ``HouseholdRule``) and
+handed on as standing records (``compute_households(…, into=…)``, ``HouseholdStream``).
+
+Members are taken in membership order (``m.id``) in both paths, so a household's explanation lists
+them the same way whichever path computed it (it used to follow the plan's join order).
 """
 
 from __future__ import annotations

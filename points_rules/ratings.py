@@ -512,7 +512,7 @@ class HouseholdRule:
             if m[7]:
                 personal += f"，家庭责任扣分另计，按{format_points(m[3] - m[7], signed=False)}分折算"
             found = f"{self._label(m)}{personal}，折合{self._worth_text(m[3] - m[7])}分"
-            if len(self._members_zh) < 200_000:
+            if len(self._members_zh) < 50_000:  # bounded: a county has few distinct member lines
                 self._members_zh[key] = found
         return found
 

@@ -181,10 +181,15 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
     counties = await township_counties()
     townships = await village_townships(township_id)
     report = DriftReport(as_of=as_of)
-    shared = engine_finder().current_transaction.get() is not None
+    own = None
+    if engine_finder().current_transaction.get() is None:
+        own = await engine_finder().get_new_connection()
+        # Standing is a cache of the ledger, and this recompute can be run again: its chunks' commits
+        # need not wait for the disk (a crash loses at most the last chunks, which the next run writes).
+        await own.execute("SET synchronous_commit = off")
     staged = _Staged([("standing_person", "person_id", PERSON_COLUMNS),
                       ("standing_household", "household_id", HOUSEHOLD_COLUMNS)], computed_at=started,
-                     connection=None if shared else await engine_finder().get_new_connection())
+                     connection=own)
     try:
         computed = await compute_households(as_of, township_id=township_id, into=staged)
     finally:

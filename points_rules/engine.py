@@ -378,6 +378,41 @@ def village_points_zh(scoring, village_total: int) -> str:
     return f"村规民约积分{format_points(village_total)}分，计入{format_points(counted)}分{capped}，"
 
 
+def score_and_grade(version: CatalogueVersion, in_force_points: int, overrides: Sequence[tuple[str, date]] = (),
+                    village_total: int = 0) -> tuple[int, str, str, str | None, date | None]:
+    """The grade rule of :func:`standing` on sums: ``(score, score_grade, grade, worst override, its end)``
+    from the tenths of the counting entries in force, the in-force direct grades ``(grade, valid_until)``
+    (reversed ones left out) and the village points in force."""
+    scoring = version.scoring
+    score = scoring.base + in_force_points + scoring.village_counted(village_total)
+    score_grade = grade_for(version, score)
+    grade, worst, until = apply_overrides(scoring, score_grade, overrides)
+    return score, score_grade, grade, worst, until
+
+
+class StandingRule:
+    """:func:`score_and_grade` of one version, prepared once for many subjects (a county-wide
+    recompute): the same rule, with the grade of each score looked up once."""
+
+    def __init__(self, version: CatalogueVersion):
+        self.version = version
+        self.version_id = version.version
+        self._base = version.scoring.base
+        self._grades: dict[int, str] = {}
+
+    def __call__(self, in_force_points: int, overrides: Sequence[tuple[str, date]] = (),
+                 village_total: int = 0) -> tuple[int, str, str | None, date | None]:
+        """``(score, grade, worst override, its end)``."""
+        if overrides or village_total:
+            score, _, grade, worst, until = score_and_grade(self.version, in_force_points, overrides, village_total)
+            return score, grade, worst, until
+        score = self._base + in_force_points
+        grade = self._grades.get(score)
+        if grade is None:
+            grade = self._grades[score] = grade_for(self.version, score)
+        return score, grade, None, None
+
+
 def standing(catalogues: CatalogueSet, entries: Sequence[EntryView], as_of: date, village_total: int = 0) -> Standing:
     """Score and grade on ``as_of``: base + the points of entries in force (valid_from ≤ as_of < valid_until,
     counting), graded under the version in force on ``as_of``; an in-force direct grade caps the grade.
@@ -388,12 +423,9 @@ def standing(catalogues: CatalogueSet, entries: Sequence[EntryView], as_of: date
     in_force = [e for e in entries if e.counts and e.valid_from <= as_of < e.valid_until]
     reversed_ids = {e.reverses_entry_id for e in in_force if e.reverses_entry_id is not None}
     total = sum(e.points for e in in_force)
-    score = scoring.base + total + scoring.village_counted(village_total)
-    score_grade = grade_for(version, score)
-
     overrides = [(e.grade_override, e.valid_until) for e in in_force
                  if e.grade_override is not None and e.entry_id not in reversed_ids]
-    grade, worst, until = apply_overrides(scoring, score_grade, overrides)
+    score, score_grade, grade, worst, until = score_and_grade(version, total, overrides, village_total)
 
     # Next expiry: the earliest date on which the score changes because entries lapse (a reversal pair
     # lapses together and changes nothing, so such dates are skipped).
@@ -431,5 +463,5 @@ def standing(catalogues: CatalogueSet, entries: Sequence[EntryView], as_of: date
 
 __all__ = [
     "Event", "PriorEntry", "EntryDraft", "ScoreResult", "EntryView", "Standing",
-    "score_event", "standing", "grade_for",
+    "score_event", "standing", "grade_for", "score_and_grade", "StandingRule",
 ]

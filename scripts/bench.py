@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import shutil
@@ -43,6 +44,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 
 from backend import clock
 from backend.dbadmin import server_sql, with_database
@@ -52,7 +54,7 @@ DEMO_PASSWORD = "Cunxin@2026"
 ITEM = "COMMITMENT-KEPT"
 BATCH = 200
 ARQ_QUEUE = "arq:queue"
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 150)
 
 
 # --- set-up ------------------------------------------------------------------------------------------
@@ -307,7 +309,8 @@ async def history_import(env: dict, database_url: str, rows: int, rounds: int,
 
 # --- main ------------------------------------------------------------------------------------------------
 
-async def bench(args: argparse.Namespace) -> None:
+async def bench(args: argparse.Namespace) -> dict:
+    """The ingest figure (and the history import's, with ``--history-rows``); returns the ingest figures."""
     name = f"cunxin_bench_{secrets.token_hex(4)}"
     database_url = with_database(args.database_url, name)
     var_dir = Path(tempfile.mkdtemp(prefix="cunxin-bench-"))
@@ -326,6 +329,11 @@ async def bench(args: argparse.Namespace) -> None:
             progress.advance(setup)
             await asyncio.to_thread(cli, env, "seed-demo")
             progress.advance(setup)
+            if getattr(args, "county_scale", 0):
+                sys.path.insert(0, str(ROOT))
+                from scripts.bench_reads import grow
+
+                await grow(database_url, args.county_scale)
             server = start_server(env, port, var_dir / "server.log")
             await wait_ready(base_url, server, var_dir / "server.log")
             progress.advance(setup)
@@ -359,12 +367,81 @@ async def bench(args: argparse.Namespace) -> None:
                           f"again: {again_s:.2f} s, nothing written); COPY of the same rows: {hist_copy_rate:,.0f} "
                           f"rows/s; ratio: {import_rate / hist_copy_rate:.4f}[/bold] "
                           f"(1 : {hist_copy_rate / import_rate:,.0f})")
+        return {"events": len(events), "subjects": len(subjects), "entries": copied_entries, "http_rate": http_rate,
+                "copy_rate": copy_rate, "ratio": http_rate / copy_rate, "copied_rows": copied_events + copied_entries}
     finally:
         if server is not None:
             stop_server(server)
         await server_sql(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await drop_jobs(args.redis_url, await queued_jobs(args.redis_url) - jobs_before)
         shutil.rmtree(var_dir, ignore_errors=True)
+
+
+# --- how cost grows: every figure at three sizes -----------------------------------------------------------
+
+INGEST_AT_FULL = 50_000   # events logged at scale 1: the COPY baseline then copies ≥ 100,000 rows (events + entries)
+
+
+def _sub_bench(script: str, *args: str) -> dict:
+    """Run another bench script (its own throw-away database) and read the figures it writes."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        done = subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args, "--json", out.name], cwd=ROOT)
+        if done.returncode != 0:
+            raise RuntimeError(f"{script} {' '.join(args)} failed ({done.returncode})")
+        return json.loads(Path(out.name).read_text())
+
+
+async def sized(args: argparse.Namespace) -> None:
+    """Ingest, recompute and reads at each scale of the synthetic county (1 = 150,000 households,
+    500,000 people, 5,000,000 entries): the ingest runs in a demo database grown by that county and logs
+    ``scale × 50,000`` events; the recompute is ``bench_ratings.py --scale``; the reads are
+    ``bench_reads.py --county-scale``. One table at the end: each figure, its ratio to its baseline, and
+    how it grew from the smallest scale to the largest against the data's own growth."""
+    rows: dict[str, dict[float, str]] = {}
+    raw: dict[str, dict[float, float]] = {}
+
+    def put(label: str, scale: float, value: float, fmt: str) -> None:
+        rows.setdefault(label, {})[scale] = format(value, fmt)
+        raw.setdefault(label, {})[scale] = value
+
+    for scale in args.sizes:
+        console.rule(f"scale ×{scale:g}")
+        ingest_args = argparse.Namespace(**{**vars(args), "events": max(BATCH, round(scale * INGEST_AT_FULL)),
+                                            "history_rows": 0, "county_scale": scale})
+        got = await bench(ingest_args)
+        put("ingest: events logged", scale, got["events"], ",.0f")
+        put("ingest: events/s over HTTP", scale, got["http_rate"], ",.0f")
+        put("ingest: COPY events/s (with entries)", scale, got["copy_rate"], ",.0f")
+        put("ingest: HTTP / COPY", scale, got["ratio"], ".4f")
+        rec = await asyncio.to_thread(_sub_bench, "bench_ratings.py", "--scale", str(scale))
+        put("recompute: entries", scale, rec["sizes"]["entries"] + rec["sizes"]["reversals"], ",.0f")
+        put("recompute: full_recompute s", scale, rec["recompute_seconds"], ".2f")
+        put("recompute: SQL aggregate s", scale, rec["baseline_seconds"], ".2f")
+        put("recompute: ratio (target ≤ 2)", scale, rec["ratio"], ".2f")
+        put("recompute: peak MiB", scale, rec["peak_mib"], ",.0f")
+        reads = await asyncio.to_thread(_sub_bench, "bench_reads.py", "--county-scale", str(scale),
+                                        "--seconds", str(args.read_seconds), "--connections", str(args.read_connections))
+        results = reads["results"]
+        base = results["GET /healthz"]["p99"]
+        put("reads: /healthz p99 ms", scale, base, ".1f")
+        for label, r in results.items():
+            if label == "GET /healthz" or "/auth/me" in label:
+                continue
+            short = label.split(" (")[0].replace("/api/v1", "")
+            put(f"reads: {short} p99 ms", scale, r["p99"], ".1f")
+            put(f"reads: {short} p99 / healthz (target ≤ 3)", scale, r["p99"] / base, ".1f")
+    table = Table(title="How cost grows with the county (synthetic county at each scale; ratios are against a "
+                        "baseline measured in the same run)")
+    table.add_column("figure")
+    for scale in args.sizes:
+        table.add_column(f"×{scale:g}", justify="right")
+    lo, hi = min(args.sizes), max(args.sizes)
+    table.add_column(f"×{hi:g} / ×{lo:g} (data ×{hi / lo:.3g})", justify="right")
+    for label, by_scale in rows.items():
+        growth = raw[label][hi] / raw[label][lo] if raw[label].get(lo) else None
+        table.add_row(label, *(by_scale.get(s, "") for s in args.sizes), "" if growth is None else f"{growth:.2f}×")
+    console.print(table)
+    console.print(f"on {os.cpu_count()} CPUs shared by the app, PostgreSQL and the load generator")
 
 
 def main() -> None:
@@ -380,7 +457,16 @@ def main() -> None:
                                                                  "postgresql://postgres@127.0.0.1:5432/postgres"),
                         help="server to create the bench database on (its database name is ignored)")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"))
+    parser.add_argument("--sizes", type=lambda v: sorted(float(x) for x in v.split(",")),
+                        help="every figure at these scales of the synthetic county, one table (e.g. 0.1,0.3,1)")
+    parser.add_argument("--read-seconds", type=float, default=15, help="with --sizes: counted seconds per read endpoint")
+    parser.add_argument("--read-connections", type=int, default=50, help="with --sizes: concurrent read connections")
     args = parser.parse_args()
+    if args.sizes:
+        if any(s <= 0 for s in args.sizes):
+            parser.error("--sizes must be positive")
+        asyncio.run(sized(args))
+        return
     if args.events < 1 or args.concurrency < 1 or args.copy_rounds < 1:
         parser.error("--events, --concurrency and --copy-rounds must be positive")
     asyncio.run(bench(args))

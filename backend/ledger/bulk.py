@@ -132,21 +132,21 @@ def entry_row(kind: str, subject_id: int, event: dict, draft: EntryDraft, actor_
     }
 
 
-async def counted_by_subject(subjects: list[tuple[str, int]]) -> dict[tuple[str, int], list[dict]]:
-    """``ledger.services.counted_events`` for many subjects, one query per subject kind."""
+async def counted_by_subject(county_id: int, subjects: list[tuple[str, int]]) -> dict[tuple[str, int], list[dict]]:
+    """``ledger.services.counted_events`` for many subjects of one county, one query per subject kind."""
     from backend.ledger.services import COUNTED_STATUSES
 
     out: dict[tuple[str, int], list[dict]] = {}
     for kind in sorted({k for k, _ in subjects}):
-        for r in await fetch("SELECT * FROM credit_event WHERE subject_kind = {} AND subject_id = ANY({}) "
-                             "AND status = ANY({})", kind, sorted({i for k, i in subjects if k == kind}),
-                             list(COUNTED_STATUSES)):
+        for r in await fetch("SELECT * FROM credit_event WHERE county_id = {} AND subject_kind = {} "
+                             "AND subject_id = ANY({}) AND status = ANY({})", county_id, kind,
+                             sorted({i for k, i in subjects if k == kind}), list(COUNTED_STATUSES)):
             out.setdefault((kind, r["subject_id"]), []).append(r)
     return out
 
 
-async def active_by_subject(subjects: list[tuple[str, int]]) -> dict[tuple[str, int], list]:
-    """``ledger.services.active_entries`` for many subjects, one query per subject kind."""
+async def active_by_subject(county_id: int, subjects: list[tuple[str, int]]) -> dict[tuple[str, int], list]:
+    """``ledger.services.active_entries`` for many subjects of one county, one query per subject kind."""
     from points_rules import ActiveEntry
 
     out: dict[tuple[str, int], list] = defaultdict(list)
@@ -155,9 +155,9 @@ async def active_by_subject(subjects: list[tuple[str, int]]) -> dict[tuple[str, 
             """SELECT e.id, e.subject_id, e.event, e.item_code, e.catalogue_version, e.points, e.valid_from,
                       e.valid_until, e.grade_override, e.quantity
                FROM ledger_entry e
-               WHERE e.subject_kind = {} AND e.subject_id = ANY({}) AND e.reverses_entry IS NULL
+               WHERE e.county_id = {} AND e.subject_kind = {} AND e.subject_id = ANY({}) AND e.reverses_entry IS NULL
                  AND e.event IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_entry r WHERE r.county_id = e.county_id AND r.reverses_entry = e.id)
-               ORDER BY e.id""", kind, sorted({i for k, i in subjects if k == kind}))
+               ORDER BY e.id""", county_id, kind, sorted({i for k, i in subjects if k == kind}))
         for r in rows:
             out[(kind, r["subject_id"])].append(ActiveEntry(
                 entry_id=r["id"], event_id=r["event"], item_code=r["item_code"], catalogue_version=r["catalogue_version"],
@@ -275,8 +275,12 @@ async def _appended_at_once(items: list[NewEvent], rows: list[dict], counting: d
                 plans[(kind, i)] = appends
     rest = sorted(s for s in counting if s not in plans)
     if rest:
-        old_by_subject = await counted_by_subject(rest)
-        active_by = await active_by_subject(rest)
+        old_by_subject: dict = {}
+        active_by: dict = {}
+        for county_id in sorted({county[s] for s in rest}):
+            in_county = [s for s in rest if county[s] == county_id]
+            old_by_subject.update(await counted_by_subject(county_id, in_county))
+            active_by.update(await active_by_subject(county_id, in_county))
         for subject in rest:
             try:
                 appends = record_in_order(catalogues(county[subject]),
@@ -325,8 +329,9 @@ async def write_events(actor: Actor, items: list[NewEvent], today: date) -> list
             rows_by_id[row["id"]] = row
     rows = [rows_by_id[row["id"]] for row in event_rows]
     if one_by_one:  # re-scoring may have changed statuses (an act's smaller item is skipped)
-        current = {r["id"]: r["status"] for r in await fetch("SELECT id, status FROM credit_event WHERE id = ANY({})",
-                                                              [r["id"] for r in rows])}
+        current = {r["id"]: r["status"] for r in await fetch(
+            "SELECT id, status FROM credit_event WHERE county_id = ANY({}) AND id = ANY({})",
+            sorted({row["county_id"] for row in event_rows}), [r["id"] for r in rows])}
         rows = [{**r, "status": current[r["id"]]} for r in rows]
     return rows
 

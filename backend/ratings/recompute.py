@@ -15,6 +15,7 @@ Both are idempotent and safe to run concurrently, in any order of finishing:
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,9 +28,9 @@ from backend.auth import scope
 from backend.db import fetch, transaction_connection, upsert
 from backend.errors import NotFound
 from backend.ledger.chain import STANDING_LOCKS
-from backend.ratings.compute import Computed, compute_households, roll_up, township_counties, village_townships
+from backend.ratings.compute import Computed, compute_households, township_counties, village_townships
 from backend.ledger.catalogue import catalogues
-from points_rules.ratings import HouseholdRating, VillageRating, rate_township, rate_village
+from points_rules.ratings import HouseholdRating, VillageRating, rate_township, rate_village, village_from_counts
 
 PERSON_COLUMNS = ["county_id", "person_id", "household_id", "score", "grade", "grade_override", "serious_dishonesty",
                   "catalogue_version", "as_of", "computed_at"]
@@ -170,43 +171,48 @@ class DriftReport:
 async def full_recompute(*, as_of: date | None = None, township_id: int | None = None,
                          progress: Callable[[str], None] | None = None) -> DriftReport:
     """Recompute everything (or one township) from the ledger; report where the stored standing
-    differed (drift = an incremental update that was missed or wrong), then store the new one."""
+    differed (drift = an incremental update that was missed or wrong), then store the new one.
+
+    The ledger is read once per county, in one statement streamed through a cursor in household
+    order (``compute_households(…, into=…)``); each chunk is rated (``HouseholdStream``), copied into
+    a staging table and merged into the standing tables — each chunk in a transaction of its own, on
+    a connection of its own, while the next chunk is rated (inside an enclosing transaction: in it).
+    Memory is that of a chunk; the stored rows are exactly what ``compute_households`` gives
+    household by household (explanations included); a row a later job stored stays."""
     as_of = as_of or clock.today()
     step = progress or (lambda stage: None)
     started = await _reading_starts()
-    computed = await compute_households(as_of, township_id=township_id)
-    step("households")
+    counties = await township_counties()
     townships = await village_townships(township_id)
-    roll_up(computed, townships)
+    report = DriftReport(as_of=as_of)
+    own = None
+    if engine_finder().current_transaction.get() is None:
+        own = await engine_finder().get_new_connection()
+        # Standing is a cache of the ledger, and this recompute can be run again: its chunks' commits
+        # need not wait for the disk (a crash loses at most the last chunks, which the next run writes).
+        await own.execute("SET synchronous_commit = off")
+    staged = _Staged([("standing_person", "person_id", PERSON_COLUMNS),
+                      ("standing_household", "household_id", HOUSEHOLD_COLUMNS)], computed_at=started,
+                     connection=own)
+    try:
+        computed = await compute_households(as_of, township_id=township_id, into=staged)
+    finally:
+        await staged.close()
+    villages: dict[int, list] = {}
+    for stream in computed.streams:
+        report.persons += stream.persons
+        report.households += stream.households
+        report.missing_households += stream.missing
+        report.drifted_households.extend(stream.drifted)
+        villages.update(stream.villages)
+    step("households")
+    report.drifted_households.sort()
+    _drift_of_places(report, villages, townships, counties, as_of,
+                     await fetch("SELECT village_id, credit_households, is_credit FROM standing_village "
+                                 "WHERE village_id = ANY({})", list(townships)),
+                     await fetch("SELECT township_id, credit_villages, is_credit FROM standing_township "
+                                 "WHERE township_id = ANY({})", sorted(set(townships.values()))))
     step("villages")
-    report = DriftReport(as_of=as_of, persons=len(computed.persons), households=len(computed.households),
-                         villages=len(computed.villages), townships=len(computed.townships))
-    where, args = ("township_id = {}", [township_id]) if township_id is not None else ("true", [])
-    stored_h = {r["household_id"]: r for r in await fetch(
-        f"SELECT household_id, score, grade FROM standing_household WHERE {where}", *args)}
-    for hid, rating in computed.households.items():
-        old = stored_h.get(hid)
-        if old is None:
-            report.missing_households += 1
-        elif (old["score"], old["grade"]) != (rating.score, rating.grade):
-            report.drifted_households.append(hid)
-    stored_v = {r["village_id"]: r for r in await fetch(
-        f"SELECT village_id, credit_households, is_credit FROM standing_village WHERE {where}", *args)}
-    report.drifted_villages = sorted(
-        vid for vid, r in computed.villages.items()
-        if vid in stored_v and (stored_v[vid]["credit_households"], stored_v[vid]["is_credit"])
-        != (r.credit_households, r.is_credit_village))
-    stored_t = {r["township_id"]: r for r in await fetch(
-        f"SELECT township_id, credit_villages, is_credit FROM standing_township WHERE {where}", *args)}
-    report.drifted_townships = sorted(
-        tid for tid, r in computed.townships.items()
-        if tid in stored_t and (stored_t[tid]["credit_villages"], stored_t[tid]["is_credit"])
-        != (r.credit_villages, r.is_credit_township))
-    async with engine_finder().transaction():
-        await upsert("standing_person", "person_id", PERSON_COLUMNS, _person_records(computed, started),
-                     unless_newer="computed_at")
-        await upsert("standing_household", "household_id", HOUSEHOLD_COLUMNS,
-                     _household_records(computed, started), unless_newer="computed_at")
     # Villages and townships from the stored households, under their locks: a household row kept
     # because a later job wrote it is counted as it is stored, not as this (older) read saw it.
     by_township: dict[int, list[int]] = {}
@@ -219,18 +225,118 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
     return report
 
 
+def _drift_of_places(report: DriftReport, counted: dict[int, list], townships: dict[int, int],
+                     counties: dict[int, int], as_of: date, stored_villages: list[dict],
+                     stored_townships: list[dict]) -> None:
+    """Villages and townships as the computed households make them (``roll_up``, from the counts),
+    against the stored rows: which differ in credit households / credit villages or credit status."""
+    rated: dict[int, VillageRating] = {}
+    for village_id, township in townships.items():
+        total, credit, serious, grades = counted.get(village_id, (0, 0, 0, {}))
+        rated[village_id] = village_from_counts(catalogues(counties.get(township)), village_id, as_of, total,
+                                                credit, serious, grades)
+    by_township: dict[int, list[VillageRating]] = {}
+    for village_id, rating in rated.items():
+        by_township.setdefault(townships[village_id], []).append(rating)
+    rated_townships = {tid: rate_township(catalogues(counties.get(tid)), tid, ratings, as_of)
+                       for tid, ratings in by_township.items()}
+    report.villages, report.townships = len(rated), len(rated_townships)
+    report.drifted_villages = sorted(
+        r["village_id"] for r in stored_villages if r["village_id"] in rated
+        and (r["credit_households"], r["is_credit"]) != (rated[r["village_id"]].credit_households,
+                                                         rated[r["village_id"]].is_credit_village))
+    report.drifted_townships = sorted(
+        r["township_id"] for r in stored_townships if r["township_id"] in rated_townships
+        and (r["credit_villages"], r["is_credit"]) != (rated_townships[r["township_id"]].credit_villages,
+                                                       rated_townships[r["township_id"]].is_credit_township))
+
+
+class _Staged:
+    """Where the streamed recompute puts its standing rows: copied chunk by chunk into temporary tables
+    (COPY), each chunk merged into its table as ``backend.db.upsert`` does (a stored row computed later
+    stays) in one round trip, sent before the next chunk is rated — so the database merges one chunk
+    while Python rates the next. On a connection of its own (``connection``), each merge is a
+    transaction of its own (one simple query); without one, everything goes through the enclosing
+    transaction's connection."""
+
+    def __init__(self, tables: list[tuple[str, str, list[str]]], *, computed_at: datetime, connection=None):
+        self.tables, self.computed_at, self.own = tables, computed_at, connection
+        self.created = self.pending = False
+
+    @property
+    def conn(self):
+        return self.own if self.own is not None else transaction_connection()
+
+    async def add(self, *records: list[tuple]) -> None:
+        """One list of records per table, in the order of ``tables``."""
+        if not any(records):
+            return
+        if not self.created:
+            for table, _, _ in self.tables:
+                await self.conn.execute(f"CREATE TEMP TABLE _full_{table} (LIKE {table} INCLUDING DEFAULTS)")
+            self.created = True
+        for (table, _, columns), rows in zip(self.tables, records):
+            if rows:
+                await self.conn.copy_records_to_table(f"_full_{table}", records=rows, columns=columns)
+        self.pending = True
+
+    async def merge_soon(self) -> asyncio.Future:
+        """Start merging what was added (and emptying the staging tables); await the result before the
+        connection's next use."""
+        if not self.pending:
+            done = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        statements = []
+        for table, key, columns in self.tables:
+            names = ", ".join(columns)
+            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
+            statements.append(f"INSERT INTO {table} ({names}) SELECT {names} FROM _full_{table} "
+                              f"ON CONFLICT ({key}) DO UPDATE SET {updates} "
+                              f"WHERE {table}.computed_at <= EXCLUDED.computed_at")
+        statements.append("TRUNCATE " + ", ".join(f"_full_{table}" for table, _, _ in self.tables))
+        self.pending = False
+        merging = asyncio.ensure_future(self.conn.execute(";\n".join(statements)))
+        await asyncio.sleep(0)  # sent: the database works on it from now on
+        return merging
+
+    async def close(self) -> None:
+        if self.created:
+            await self.conn.execute("DROP TABLE " + ", ".join(f"_full_{table}" for table, _, _ in self.tables))
+            self.created = False
+        if self.own is not None:
+            await self.own.close()
+
+
+_VILLAGE_COUNTS_SQL = """
+SELECT village_id, grade, count(*) AS households, count(*) FILTER (WHERE is_credit) AS credit,
+       count(*) FILTER (WHERE serious_dishonesty) AS serious, max(as_of) AS latest
+FROM standing_household WHERE village_id = ANY({}) GROUP BY village_id, grade
+"""
+
+
 async def _store_villages(village_ids: list[int], townships: dict[int, int], as_of: date) -> None:
-    """Roll up these villages (of one township) from the stored households, in one transaction."""
+    """Roll up these villages (of one township) from the stored households, in one transaction: the
+    database counts them (households, credit, serious dishonesty, per grade); ``village_from_counts``
+    rates (the rule and the words of ``rate_village``)."""
     async with engine_finder().transaction():
         for village_id in village_ids:  # sorted: two full recomputes never wait on each other in a cycle
             await _lock(f"standing:village:{village_id}")
-        rows = await fetch("SELECT * FROM standing_household WHERE village_id = ANY({})", village_ids)
-        grouped: dict[int, list[HouseholdRating]] = {v: [] for v in village_ids}
-        for r in rows:
-            grouped[r["village_id"]].append(_stored_household(r))
         counties = await township_counties()
-        rolled = Computed(as_of=as_of, villages={v: rate_village(catalogues(counties.get(townships[v])), v, hs, as_of)
-                                                 for v, hs in grouped.items()})
+        counts: dict[int, list] = {v: [0, 0, 0, {}] for v in village_ids}
+        for r in await fetch(_VILLAGE_COUNTS_SQL, village_ids):
+            if r["latest"] > as_of:  # rated after the village's date: rate_village's own error
+                later = await fetch("SELECT * FROM standing_household WHERE village_id = {} AND as_of > {} "
+                                    "ORDER BY household_id LIMIT 1", r["village_id"], as_of)
+                rate_village(catalogues(counties.get(townships[r["village_id"]])), r["village_id"],
+                             [_stored_household(later[0])], as_of)
+            c = counts[r["village_id"]]
+            c[0] += r["households"]
+            c[1] += r["credit"]
+            c[2] += r["serious"]
+            c[3][r["grade"]] = r["households"]
+        rolled = Computed(as_of=as_of, villages={
+            v: village_from_counts(catalogues(counties.get(townships[v])), v, as_of, *counts[v]) for v in village_ids})
         await upsert("standing_village", "village_id", VILLAGE_COLUMNS, _village_records(rolled, townships, counties, clock.now()))
 
 

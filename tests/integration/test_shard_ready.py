@@ -187,7 +187,6 @@ def captured() -> Iterator[list[str]]:
 NOT_YET: set[str] = {
     "select * from credit_event where id = any(?)",  # credit_event
     "select * from credit_event where subject_kind = ? and subject_id = ? and status = any(?)",  # credit_event
-    "select * from credit_event where subject_kind = ? and subject_id = any(?) and status = any(?)",  # credit_event
     "select * from ledger_entry where event = any(?) order by id",  # ledger_entry
     "select * from rating_proposal where level = '' and subject_id = ? and status = any(?) order by id",  # rating_proposal
     "select * from standing_household where village_id = ?",  # standing_household
@@ -195,7 +194,6 @@ NOT_YET: set[str] = {
     "select all household_membership.household as household from household_membership where (household_membership.person = ? ",  # household_membership
     "select e.*, ev.occurred_on, ev.evidence_ids, coalesce(ev.status = '', false) as repaired, exists (select ? from ledger_e",  # credit_event, entry_objection, ledger_entry
     "select e.id, e.event, e.item_code, e.catalogue_version, e.points, e.valid_from, e.valid_until, e.grade_override, e.quant",  # ledger_entry
-    "select e.id, e.subject_id, e.event, e.item_code, e.catalogue_version, e.points, e.valid_from, e.valid_until, e.grade_ove",  # ledger_entry
     "select e.id, t.county from credit_event e join township t on t.id = e.township_id where e.id = any(?)",  # credit_event
     "select e.subject_kind, e.subject_id, count(distinct e.id) as n from (select event_id, entry_id from entry_objection wher",  # entry_objection, ledger_entry
     "select e.subject_kind, e.subject_id, sum(e.points)::bigint as points, coalesce(sum(e.points) filter (where e.item_code =",  # entry_objection, ledger_entry

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import asyncpg
 from piccolo.engine import engine_finder
 
 from backend import clock
@@ -187,10 +188,12 @@ async def full_recompute(*, as_of: date | None = None, township_id: int | None =
     report = DriftReport(as_of=as_of)
     own = None
     if engine_finder().current_transaction.get() is None:
-        own = await engine_finder().get_new_connection()
-        # Standing is a cache of the ledger, and this recompute can be run again: its chunks' commits
-        # need not wait for the disk (a crash loses at most the last chunks, which the next run writes).
-        await own.execute("SET synchronous_commit = off")
+        # A connection of its own (not the pool's, closed at the end). Standing is a cache of the ledger,
+        # and this recompute can be run again: its chunks' commits need not wait for the disk (a crash
+        # loses at most the last chunks, which the next run writes).
+        config = engine_finder().config
+        own = await asyncpg.connect(**{**config, "server_settings": {**config.get("server_settings", {}),
+                                                                     "synchronous_commit": "off"}})
     staged = _Staged([("standing_person", "person_id", PERSON_COLUMNS),
                       ("standing_household", "household_id", HOUSEHOLD_COLUMNS)], computed_at=started,
                      connection=own)

@@ -191,7 +191,7 @@ NOT_YET: set[str] = {
     "select * from rating_proposal where level = '' and subject_id = ? and status = any(?) order by id",  # rating_proposal
     "select * from standing_household where village_id = ?",  # standing_household
     "select * from standing_village where township_id = ?",  # standing_village
-    "select all household_membership.household as household from household_membership where (household_membership.person = ? ",  # household_membership
+    "with acc as (select id, username, role, county, township, person, active from account where id = ?), grids as (select ga",  # household, household_membership (the caller, one statement: a villager's household is found before their county is known)
     "select e.*, ev.occurred_on, ev.evidence_ids, coalesce(ev.status = '', false) as repaired, exists (select ? from ledger_e",  # credit_event, entry_objection, ledger_entry
     "select e.id, e.event, e.item_code, e.catalogue_version, e.points, e.valid_from, e.valid_until, e.grade_override, e.quant",  # ledger_entry
     "select e.id, t.county from credit_event e join township t on t.id = e.township_id where e.id = any(?)",  # credit_event

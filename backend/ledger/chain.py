@@ -83,6 +83,15 @@ async def counties_of(rows: list[dict[str, Any]]) -> list[int]:
     return out
 
 
+def last_in_county(county_id: int) -> str:
+    """The query of a county's last entry, with the county as a literal (an int, never text from outside).
+    As a parameter, the statement soon runs on a generic plan that guesses a county's rows are
+    everywhere and walks the primary key backwards past every later county's entries — 0.2–1.2 s a
+    lookup beside a county of 0.5–1.5 million entries; with the literal the plan reads the (county_id,
+    id) index: microseconds."""
+    return f"SELECT id, hash FROM ledger_entry WHERE county_id = {int(county_id)} ORDER BY id DESC LIMIT 1"
+
+
 async def append(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Insert entries (dicts with every column but id/prev_hash/hash; ``county_id`` is derived when
     absent) at the end of their counties' chains, in one statement per batch.
@@ -98,8 +107,8 @@ async def append(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for county in sorted(set(counties)):
         await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", CHAIN_LOCKS, county)
         positions = [i for i, c in enumerate(counties) if c == county]
-        prev = await conn.fetchval("SELECT hash FROM ledger_entry WHERE county_id = $1 ORDER BY id DESC LIMIT 1",
-                                   county) or GENESIS_HASH
+        last = await conn.fetchrow(last_in_county(county))
+        prev = last["hash"] if last else GENESIS_HASH
         ids = [r[0] for r in await conn.fetch(
             "SELECT nextval(pg_get_serial_sequence('ledger_entry', 'id')) FROM generate_series(1, $1)", len(positions))]
         for entry_id, i in zip(ids, positions):
@@ -120,7 +129,7 @@ async def append(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 async def head(county_id: int) -> dict:
     """The end of a county's chain: its last entry's id and hash (0 and the genesis hash when empty)."""
-    rows = await fetch("SELECT id, hash FROM ledger_entry WHERE county_id = {} ORDER BY id DESC LIMIT 1", county_id)
+    rows = await fetch(last_in_county(county_id))
     return {"id": rows[0]["id"], "hash": rows[0]["hash"]} if rows else {"id": 0, "hash": GENESIS_HASH}
 
 

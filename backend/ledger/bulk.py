@@ -247,7 +247,7 @@ async def visible_entries(county_id: int, kind: str, firsts: dict[int, date], se
 async def _appended_at_once(items: list[NewEvent], rows: list[dict], counting: dict[tuple[str, int], list[int]]
                             ) -> dict[tuple[str, int], list]:
     """The subjects whose new events append only their own entries, with those entries (see the module
-    docstring, step 3): first the fast form (``append_after``) where it applies, then one reconcile of
+    docstring, step 2): first the fast form (``append_after``) where it applies, then one reconcile of
     the subject's whole history (``record_in_order``). A subject missing from the answer goes one by one."""
     from backend.ledger.services import engine_event
 

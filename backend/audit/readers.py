@@ -17,8 +17,32 @@ MAX_ORG_CHARS = 128  # the column's length
 
 async def organisation_of(actor: Actor) -> str:
     """``梁家墩镇人民政府``, ``清凉寺村村民委员会``, ``甘州区发展和改革局（信用办）``, a bank's name;
-    ``""`` when the actor has no place to name (the view then says what kind of body it was)."""
+    ``""`` when the actor has no place to name (the view then says what kind of body it was).
+    Actors loaded for a request carry it already (read in the same statement as the caller, so
+    no extra query on every logged read); others are looked up here."""
+    if actor.organisation_zh is not None:
+        return actor.organisation_zh
     text = await _organisation(actor)
+    return text[:MAX_ORG_CHARS]
+
+
+def organisation_from(role: Role, *, township: tuple[str, str] | None = None, county_name: str | None = None,
+                      villages: list[tuple[str, str]] = (), bank_name: str | None = None) -> str:
+    """The same words as ``organisation_of`` from facts already loaded: the township's (name, kind),
+    the county's name, the villages' (name, kind) in id order (a grid worker's, or a villager's
+    household's), the bank client's name."""
+    if role is Role.TOWNSHIP_ADMIN:
+        text = words.township_org(*township) if township else ""
+    elif role in (Role.COUNTY_ADMIN, Role.AUDITOR):
+        text = words.county_org(county_name) if county_name else ""
+    elif role is Role.GRID_WORKER:
+        text = "、".join(words.village_org(name, kind) for name, kind in villages)
+    elif role is Role.VILLAGER:
+        text = words.villager_org(villages[0][0]) if villages else ""
+    elif role is Role.BANK:
+        text = bank_name or ""
+    else:
+        text = ""
     return text[:MAX_ORG_CHARS]
 
 

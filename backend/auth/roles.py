@@ -43,3 +43,6 @@ class Actor:
     # township admin's township's, a grid worker's grids', a villager's household's): the shard key
     # every query of personal data filters by (``backend.auth.scope.county_of``).
     home_county_id: int | None = None
+    # The organisation the actor acts for, in words, as it was when this request loaded the actor
+    # (``backend.audit.readers.organisation_from``); ``None``: not loaded, looked up when needed.
+    organisation_zh: str | None = None

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from piccolo.engine import engine_finder
 
 from backend import clock
+from backend.audit import readers
 from backend.audit.tables import SecurityEvent
 from backend.auth import passwords, throttle, tokens
 from backend.auth.roles import Actor, Role
@@ -215,13 +216,17 @@ grids AS (SELECT ga.grid FROM grid_assignment ga JOIN acc ON ga.account = acc.id
             AND (ga.valid_to IS NULL OR ga.valid_to >= {})),
 hh AS (SELECT hm.household FROM household_membership hm JOIN acc ON hm.person = acc.person
        WHERE acc.role = 'villager' AND hm.valid_to IS NULL LIMIT 1),
-vil AS (SELECT v.id, v.township, v.county_id FROM village v
+vil AS (SELECT v.id, v.township, v.county_id, v.name, v.kind FROM village v
         WHERE v.id IN (SELECT g.village FROM grid g WHERE g.id IN (SELECT grid FROM grids))
-           OR v.id = (SELECT h.village FROM household h WHERE h.id = (SELECT household FROM hh)))
+           OR v.id = (SELECT h.village FROM household h WHERE h.id = (SELECT household FROM hh))),
+twp AS (SELECT t.county, t.name, t.kind FROM township t JOIN acc ON t.id = acc.township)
 SELECT acc.*, ARRAY(SELECT grid FROM grids) AS grid_ids, (SELECT household FROM hh) AS household_id,
-       ARRAY(SELECT id FROM vil) AS village_ids, ARRAY(SELECT township FROM vil) AS township_ids,
+       ARRAY(SELECT id FROM vil ORDER BY id) AS village_ids, ARRAY(SELECT township FROM vil ORDER BY id) AS township_ids,
+       ARRAY(SELECT name FROM vil ORDER BY id) AS village_names, ARRAY(SELECT kind FROM vil ORDER BY id) AS village_kinds,
        (SELECT min(county_id) FROM vil) AS village_county,
-       (SELECT t.county FROM township t WHERE t.id = acc.township) AS township_county%SESSION_COLUMNS%
+       (SELECT county FROM twp) AS township_county, (SELECT name FROM twp) AS township_name,
+       (SELECT kind FROM twp) AS township_kind,
+       (SELECT c.name FROM county c WHERE c.id = acc.county) AS county_name%SESSION_COLUMNS%
 FROM acc%SESSION_JOIN%"""
 _SESSION_COLUMNS = ", s.account AS session_account, s.revoked_at AS session_revoked_at"
 _SESSION_JOIN = " LEFT JOIN auth_session s ON s.sid = {}"
@@ -236,12 +241,13 @@ def _actor_of_row(row: dict, sid: str) -> Actor | None:
     household_id = row["household_id"]
     # A villager's household or a grid worker's grids place them; otherwise a township admin's township.
     home_county = row["village_county"] if grid_ids or household_id is not None else row["township_county"]
+    role = Role(row["role"])
     return Actor(
         kind="account",
         village_ids=frozenset(row["village_ids"]),
         township_ids=frozenset(row["township_ids"]),
         id=row["id"],
-        role=Role(row["role"]),
+        role=role,
         label=row["username"],
         sid=sid,
         county_id=row["county"],
@@ -250,6 +256,9 @@ def _actor_of_row(row: dict, sid: str) -> Actor | None:
         household_id=household_id,
         grid_ids=grid_ids,
         home_county_id=row["county"] or home_county,
+        organisation_zh=readers.organisation_from(
+            role, township=(row["township_name"], row["township_kind"]) if row["township_name"] else None,
+            county_name=row["county_name"], villages=list(zip(row["village_names"], row["village_kinds"]))),
     )
 
 
@@ -267,7 +276,7 @@ async def load_actor(claims: tokens.AccessClaims, *, today: date | None = None) 
         raise invalid
     if kind == "bank":
         rows = await fetch(
-            """SELECT s.bank_client, s.revoked_at, c.id, c.client_id, c.county, c.active
+            """SELECT s.bank_client, s.revoked_at, c.id, c.client_id, c.county, c.active, c.name
                FROM auth_session s LEFT JOIN bank_client c ON c.id = {} WHERE s.sid = {}""", subject_id, sid)
         row = rows[0] if rows else None
         if row is None or row["revoked_at"] is not None:
@@ -275,7 +284,8 @@ async def load_actor(claims: tokens.AccessClaims, *, today: date | None = None) 
         if row["id"] is None or not row["active"] or row["bank_client"] != subject_id:
             raise invalid
         return Actor(kind="bank_client", id=row["id"], role=Role.BANK, label=row["client_id"],
-                     sid=claims.sid, county_id=row["county"], home_county_id=row["county"])
+                     sid=claims.sid, county_id=row["county"], home_county_id=row["county"],
+                     organisation_zh=readers.organisation_from(Role.BANK, bank_name=row["name"]))
     if kind != "account":
         raise invalid
     today = today or clock.today()

@@ -7,13 +7,17 @@ worker) and brought up to date by ``await refresh_catalogues()``, which costs on
 (``count(*)`` of published rows: a published row is never unpublished or deleted, so the count
 changes exactly when something was published) and reloads only then. The app refreshes before
 every request (``backend.catalogue.middleware``), the worker before every job (``on_job_start``),
-so no process scores with a stale set after a publish. ``county_id=None`` is the shipped set.
+so no process scores with a stale set after a publish. Reads (GET, HEAD, OPTIONS) may skip the
+check for up to ``READ_MAX_AGE`` seconds after the last one: another process's publish reaches a
+read at most that late, while every write still checks first (tested in
+``tests/integration/catalogue/test_catalogue_refresh.py``). ``county_id=None`` is the shipped set.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,6 +38,12 @@ def shipped() -> CatalogueSet:
 _published: dict[int, tuple[CatalogueVersion, ...]] = {}
 _sets: dict[int, CatalogueSet] = {}
 _marker: int | None = None
+_checked_at: float | None = None  # time.monotonic() of the last count
+READ_MAX_AGE = 1.0  # seconds a read may go on the last check (a write never does)
+
+
+def _monotonic() -> float:
+    return time.monotonic()
 
 
 def catalogues(county_id: int | None = None) -> CatalogueSet:
@@ -55,12 +65,17 @@ def version_of_row(row: dict) -> CatalogueVersion:
     return version
 
 
-async def refresh_catalogues(*, force: bool = False) -> bool:
-    """Reload the county versions if anything was published since the last load (True if reloaded)."""
-    global _marker, _published, _sets
+async def refresh_catalogues(*, force: bool = False, max_age: float = 0.0) -> bool:
+    """Reload the county versions if anything was published since the last load (True if reloaded).
+    ``max_age``: skip the check altogether if the last one is younger than this (reads only)."""
+    global _marker, _published, _sets, _checked_at
     from backend.db import fetch
 
+    now = _monotonic()
+    if max_age and not force and _checked_at is not None and now - _checked_at < max_age:
+        return False
     count = (await fetch("SELECT count(*) AS n FROM county_catalogue_version WHERE status = 'published'"))[0]["n"]
+    _checked_at = now
     if count == _marker and not force:
         return False
     rows = await fetch("SELECT id, county, version, yaml FROM county_catalogue_version WHERE status = 'published' "

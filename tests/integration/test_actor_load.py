@@ -4,10 +4,12 @@ for every account of the demo county, on days when grid assignments are and are 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
 
+from backend.audit import readers
 from backend.auth.roles import Actor, Role
 from backend.auth.services import account_actor
 from backend.auth.tables import Account, GridAssignment
@@ -43,10 +45,13 @@ async def _reference_actor(account_id: int, today: date) -> Actor | None:
                            sorted(grid_ids), household_id)
         villages, townships = frozenset(r["id"] for r in rows), frozenset(r["township"] for r in rows)
         home = min((r["county_id"] for r in rows), default=None)
-    return Actor(kind="account", id=account.id, role=role, label=account.username, sid="s",
-                 county_id=account.county, township_id=account.township, person_id=account.person,
-                 household_id=household_id, grid_ids=grid_ids, village_ids=villages, township_ids=townships,
-                 home_county_id=account.county or home)
+    actor = Actor(kind="account", id=account.id, role=role, label=account.username, sid="s",
+                  county_id=account.county, township_id=account.township, person_id=account.person,
+                  household_id=household_id, grid_ids=grid_ids, village_ids=villages, township_ids=townships,
+                  home_county_id=account.county or home)
+    # the organisation in words, looked up one query per role as access-log writes did before
+    return replace(actor, organisation_zh=await readers.organisation_of(actor))
+
 
 async def test_one_statement_actor_is_the_actor_of_separate_queries(app_client) -> None:
     accounts = [r["id"] for r in await fetch("SELECT id FROM account ORDER BY id")]
@@ -60,11 +65,17 @@ async def test_one_statement_actor_is_the_actor_of_separate_queries(app_client) 
             expected = await _reference_actor(account_id, day)
             assert await account_actor(account_id, sid="s", today=day) == expected, (account_id, day)
             if expected is not None:
-                seen_roles.add((expected.role, bool(expected.grid_ids), expected.household_id is not None))
+                seen_roles.add((expected.role, bool(expected.grid_ids), expected.household_id is not None,
+                                expected.organisation_zh or None))
     # the demo county has every kind of account, and grid workers with and without grids in force
-    assert {r for r, _, _ in seen_roles} >= {Role.GRID_WORKER, Role.VILLAGER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN}
-    assert (Role.GRID_WORKER, True, False) in seen_roles and (Role.GRID_WORKER, False, False) in seen_roles
-    assert (Role.VILLAGER, False, True) in seen_roles
+    assert {r for r, _, _, _ in seen_roles} >= {Role.GRID_WORKER, Role.VILLAGER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN}
+    assert {k[:3] for k in seen_roles} >= {(Role.GRID_WORKER, True, False), (Role.GRID_WORKER, False, False)}
+    assert (Role.VILLAGER, False, True) in {k[:3] for k in seen_roles}
+    # the organisation is named for every account placed somewhere (a grid worker with no grid in force is not)
+    named = {(role, org is not None) for role, grids, household, org in seen_roles
+             if role in (Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN) or grids or household}
+    assert named == {(Role.TOWNSHIP_ADMIN, True), (Role.COUNTY_ADMIN, True), (Role.GRID_WORKER, True),
+                     (Role.VILLAGER, True)}, named
 
 async def test_an_inactive_account_has_no_actor(app_client) -> None:
     account_id = (await fetch("SELECT id FROM account WHERE role = 'villager' ORDER BY id LIMIT 1"))[0]["id"]

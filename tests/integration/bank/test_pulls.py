@@ -179,9 +179,11 @@ async def test_no_consent_then_consent_then_replay_then_withdraw(app_client, tok
                    and "信用积分" in i["what_zh"] for i in rated)
         assert any("测试产品SOFT" in i["why_zh"] and i["what_zh"] == ["信用评级核验结果（未提供等级）"] for i in pulls)
         assert all(i["about_zh"] == "您家（全户）" for i in pulls)
-    logged = await fetch("SELECT purpose FROM access_log WHERE household_id = {} AND purpose LIKE 'bank_pull:%'",
-                         w.household)
+    logged = await fetch("""SELECT a.purpose, a.actor_org_zh, c.name FROM access_log a
+                            JOIN bank_client c ON c.id = a.actor_id
+                            WHERE a.household_id = {} AND a.purpose LIKE 'bank_pull:%'""", w.household)
     assert {f"bank_pull:{p}" for p in pull_ids} <= {r["purpose"] for r in logged}
+    assert all(r["actor_org_zh"] == r["name"] for r in logged)  # the bank's name, loaded with the caller
     # refused for want of consent: nothing was read, no access-log row
     assert not await fetch("SELECT 1 FROM access_log WHERE purpose = {}",
                            f"bank_pull:{known.json()['details']['pull_id']}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
@@ -11,10 +11,12 @@ from backend.auth.roles import Actor, Role
 from backend.errors import NotAuthenticated, PermissionDenied
 
 
-def require_roles(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
+def require_roles(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], Awaitable[None]]:
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    # async although it awaits nothing: Litestar runs a plain function guard in a worker thread
+    # (a thread hop on every request).
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         # Read the scope directly: the auth middleware skips OPTIONS/HEAD, leaving no user at all.
         actor = connection.scope.get("user")
         if not isinstance(actor, Actor):

@@ -17,6 +17,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -144,7 +145,14 @@ def sign_jws(claims: dict[str, Any], *, typ: str, key: SigningKeyMaterial) -> st
     ``typ`` names the kind of statement (e.g. ``consent-receipt+jwt``) so that one kind can never
     be passed off as another. Take ``key`` from ``backend.consent.keys.active_key()`` (or call
     ``backend.consent.keys.sign``, which does both)."""
-    return jws.sign(claims, key.private_pem, headers={"kid": key.kid, "typ": typ}, algorithm=SIGNING_ALGORITHM)
+    return jws.sign(claims, _signing_key(key.private_pem), headers={"kid": key.kid, "typ": typ},
+                    algorithm=SIGNING_ALGORITHM)
+
+
+@lru_cache(maxsize=8)
+def _signing_key(private_pem: str):
+    """The parsed key (parsing the PEM costs as much as signing): keyed by the PEM itself."""
+    return jwk.construct(private_pem, SIGNING_ALGORITHM)
 
 
 class SignatureInvalid(InvalidInput):

@@ -46,8 +46,13 @@ class KeyInfo:
 
 
 def _material(row: dict) -> tokens.SigningKeyMaterial:
-    return tokens.SigningKeyMaterial(kid=row["kid"],
-                                     private_pem=_cipher().decrypt(row["private_key_cipher"], context=PRIVATE_KEY_CONTEXT))
+    return tokens.SigningKeyMaterial(kid=row["kid"], private_pem=_private_pem(row["private_key_cipher"]))
+
+
+@lru_cache(maxsize=8)
+def _private_pem(cipher_text: str) -> str:
+    """Decrypted once per stored key: keyed by the ciphertext itself, so nothing can go stale."""
+    return _cipher().decrypt(cipher_text, context=PRIVATE_KEY_CONTEXT)
 
 
 async def _insert_new(*, only_if_none_active: bool) -> None:

@@ -122,7 +122,7 @@ async def seed(today: date) -> dict:
     if villager.household_id is not None:
         plan.append((villager.household_id, "XYC-ZCSX", Purpose.CREDIT_LINE_REVIEW))
     for household_id, code, purpose in plan:
-        if not await periods.official_ratings("household", household_id):
+        if not await periods.official_ratings("household", household_id, client["county"]):
             continue
         head = await fetch("""SELECT p.id_number_cipher FROM household_membership m JOIN person p ON p.id = m.person
                               WHERE m.household = {} AND m.valid_to IS NULL AND m.relation = '户主'""", household_id)

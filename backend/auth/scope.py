@@ -79,9 +79,28 @@ _SQL = {
 }
 
 
-async def locate(kind: str, subject_id: int) -> Location | None:
-    """Find where a subject sits now; ``None`` if it does not exist (or a person has no household)."""
-    rows = await fetch(_SQL[kind], subject_id)
+# The distributed tables (by county: docs/scale-out.md) each kind's statement reads, by alias.
+_SHARDED_ALIASES = {PERSON: ("p", "m", "h"), HOUSEHOLD: ("h",), ORGANISATION: ("o",)}
+
+
+def _in_county(kind: str, sql: str, county_id: int | None) -> tuple[str, list[int]]:
+    """``sql`` restricted to one county on every distributed table it reads (none: as it is)."""
+    aliases = _SHARDED_ALIASES.get(kind, ()) if county_id is not None else ()
+    return sql.rstrip() + "".join(f" AND {a}.county_id = {{}}" for a in aliases), [county_id] * len(aliases)
+
+
+def shard_key(actor: Actor) -> int | None:
+    """The county to look a subject up in on the actor's behalf, or ``None`` (look everywhere)
+    for an actor placed nowhere. Nobody's jurisdiction (``covers``) reaches past their home
+    county, so a subject of another county is not found where it would not be covered."""
+    return actor.home_county_id or actor.county_id
+
+
+async def locate(kind: str, subject_id: int, *, county_id: int | None = None) -> Location | None:
+    """Find where a subject sits now; ``None`` if it does not exist (or a person has no household)
+    — or, ``county_id`` given, is not in that county (pass ``shard_key(actor)`` when acting for one)."""
+    sql, county_args = _in_county(kind, _SQL[kind], county_id)
+    rows = await fetch(sql, subject_id, *county_args)
     if not rows:
         return None
     row: dict[str, Any] = rows[0]
@@ -131,8 +150,8 @@ async def authorize_read(
     request_id: str = "",
 ) -> Location:
     """Check scope for one subject and write its access-log row; raise ``NotFound`` otherwise."""
-    return await authorize_located(actor, await locate(kind, subject_id), fields=fields, purpose=purpose,
-                                   request_id=request_id)
+    return await authorize_located(actor, await locate(kind, subject_id, county_id=shard_key(actor)), fields=fields,
+                                   purpose=purpose, request_id=request_id)
 
 
 async def authorize_located(actor: Actor, where: Location | None, *, fields: Iterable[str], purpose: str,
@@ -271,17 +290,18 @@ async def townships_of_county(county_id: int) -> list[int]:
 _KEY = {PERSON: "p.id", HOUSEHOLD: "h.id", ORGANISATION: "o.id"}
 
 
-async def locate_many(kind: str, subject_ids: Iterable[int]) -> dict[int, Location]:
+async def locate_many(kind: str, subject_ids: Iterable[int], *, county_id: int | None = None) -> dict[int, Location]:
     """:func:`locate` for many subjects of one kind in one query (persons, households, organisations);
-    a subject that does not exist is absent from the answer."""
+    a subject that does not exist (in ``county_id``, if given) is absent from the answer."""
     ids = sorted(set(subject_ids))
     if not ids:
         return {}
     key = _KEY[kind]
     sql = _SQL[kind].replace("SELECT", f"SELECT {key} AS located_id,", 1).replace(f"WHERE {key} = {{}}",
                                                                                     f"WHERE {key} = ANY({{}})")
+    sql, county_args = _in_county(kind, sql, county_id)
     out = {}
-    for row in await fetch(sql, ids):
+    for row in await fetch(sql, ids, *county_args):
         row = dict(row)
         located = row.pop("located_id")
         out[located] = Location(kind=kind, id=located, **row)
@@ -294,7 +314,7 @@ async def authorize_writes(actor: Actor, subjects: Iterable[tuple[str, int]]) ->
     wanted = set(subjects)
     out: dict[tuple[str, int], Location | None] = {}
     for kind in sorted({k for k, _ in wanted}):
-        found = await locate_many(kind, [i for k, i in wanted if k == kind])
+        found = await locate_many(kind, [i for k, i in wanted if k == kind], county_id=shard_key(actor))
         for k, i in wanted:
             if k == kind:
                 where = found.get(i)
@@ -304,7 +324,7 @@ async def authorize_writes(actor: Actor, subjects: Iterable[tuple[str, int]]) ->
 
 async def authorize_write(actor: Actor, kind: str, subject_id: int) -> Location:
     """Scope check for recording something *about* a subject (no access-log row: nothing is read)."""
-    where = await locate(kind, subject_id)
+    where = await locate(kind, subject_id, county_id=shard_key(actor))
     if where is None or not covers(actor, where):
         raise NotFound()
     return where

@@ -215,10 +215,13 @@ async def deactivate_product(actor: Actor, product_id: int) -> ProductOut:
 # --- the pull -------------------------------------------------------------------------------------
 
 
-async def _household_headed_by(id_number: str) -> int | None:
+async def _household_headed_by(id_number: str, county_id: int) -> int | None:
+    """The household the person with this ID number heads in the bank's county (a bank client
+    serves one county), if exactly one."""
     rows = await fetch("""SELECT m.household FROM person p JOIN household_membership m ON m.person = p.id
-                          AND m.valid_to IS NULL AND m.relation = {} WHERE p.id_number_hash = {}""",
-                       HEAD, protection.id_number_hash(id_number))
+                          AND m.county_id = p.county_id AND m.valid_to IS NULL AND m.relation = {}
+                          WHERE p.county_id = {} AND p.id_number_hash = {}""",
+                       HEAD, county_id, protection.id_number_hash(id_number))
     return rows[0]["household"] if len(rows) == 1 else None
 
 
@@ -240,19 +243,21 @@ async def _consent_state(household_id: int | None, recipient_id: int, purpose: P
     return _STATUS_STATE[newest.status], None
 
 
-async def _rating(household_id: int) -> tuple[dict | None, dict | None, bool]:
+async def _rating(where: scope.Location) -> tuple[dict | None, dict | None, bool]:
     """(the newest effective rating, its period, whether it is held back by an objection)."""
-    official = await periods.official_ratings("household", household_id)
+    household_id = where.id
+    official = await periods.official_ratings("household", household_id, where.county_id)
     latest = official[0] if official else None
     period = None
     if latest is not None:
         period = {"id": latest["period"], "code": latest["period_code"], "ends_on": latest["period_ends_on"]}
     contested = await fetch(
         """SELECT 1 FROM rating_proposal p JOIN rating_period pe ON pe.id = p.period
-           WHERE p.level = 'household' AND p.subject_id = {} AND pe.ends_on >= {}
+           WHERE p.county_id = {} AND p.level = 'household' AND p.subject_id = {} AND pe.ends_on >= {}
              AND (p.status = 'disputed' OR EXISTS (SELECT 1 FROM rating_objection o
-                                                    WHERE o.proposal = p.id AND o.status = 'open'))
-           LIMIT 1""", household_id, period["ends_on"] if period else date.min)
+                                                    WHERE o.county_id = p.county_id AND o.proposal = p.id
+                                                      AND o.status = 'open'))
+           LIMIT 1""", where.county_id, household_id, period["ends_on"] if period else date.min)
     # An open objection against an entry of the household or a current member (issue 11, art. 46)
     # holds the answer back too, whatever period the entry falls in: the bank is never shown a
     # rating while anything it rests on is contested.
@@ -353,14 +358,14 @@ async def _answer(actor: Actor, data: PullIn, id_number: str, key: str, fingerpr
         if data.purpose.value not in allowed:
             decision = rules.Decision(rules.Outcome.REFUSED, PURPOSE_NOT_ALLOWED.code)
         else:
-            household_id = await _household_headed_by(id_number)
+            household_id = await _household_headed_by(id_number, actor.county_id)
             state, grant = await _consent_state(household_id, product["recipient"], data.purpose,
                                                 DataScope(product["data_scope"]), now)
             if state is rules.ConsentState.ACTIVE:
-                where = await scope.locate(scope.HOUSEHOLD, household_id)
+                where = await scope.locate(scope.HOUSEHOLD, household_id, county_id=scope.shard_key(actor))
                 row.update(household_id=household_id, township_id=where.township_id, consent_event_id=grant.id,
                            notice_sha256=grant.notice_sha256)
-                latest, period, contested = await _rating(household_id)
+                latest, period, contested = await _rating(where)
                 rating = rules.rating_state(has_effective=latest is not None,
                                             as_of=period["ends_on"] if period else None, under_objection=contested,
                                             today=today, stale_days=product["stale_days"])
@@ -440,7 +445,7 @@ async def list_pulls(actor: Actor, *, limit: int, offset: int, request_id: str =
     located = {}
     for r in rows:
         if r["household_id"] not in located:
-            located[r["household_id"]] = await scope.locate(scope.HOUSEHOLD, r["household_id"])
+            located[r["household_id"]] = await scope.locate(scope.HOUSEHOLD, r["household_id"], county_id=scope.shard_key(actor))
     await scope.log_reads(actor, [w for w in located.values() if w is not None], fields=["bank_pulls"],
                           purpose=REVIEW_PURPOSE, request_id=request_id)
     return [_record_out(r, with_household=True) for r in rows]

@@ -43,7 +43,7 @@ async def pending(actor: Actor, *, limit: int, offset: int, newest_first: bool =
                        grid_id=r["grid_id"], household_id=r["household_id"], person_id=r["person_id"])
         for r in rows
     ], fields=["credit_event"], purpose="review_queue", request_id=request_id)
-    rendered = await events_out([r["id"] for r in rows])
+    rendered = await events_out([r["id"] for r in rows], county_id)
     preview = await preview_points([r for r in rows if r["status"] == "pending_review"])
     items = [PendingEventOut(**base.model_dump(), recorded_by=r["username"], subject_name=r["person_name"],
                              created_at=r["created_at"], **_described(r, preview, county_id))

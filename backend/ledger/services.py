@@ -199,13 +199,17 @@ def _require_logger(actor: Actor, item_code: str) -> None:
                                code="LEDGER_ITEM_NOT_ALLOWED")
 
 
-async def events_out(event_ids: list[int]) -> list[EventOut]:
-    """Events with their entries, in the order given (two queries however many)."""
+async def events_out(event_ids: list[int], county_id: int | None) -> list[EventOut]:
+    """Events of one county with their entries, in the order given (two queries however many);
+    ``county_id`` ``None`` only for a caller placed in no county."""
     if not event_ids:
         return []
-    events = {e["id"]: e for e in await fetch("SELECT * FROM credit_event WHERE id = ANY({})", event_ids)}
+    where, args = ("", []) if county_id is None else (" AND county_id = {}", [county_id])
+    events = {e["id"]: e for e in await fetch("SELECT * FROM credit_event WHERE id = ANY({})" + where,
+                                              event_ids, *args)}
     entries: dict[int, list[EntryOut]] = {}
-    for r in await fetch("SELECT * FROM ledger_entry WHERE event = ANY({}) ORDER BY id", event_ids):
+    for r in await fetch("SELECT * FROM ledger_entry WHERE event = ANY({})" + where + " ORDER BY id",
+                         event_ids, *args):
         entries.setdefault(r["event"], []).append(entry_out(r))
     out = []
     for event_id in event_ids:
@@ -223,8 +227,8 @@ async def events_out(event_ids: list[int]) -> list[EventOut]:
     return out
 
 
-async def _event_out(event_id: int) -> EventOut:
-    found = await events_out([event_id])
+async def _event_out(event_id: int, county_id: int | None) -> EventOut:
+    found = await events_out([event_id], county_id)
     if not found:
         raise NotFound()
     return found[0]
@@ -242,7 +246,7 @@ async def record_event(actor: Actor, data: EventIn, *, today: date | None = None
     event_id, created = await _record(actor, data, today or clock.today())
     if created:
         await ledger_changed(data.subject_kind, data.subject_id)
-    return await _event_out(event_id), created
+    return await _event_out(event_id, scope.shard_key(actor)), created
 
 
 async def _record(actor: Actor, data: EventIn, today: date) -> tuple[int, bool]:
@@ -256,16 +260,16 @@ async def _record(actor: Actor, data: EventIn, today: date) -> tuple[int, bool]:
         async with engine_finder().transaction():
             await _lock_subject(data.subject_kind, data.subject_id)
             existing = await fetch(
-                "SELECT id, payload_hash FROM credit_event WHERE recorded_by = {} AND idempotency_key = {}",
-                actor.id, data.idempotency_key,
+                "SELECT id, payload_hash FROM credit_event WHERE county_id = {} AND recorded_by = {} "
+                "AND idempotency_key = {}", where.county_id, actor.id, data.idempotency_key,
             )
             if existing:
                 return _check_replay(existing[0], digest), False
             return await _insert_event(actor, data, digest, where, today), True
     except UniqueViolationError:
         # A concurrent request with the same key (but another subject, so another lock) won.
-        existing = await fetch("SELECT id, payload_hash FROM credit_event WHERE recorded_by = {} AND idempotency_key = {}",
-                               actor.id, data.idempotency_key)
+        existing = await fetch("SELECT id, payload_hash FROM credit_event WHERE county_id = {} AND recorded_by = {} "
+                               "AND idempotency_key = {}", where.county_id, actor.id, data.idempotency_key)
         return _check_replay(existing[0], digest), False
 
 
@@ -356,7 +360,7 @@ async def record_batch(actor: Actor, events: list[EventIn], *, today: date | Non
                 slot.error = exc
     await subjects_changed([(s.data.subject_kind, s.data.subject_id) for s in slots if s.outcome == "created"])
     ids = [s.event_id for s in slots if s.event_id is not None]
-    rendered = dict(zip(ids, await events_out(ids)))
+    rendered = dict(zip(ids, await events_out(ids, scope.shard_key(actor))))
     results = [
         BatchItemResult(idempotency_key=_item_key(s.data if s.data is not None else s.raw), outcome=s.outcome,
                         event=rendered.get(s.event_id) if s.event_id is not None else None,
@@ -441,8 +445,10 @@ async def _record_at_once(actor: Actor, slots: list[_Slot], today: date) -> None
 async def _known_keys(actor: Actor, keys: list[str]) -> dict[str, dict]:
     if not keys:
         return {}
-    rows = await fetch("SELECT id, idempotency_key, payload_hash FROM credit_event WHERE recorded_by = {} "
-                       "AND idempotency_key = ANY({})", actor.id, sorted(set(keys)))
+    county = scope.shard_key(actor)
+    in_county, args = ("county_id = {} AND ", [county]) if county is not None else ("", [])
+    rows = await fetch("SELECT id, idempotency_key, payload_hash FROM credit_event WHERE " + in_county
+                       + "recorded_by = {} AND idempotency_key = ANY({})", *args, actor.id, sorted(set(keys)))
     return {r["idempotency_key"]: r for r in rows}
 
 
@@ -457,7 +463,7 @@ async def get_event(actor: Actor, event_id: int) -> EventOut:
             raise NotFound()
         await scope.authorize_read(actor, row["subject_kind"], row["subject_id"], fields=["credit_event"],
                                    purpose="event_view")
-    return await _event_out(event_id)
+    return await _event_out(event_id, scope.shard_key(actor))
 
 
 async def my_events(actor: Actor, *, status: str | None, limit: int, offset: int) -> list[EventOut]:
@@ -468,7 +474,7 @@ async def my_events(actor: Actor, *, status: str | None, limit: int, offset: int
         args.append(status)
     rows = await fetch(f"SELECT id FROM credit_event WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT {{}} OFFSET {{}}",
                        *args, limit, offset)
-    return await events_out([r["id"] for r in rows])
+    return await events_out([r["id"] for r in rows], scope.shard_key(actor))
 
 
 async def decide(actor: Actor, event_id: int, *, approve: bool, reason: str) -> EventOut:
@@ -496,7 +502,7 @@ async def decide(actor: Actor, event_id: int, *, approve: bool, reason: str) -> 
                                   actor.id)
     if approve:
         await ledger_changed(rows[0]["subject_kind"], rows[0]["subject_id"])
-    return await _event_out(event_id)
+    return await _event_out(event_id, scope.shard_key(actor))
 
 
 async def reverse_entry(actor: Actor, entry_id: int, reason: str) -> EntryOut:

@@ -96,8 +96,9 @@ async def _people_points(actor: Actor, person_ids: list[int], as_of: date,
     entries = await _entries_of(scope.PERSON, person_ids)
     village = await village_totals.in_force_totals(county_id, as_of, "e.subject_kind = {} AND e.subject_id = ANY({})",
                                                    [scope.PERSON, list(person_ids)])
-    names = {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM person WHERE id = ANY({})",
-                                                     list(person_ids))}
+    in_county, args = (" AND county_id = {}", [county_id]) if county_id is not None else ("", [])
+    names = {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM person WHERE id = ANY({})" + in_county,
+                                                     list(person_ids), *args)}
     out = []
     for person_id in person_ids:
         rows = entries[person_id]
@@ -123,7 +124,7 @@ def _day(as_of: date | None, county_id: int | None = None) -> date:
 
 
 async def person_points(actor: Actor, person_id: int, *, request_id: str = "", as_of: date | None = None) -> PersonPointsOut:
-    where = await scope.locate(scope.PERSON, person_id)
+    where = await scope.locate(scope.PERSON, person_id, county_id=scope.shard_key(actor))
     county_id = where.county_id if where is not None else await county_of(scope.PERSON, person_id)
     day = _day(as_of, county_id)
     await scope.authorize_located(actor, where, fields=POINTS_FIELDS, purpose="points_view", request_id=request_id)
@@ -146,7 +147,7 @@ async def _members_on(actor: Actor, household_id: int, as_of: date, request_id: 
     members = []
     for r in sorted(rows, key=lambda r: (not r["is_head"], r["person"])):
         if not r["current"]:
-            where = await scope.locate(scope.PERSON, r["person"])
+            where = await scope.locate(scope.PERSON, r["person"], county_id=scope.shard_key(actor))
             if where is None or not scope.covers(actor, where):
                 continue
             await scope.log_reads(actor, [where], fields=POINTS_FIELDS, purpose="points_view", request_id=request_id)
@@ -156,7 +157,7 @@ async def _members_on(actor: Actor, household_id: int, as_of: date, request_id: 
 
 async def household_points(actor: Actor, household_id: int, *, request_id: str = "",
                            as_of: date | None = None) -> HouseholdPointsOut:
-    where = await scope.locate(scope.HOUSEHOLD, household_id)
+    where = await scope.locate(scope.HOUSEHOLD, household_id, county_id=scope.shard_key(actor))
     county_id = where.county_id if where is not None else await county_of(scope.HOUSEHOLD, household_id)
     day = _day(as_of, county_id)
     await scope.authorize_located(actor, where, fields=POINTS_FIELDS, purpose="points_view",

@@ -589,11 +589,12 @@ async def finalize(today: date | None = None, *, actor: Actor | None = None) -> 
     return len(rows)
 
 
-async def official_ratings(level: str, subject_id: int) -> list[dict]:
+async def official_ratings(level: str, subject_id: int, county_id: int) -> list[dict]:
     """Effective ratings of a subject, newest period first — the only ratings others may rely on —
     each with its period's ``period_code`` and ``period_ends_on``."""
     return await fetch(
         """SELECT p.*, pe.code AS period_code, pe.ends_on AS period_ends_on
            FROM rating_proposal p JOIN rating_period pe ON pe.id = p.period
-           WHERE p.level = {} AND p.subject_id = {} AND p.status = 'effective' ORDER BY pe.ends_on DESC""",
-        level, subject_id)
+           WHERE p.county_id = {} AND p.level = {} AND p.subject_id = {} AND p.status = 'effective'
+           ORDER BY pe.ends_on DESC""",
+        county_id, level, subject_id)

@@ -28,18 +28,18 @@ async def household_rating(actor: Actor, household_id: int, *, request_id: str =
     members, entries in force and catalogue version on that day), plus every official rating (each
     with its ``effective_on``) and any rating in progress now — each explained."""
     day = as_of or clock.today()
-    where = await scope.locate(scope.HOUSEHOLD, household_id)
+    where = await scope.locate(scope.HOUSEHOLD, household_id, county_id=scope.shard_key(actor))
     # before the read is logged: RULES_NO_CATALOGUE for anyone
     version = catalogues(where.county_id if where else None).version_on(day).version
     await scope.authorize_located(actor, where, fields=["rating"], purpose="rating_view", request_id=request_id)
     computed = await compute_households(day, household_ids=[household_id])
     live = computed.households.get(household_id)
-    official = [_proposal_out(r) for r in await official_ratings(t.HOUSEHOLD, household_id)]
+    official = [_proposal_out(r) for r in await official_ratings(t.HOUSEHOLD, household_id, where.county_id)]
     pending_statuses = VISIBLE_TO_SUBJECT if actor.role is Role.VILLAGER else (
         t.PROPOSED, t.AWAITING_SECOND, t.RETURNED, t.PUBLICISED, t.DISPUTED)
     pending = await fetch(
-        "SELECT * FROM rating_proposal WHERE level = 'household' AND subject_id = {} AND status = ANY({}) ORDER BY id",
-        household_id, list(pending_statuses))
+        "SELECT * FROM rating_proposal WHERE county_id = {} AND level = 'household' AND subject_id = {} "
+        "AND status = ANY({}) ORDER BY id", where.county_id, household_id, list(pending_statuses))
     return HouseholdRatingOut(
         household_id=household_id,
         as_of=day,

@@ -185,10 +185,7 @@ def captured() -> Iterator[list[str]]:
 # Statements of the hot paths that do not carry county_id yet (fingerprints): the work left, in
 # docs/scale-out.md. Remove an entry when its query is fixed.
 NOT_YET: set[str] = {
-    "select * from credit_event where id = any(?)",  # credit_event
     "select * from credit_event where subject_kind = ? and subject_id = ? and status = any(?)",  # credit_event
-    "select * from ledger_entry where event = any(?) order by id",  # ledger_entry
-    "select * from rating_proposal where level = '' and subject_id = ? and status = any(?) order by id",  # rating_proposal
     "select * from standing_household where village_id = ?",  # standing_household
     "select * from standing_village where township_id = ?",  # standing_village
     "with acc as (select id, username, role, county, township, person, active from account where id = ?), grids as (select ga",  # household, household_membership (the caller, one statement: a villager's household is found before their county is known)
@@ -198,18 +195,10 @@ NOT_YET: set[str] = {
     "select e.subject_kind, e.subject_id, count(distinct e.id) as n from (select event_id, entry_id from entry_objection wher",  # entry_objection, ledger_entry
     "select e.subject_kind, e.subject_id, sum(e.points)::bigint as points, coalesce(sum(e.points) filter (where e.item_code =",  # entry_objection, ledger_entry
     "select h.id as household, h.village, v.township, h.grid from household h join village v on v.id = h.village where h.id =",  # household, household_membership
-    "select id, idempotency_key, payload_hash from credit_event where recorded_by = ? and idempotency_key = any(?)",  # credit_event
-    "select id, name from person where id = any(?)",  # person
-    "select id, payload_hash from credit_event where recorded_by = ? and idempotency_key = ?",  # credit_event
-    "select id, status from credit_event where id = any(?)",  # credit_event
     "select m.household, m.person, m.relation = '' as is_head, p.birth_date, h.village, v.township, h.grid from household_mem",  # household, household_membership, person
     "select m.person from household h join household_membership m on m.household = h.id and m.valid_to is null where not (h.g",  # household, household_membership
     "select m.person, h.id as household from household h join household_membership m on m.household = h.id and m.valid_to is ",  # household, household_membership
-    "select p.* from rating_proposal p join rating_period pe on pe.id = p.period where p.level = ? and p.subject_id = ? and p",  # rating_proposal
-    "select p.id as located_id, p.id as person_id, h.id as household_id, h.grid as grid_id, v.id as village_id, t.id as towns",  # household, household_membership, person
     "select p.id as person_id, h.id as household_id, h.grid as grid_id, v.id as village_id, t.id as township_id, t.county as ",  # household, household_membership, person
-    "select v.id as village_id, v.township as township_id, v.county_id from village v where v.id in (select g.village from gr",  # household
-    "select v.name from household h join village v on v.id = h.village where h.id = ?",  # household
     "select village_id, township_id from standing_household where household_id = any(?)",  # standing_household
 }
 

@@ -429,8 +429,7 @@ async def test_objection_holds_the_rating_back_until_resolved(app_client, tokens
     assert seen["official"] == [] or proposal["id"] not in [p["id"] for p in seen["official"]]
     assert [(p["id"], p["status"]) for p in seen["in_progress"] if p["period_id"] == period.id] == \
         [(proposal["id"], "disputed")]
-    assert proposal["id"] not in [r["id"] for r in await rating_periods.official_ratings("household",
-                                                                                       period.villager_household)]
+    assert proposal["id"] not in [r["id"] for r in await _official(period.villager_household)]
 
     # even a finalize far in the future leaves disputed, returned and unapproved ratings alone
     # (looked at inside a transaction that is then rolled back: the shared database keeps its state)
@@ -445,13 +444,10 @@ async def test_objection_holds_the_rating_back_until_resolved(app_client, tokens
             assert (await _proposal(proposal["id"]))["status"] == "disputed"
             assert (await _proposal(returned_id))["status"] == "proposed"  # returned, re-proposed, not approved
             assert (await _proposal(unapproved["id"]))["status"] == "proposed"
-            assert proposal["id"] not in [r["id"] for r in await rating_periods.official_ratings(
-                "household", period.villager_household)]
-            assert unapproved["id"] not in [r["id"] for r in await rating_periods.official_ratings(
-                "household", unapproved["subject_id"])]
+            assert proposal["id"] not in [r["id"] for r in await _official(period.villager_household)]
+            assert unapproved["id"] not in [r["id"] for r in await _official(unapproved["subject_id"])]
             # … while a publicised one whose publicity is over does become official (the check works)
-            assert neighbour_publicised["id"] in [r["id"] for r in await rating_periods.official_ratings(
-                "household", neighbour_publicised["subject_id"])]
+            assert neighbour_publicised["id"] in [r["id"] for r in await _official(neighbour_publicised["subject_id"])]
             raise _Rollback
     assert (await _proposal(neighbour_publicised["id"]))["status"] == "publicised"
 
@@ -505,7 +501,7 @@ async def test_objection_holds_the_rating_back_until_resolved(app_client, tokens
     official = (await app_client.get(rating_url, headers=villager)).json()["official"]
     assert [(p["id"], p["grade"], p["status"]) for p in official if p["period_id"] == period.id] == \
         [(proposal["id"], corrected, "effective")]
-    assert [r["id"] for r in await rating_periods.official_ratings("household", period.villager_household)
+    assert [r["id"] for r in await _official(period.villager_household)
             if r["period"] == period.id] == [proposal["id"]]
     late = await app_client.post(f"/api/v1/ratings/proposals/{proposal['id']}/objections", headers=villager,
                                  json={"reason": "生效后再提异议"})
@@ -581,3 +577,9 @@ async def test_township_charts_are_svg_and_scoped(app_client, tokens, period):
     county = await app_client.get("/api/v1/county/charts/grade-distribution.svg", headers=await tokens("county_admin"))
     assert county.status_code == 200 and ET.fromstring(county.content) is not None
     assert (await app_client.get("/api/v1/county/charts/grade-distribution.svg", headers=headers)).status_code == 403
+
+
+async def _official(household_id: int) -> list[dict]:
+    """The household's effective ratings (``official_ratings`` in the household's county)."""
+    county = (await fetch("SELECT county_id FROM household WHERE id = {}", household_id))[0]["county_id"]
+    return await rating_periods.official_ratings("household", household_id, county)

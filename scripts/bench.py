@@ -425,6 +425,8 @@ async def sized(args: argparse.Namespace) -> None:
         base = results["GET /healthz"]["p99"]
         put("reads: /healthz p99 ms", scale, base, ".1f")
         for label, r in results.items():
+            if "/auth/me" in label:  # the floor any authenticated request pays: one statement, no personal read
+                put("reads: /auth/me p99 / healthz (the authenticated floor)", scale, r["p99"] / base, ".1f")
             if label == "GET /healthz" or "/auth/me" in label:
                 continue
             short = label.split(" (")[0].replace("/api/v1", "")

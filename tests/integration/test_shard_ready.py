@@ -247,3 +247,20 @@ async def test_every_statement_of_the_hot_paths_carries_county_id(app_client, to
         f"  {m}: {f}" for f, m in sorted(new.items()))
     # Entries of NOT_YET that did not occur are not an error: some statements run only in some states
     # (a whole-county recompute, a household with no members); SHARD_DUMP=file lists this run's.
+
+
+async def test_locate_within_a_county_finds_only_that_countys_subjects(app_client):
+    """``scope.locate``/``locate_many`` with ``county_id``: the same answer in the subject's county,
+    nothing in another — for persons (three distributed tables joined) and households."""
+    from backend.auth import scope
+
+    row = (await fetch("""SELECT m.person, m.household FROM household_membership m
+                          WHERE m.valid_to IS NULL ORDER BY m.person LIMIT 1"""))[0]
+    other = (await fetch("SELECT coalesce(max(id), 0) + 1 AS id FROM county"))[0]["id"]
+    for kind, subject in ((scope.PERSON, row["person"]), (scope.HOUSEHOLD, row["household"])):
+        where = await scope.locate(kind, subject)
+        assert where is not None
+        assert await scope.locate(kind, subject, county_id=where.county_id) == where
+        assert await scope.locate(kind, subject, county_id=other) is None
+        assert await scope.locate_many(kind, [subject], county_id=where.county_id) == {subject: where}
+        assert await scope.locate_many(kind, [subject], county_id=other) == {}

@@ -22,8 +22,7 @@ async def organisation_of(actor: Actor) -> str:
     no extra query on every logged read); others are looked up here."""
     if actor.organisation_zh is not None:
         return actor.organisation_zh
-    text = await _organisation(actor)
-    return text[:MAX_ORG_CHARS]
+    return await _organisation(actor)
 
 
 def organisation_from(role: Role, *, township: tuple[str, str] | None = None, county_name: str | None = None,
@@ -47,24 +46,26 @@ def organisation_from(role: Role, *, township: tuple[str, str] | None = None, co
 
 
 async def _organisation(actor: Actor) -> str:
-    if actor.role is Role.TOWNSHIP_ADMIN and actor.township_id is not None:
+    """``organisation_from`` with its facts looked up (an actor not loaded for a request)."""
+    role = actor.role
+    if role is Role.TOWNSHIP_ADMIN and actor.township_id is not None:
         rows = await fetch("SELECT name, kind FROM township WHERE id = {}", actor.township_id)
-        return words.township_org(rows[0]["name"], rows[0]["kind"]) if rows else ""
-    if actor.role in (Role.COUNTY_ADMIN, Role.AUDITOR) and actor.county_id is not None:
+        return organisation_from(role, township=(rows[0]["name"], rows[0]["kind"]) if rows else None)
+    if role in (Role.COUNTY_ADMIN, Role.AUDITOR) and actor.county_id is not None:
         rows = await fetch("SELECT name FROM county WHERE id = {}", actor.county_id)
-        return words.county_org(rows[0]["name"]) if rows else ""
-    if actor.role is Role.GRID_WORKER and actor.grid_ids:
+        return organisation_from(role, county_name=rows[0]["name"] if rows else None)
+    if role is Role.GRID_WORKER and actor.grid_ids:
         rows = await fetch(
             """SELECT DISTINCT v.id, v.name, v.kind FROM grid g JOIN village v ON v.id = g.village
                WHERE g.id = ANY({}) ORDER BY v.id""",
             sorted(actor.grid_ids),
         )
-        return "、".join(words.village_org(r["name"], r["kind"]) for r in rows)
-    if actor.role is Role.VILLAGER and actor.household_id is not None:
-        rows = await fetch("SELECT v.name FROM household h JOIN village v ON v.id = h.village WHERE h.id = {}",
+        return organisation_from(role, villages=[(r["name"], r["kind"]) for r in rows])
+    if role is Role.VILLAGER and actor.household_id is not None:
+        rows = await fetch("SELECT v.name, v.kind FROM household h JOIN village v ON v.id = h.village WHERE h.id = {}",
                            actor.household_id)
-        return words.villager_org(rows[0]["name"]) if rows else ""
-    if actor.role is Role.BANK and actor.kind == "bank_client":
+        return organisation_from(role, villages=[(r["name"], r["kind"]) for r in rows])
+    if role is Role.BANK and actor.kind == "bank_client":
         rows = await fetch("SELECT name FROM bank_client WHERE id = {}", actor.id)
-        return rows[0]["name"] if rows else ""
+        return organisation_from(role, bank_name=rows[0]["name"] if rows else None)
     return ""

@@ -83,10 +83,22 @@ _SQL = {
 _SHARDED_ALIASES = {PERSON: ("p", "m", "h"), HOUSEHOLD: ("h",), ORGANISATION: ("o",)}
 
 
+def in_county_sql(county_id: int | None, *columns: str) -> tuple[str, list[int]]:
+    """`` AND <column> = {}`` for each column (default ``county_id``), to append to a statement's
+    WHERE, and its arguments; nothing when ``county_id`` is ``None`` (a caller placed nowhere)."""
+    if county_id is None:
+        return "", []
+    columns = columns or ("county_id",)
+    return "".join(f" AND {c} = {{}}" for c in columns), [county_id] * len(columns)
+
+
 def _in_county(kind: str, sql: str, county_id: int | None) -> tuple[str, list[int]]:
     """``sql`` restricted to one county on every distributed table it reads (none: as it is)."""
-    aliases = _SHARDED_ALIASES.get(kind, ()) if county_id is not None else ()
-    return sql.rstrip() + "".join(f" AND {a}.county_id = {{}}" for a in aliases), [county_id] * len(aliases)
+    aliases = _SHARDED_ALIASES.get(kind, ())
+    if not aliases:
+        return sql, []
+    condition, args = in_county_sql(county_id, *(f"{a}.county_id" for a in aliases))
+    return sql.rstrip() + condition, args
 
 
 def shard_key(actor: Actor) -> int | None:
@@ -252,7 +264,7 @@ def county_of(actor: Actor) -> int:
     A county admin's, auditor's or bank's own county; a township admin's township's; a grid
     worker's grids'; a villager's household's. An actor with no county reaches no personal data:
     ``NotFound``, as for anything outside a jurisdiction."""
-    county = actor.home_county_id or actor.county_id
+    county = shard_key(actor)
     if county is None:
         raise NotFound()
     return county

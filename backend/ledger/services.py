@@ -204,7 +204,7 @@ async def events_out(event_ids: list[int], county_id: int | None) -> list[EventO
     ``county_id`` ``None`` only for a caller placed in no county."""
     if not event_ids:
         return []
-    where, args = ("", []) if county_id is None else (" AND county_id = {}", [county_id])
+    where, args = scope.in_county_sql(county_id)
     events = {e["id"]: e for e in await fetch("SELECT * FROM credit_event WHERE id = ANY({})" + where,
                                               event_ids, *args)}
     entries: dict[int, list[EntryOut]] = {}
@@ -445,10 +445,9 @@ async def _record_at_once(actor: Actor, slots: list[_Slot], today: date) -> None
 async def _known_keys(actor: Actor, keys: list[str]) -> dict[str, dict]:
     if not keys:
         return {}
-    county = scope.shard_key(actor)
-    in_county, args = ("county_id = {} AND ", [county]) if county is not None else ("", [])
-    rows = await fetch("SELECT id, idempotency_key, payload_hash FROM credit_event WHERE " + in_county
-                       + "recorded_by = {} AND idempotency_key = ANY({})", *args, actor.id, sorted(set(keys)))
+    in_county, args = scope.in_county_sql(scope.shard_key(actor))
+    rows = await fetch("SELECT id, idempotency_key, payload_hash FROM credit_event WHERE recorded_by = {} "
+                       "AND idempotency_key = ANY({})" + in_county, actor.id, sorted(set(keys)), *args)
     return {r["idempotency_key"]: r for r in rows}
 
 

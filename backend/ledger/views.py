@@ -96,7 +96,7 @@ async def _people_points(actor: Actor, person_ids: list[int], as_of: date,
     entries = await _entries_of(scope.PERSON, person_ids)
     village = await village_totals.in_force_totals(county_id, as_of, "e.subject_kind = {} AND e.subject_id = ANY({})",
                                                    [scope.PERSON, list(person_ids)])
-    in_county, args = (" AND county_id = {}", [county_id]) if county_id is not None else ("", [])
+    in_county, args = scope.in_county_sql(county_id)
     names = {r["id"]: r["name"] for r in await fetch("SELECT id, name FROM person WHERE id = ANY({})" + in_county,
                                                      list(person_ids), *args)}
     out = []

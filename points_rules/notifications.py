@@ -25,18 +25,18 @@ __all__ = [
     "event_decided",
     "event_recorded",
     "in_quiet_hours",
+    "news_since",
     "next_send_time",
     "objection_decided",
     "parse_clock",
     "publicity",
     "rating_objection_decided",
     "repair_decided",
-    "worth_notifying",
-]
+    ]
 
 CONTENT_FREE = "您有一条新的信用信息，请登录村信查看"
 HOW_TO_OBJECT = "如有异议，请在村信“我的 → 对评定结果提出异议”中提出，或向村委会、乡镇提交书面异议。"
-RECENT_DAYS = 30  # an imported event older than this is history, not news: no notice (see worth_notifying)
+RECENT_DAYS = 30  # an imported event older than this is history, not news: no notice (see news_since)
 
 EVENT_RECORDED = "event_recorded"
 EVENT_PENDING = "event_pending"
@@ -157,10 +157,11 @@ def commitment_due(*, title_zh: str, check_on: date) -> Message:
                    f"您签署的“{title_zh}”将于{_day(check_on)}到期核查，请按承诺事项履行。", "/me")
 
 
-def worth_notifying(occurred_on: date, today: date, *, recent_days: int = RECENT_DAYS) -> bool:
-    """An imported event is news only if it happened recently: a county importing years of history
-    must not send thousands of villagers a notice each about old records they can look up anyway."""
-    return occurred_on >= today - timedelta(days=recent_days)
+def news_since(today: date, *, recent_days: int = RECENT_DAYS) -> date:
+    """The first day an *imported* event is news on: a county importing years of history must not
+    send thousands of villagers a notice each about old records they can look up anyway. (Live
+    recording, batches and feeds notify whatever the event's date: someone is telling them now.)"""
+    return today - timedelta(days=recent_days)
 
 
 # --- quiet hours -------------------------------------------------------------------------------------

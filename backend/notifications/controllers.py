@@ -20,6 +20,7 @@ from backend.schemas import Page
 
 VILLAGER = require_roles(Role.VILLAGER)
 INBOX_PAGE = 20
+UnreadOnly = Annotated[bool, Parameter(description="only unread notices")]
 
 
 class MyNoticeController(Controller):
@@ -28,7 +29,7 @@ class MyNoticeController(Controller):
 
     @get("/", operation_id="listMyNotices", summary="我的消息 · My notices", guards=[VILLAGER],
          responses=errors(PermissionDenied))
-    async def list_notices(self, request: AuthRequest, unread_only: bool = False, limit: Limit = INBOX_PAGE,
+    async def list_notices(self, request: AuthRequest, unread_only: UnreadOnly = False, limit: Limit = INBOX_PAGE,
                            offset: Offset = 0) -> InboxOut:
         """My notices about my and my household's credit record, newest first, with the number unread."""
         return await services.inbox(request.user, unread_only=unread_only, limit=limit, offset=offset)

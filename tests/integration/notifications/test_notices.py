@@ -35,7 +35,7 @@ from backend.auth.services import account_actor
 from backend.db import fetch
 from backend.ledger import services as ledger
 from backend.ledger.schemas import EventIn
-from backend.notifications import channels, dispatch, outbox
+from backend.notifications import channels, dispatch, outbox, services
 from backend.ratings import periods as rating_periods
 from backend.ratings.schemas import ApprovalIn, PeriodIn
 from backend.registry import protection
@@ -398,3 +398,26 @@ async def test_the_county_delivery_log_is_scoped_and_access_logged(app_client, p
     assert not {r["id"] for r in demo["items"]} & {r["id"] for r in page["items"]}
     for role in ("worker", "township_admin", "villager0"):
         assert (await app_client.get("/api/v1/notices/deliveries", headers=place.headers[role])).status_code == 403
+
+
+# --- commitments ------------------------------------------------------------------------------------------------
+
+
+async def test_a_commitment_near_its_check_date_is_notified_once(app_client, place):
+    me = place.headers["villager0"]
+    templates = (await app_client.get("/api/v1/commitment-templates", headers=me)).json()
+    signed = await app_client.post("/api/v1/commitments", headers=me, json={
+        "idempotency_key": f"nt-cmt-{uuid.uuid4().hex[:12]}", "template_id": templates[0]["id"],
+        "subject_kind": "person", "subject_id": place.person(0), "term_months": 1})
+    assert signed.status_code == 201, signed.text
+    commitment = signed.json()
+    check_on = datetime.fromisoformat(commitment["check_on"]).date()
+    key = f"commitment:{commitment['id']}:due_soon"
+    await services.notify_commitments_due(days=7, today=check_on - timedelta(days=8))
+    assert not await _notices(place.own.county, key)  # not yet: more than 7 days ahead
+    written = await services.notify_commitments_due(days=7, today=check_on - timedelta(days=3))
+    (notice,) = await _notices(place.own.county, key)
+    assert notice["id"] in written and notice["recipient_person_id"] == place.person(0)
+    assert f"{check_on.month}月{check_on.day}日" in notice["body_zh"] and notice["external_text"] == CONTENT_FREE
+    again = await services.notify_commitments_due(days=7, today=check_on - timedelta(days=2))
+    assert notice["id"] not in again and len(await _notices(place.own.county, key)) == 1

@@ -11,14 +11,13 @@ lease is over. An outcome is recorded only under the claim it was sent under.
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from piccolo.engine import engine_finder
 
 from backend import clock
-from backend.db import fetch
+from backend.db import claim_leased, fetch
 from backend.identity.masking import mask_phone
 from backend.notifications import channels
 from backend.notifications.tables import FAILED, PENDING, SENDING, SENT, SKIPPED
@@ -53,20 +52,16 @@ _DUE = """SELECT d.id FROM notice_delivery d
 
 async def claim(limit: int = BATCH) -> list[Claimed]:
     """Take up to ``limit`` due deliveries (or ones whose dispatcher's lease ran out)."""
-    now = clock.now()
-    token = uuid.uuid4().hex
-    async with engine_finder().transaction():
-        due = [r["id"] for r in await fetch(_DUE, now, now, limit)]
-        if not due:
-            return []
-        rows = await fetch(
-            """UPDATE notice_delivery d SET status = 'sending', claim_token = {}, lease_until = {},
-                      attempts = d.attempts + 1
-               FROM notice n, person p
-               WHERE d.id = ANY({}) AND n.county_id = d.county_id AND n.id = d.notice
-                 AND p.county_id = d.county_id AND p.id = d.recipient_person_id
-               RETURNING d.id, d.attempts, d.county_id, d.notice, d.recipient_person_id, d.channel, n.external_text,
-                         p.phone_cipher, p.phone_masked""", token, now + LEASE, due)
+    token, rows = await claim_leased(
+        _DUE,
+        """UPDATE notice_delivery d SET status = 'sending', claim_token = {}, lease_until = {},
+                  attempts = d.attempts + 1
+           FROM notice n, person p
+           WHERE d.id = ANY({}) AND n.county_id = d.county_id AND n.id = d.notice
+             AND p.county_id = d.county_id AND p.id = d.recipient_person_id
+           RETURNING d.id, d.attempts, d.county_id, d.notice, d.recipient_person_id, d.channel, n.external_text,
+                     p.phone_cipher, p.phone_masked""",
+        limit=limit, lease=LEASE)
     return [Claimed(r["id"], token, r["attempts"], r["county_id"], r["notice"], r["recipient_person_id"], r["channel"],
                     r["external_text"], r["phone_cipher"], r["phone_masked"]) for r in sorted(rows, key=lambda r: r["id"])]
 

@@ -251,30 +251,28 @@ async def _entry_item(county_id: int, entry_id: int) -> str:
     return item_name(county_id, rows[0]["item_code"], rows[0]["valid_from"]) if rows else ""
 
 
+async def _case_decided(case: dict, kind: str, message: rules.Message, also: int | None) -> list[int]:
+    """``{kind}:{id}:decided`` for a decided case row (entry objection, repair application) to the
+    person who filed it and to its subject."""
+    county_id = case["county_id"]
+    people = await _to_subject_and(county_id, case["subject_kind"], case["subject_id"], [also])
+    return await write([Draft(county_id, p, f"{kind}:{case['id']}:decided", message, case["subject_kind"],
+                              case["subject_id"], kind, case["id"]) for p in people])
+
+
 async def notify_entry_objection_decided(objection: dict, *, upheld: bool, reason: str) -> list[int]:
     """``objection:{id}:decided`` (an ``entry_objection`` row) to the objector and the subject."""
-    county_id = objection["county_id"]
-    message = rules.objection_decided(objection_id=objection["id"],
-                                      item_name_zh=await _entry_item(county_id, objection["entry_id"]),
-                                      upheld=upheld, reason=reason)
-    people = await _to_subject_and(county_id, objection["subject_kind"], objection["subject_id"],
-                                   [objection["filed_for_person_id"]])
-    return await write([Draft(county_id, p, f"objection:{objection['id']}:decided", message,
-                              objection["subject_kind"], objection["subject_id"], "entry_objection", objection["id"])
-                        for p in people])
+    item = await _entry_item(objection["county_id"], objection["entry_id"])
+    return await _case_decided(objection, "objection", rules.objection_decided(
+        objection_id=objection["id"], item_name_zh=item, upheld=upheld, reason=reason), objection["filed_for_person_id"])
 
 
 async def notify_repair_decided(application: dict, *, approved: bool, reason: str) -> list[int]:
     """``repair:{id}:decided`` (a ``repair_application`` row) to the applicant and the subject."""
-    county_id = application["county_id"]
-    message = rules.repair_decided(repair_id=application["id"],
-                                   item_name_zh=await _entry_item(county_id, application["entry_id"]),
-                                   approved=approved, reason=reason)
-    people = await _to_subject_and(county_id, application["subject_kind"], application["subject_id"],
-                                   [application["applicant_person_id"]])
-    return await write([Draft(county_id, p, f"repair:{application['id']}:decided", message,
-                              application["subject_kind"], application["subject_id"], "repair", application["id"])
-                        for p in people])
+    item = await _entry_item(application["county_id"], application["entry_id"])
+    return await _case_decided(application, "repair", rules.repair_decided(
+        repair_id=application["id"], item_name_zh=item, approved=approved, reason=reason),
+        application["applicant_person_id"])
 
 
 async def notify_bank_pull(county_id: int, household_id: int, *, pull_id: int, recipient_id: int, consent_id: int,

@@ -60,16 +60,16 @@ class SmsChannel:
     name = "sms"
     needs = PHONE
 
-    def __init__(self, url: str, token: str = "", transport: httpx.AsyncBaseTransport | None = None):
-        self.url, self.token, self.transport = url, token, transport
+    def __init__(self, url: str, token: str = ""):
+        self.url, self.token = url, token
 
     async def send(self, address: str, text: str) -> SendResult:
         if not address:
             return SendResult(ok=False, error="no phone", skipped=True)
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(TIMEOUT), follow_redirects=False, trust_env=False,
-                                         transport=self.transport) as client:
+            async with httpx.AsyncClient(timeout=httpx.Timeout(TIMEOUT), follow_redirects=False,
+                                         trust_env=False) as client:
                 response = await client.post(self.url, json={"phone": address, "text": text}, headers=headers)
         except httpx.HTTPError as exc:
             return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}"[:500])
@@ -90,10 +90,6 @@ class WechatChannel:
         return SendResult(ok=False, error="wechat gateway not configured")
 
 
-# Tests may give the SMS adapter a transport (an in-process gateway) instead of the network.
-sms_transport: httpx.AsyncBaseTransport | None = None
-
-
 def enabled() -> dict[str, Channel]:
     """The channels switched on in the settings (the SMS channel only with a gateway URL)."""
     settings = get_settings()
@@ -102,7 +98,7 @@ def enabled() -> dict[str, Channel]:
         if name == "logging":
             out[name] = LoggingChannel()
         elif name == "sms" and settings.sms_gateway_url:
-            out[name] = SmsChannel(settings.sms_gateway_url, settings.sms_gateway_token, sms_transport)
+            out[name] = SmsChannel(settings.sms_gateway_url, settings.sms_gateway_token)
         elif name == "wechat":
             out[name] = WechatChannel()
     return out

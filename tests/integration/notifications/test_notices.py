@@ -421,3 +421,26 @@ async def test_a_commitment_near_its_check_date_is_notified_once(app_client, pla
     assert f"{check_on.month}月{check_on.day}日" in notice["body_zh"] and notice["external_text"] == CONTENT_FREE
     again = await services.notify_commitments_due(days=7, today=check_on - timedelta(days=2))
     assert notice["id"] not in again and len(await _notices(place.own.county, key)) == 1
+
+
+# --- objections ------------------------------------------------------------------------------------------------
+
+
+async def test_a_decided_entry_objection_tells_the_objector_once(app_client, place):
+    event_id, _ = await _record(app_client, place, place.person(0))
+    approved = await app_client.post(f"/api/v1/review/events/{event_id}/approve", headers=place.headers["township_admin"],
+                                     json={"reason": "经核实属实"})
+    assert approved.status_code == 200, approved.text
+    filed = await app_client.post("/api/v1/entry-objections", headers=place.headers["villager0"],
+                                  json={"event_id": event_id, "reason": "垃圾不是我家倒的，有邻居作证"})
+    assert filed.status_code == 201, filed.text
+    objection_id = filed.json()["id"]
+    decided = await app_client.post(f"/api/v1/entry-objections/{objection_id}/decide",
+                                    headers=place.headers["township_admin"],
+                                    json={"decision": "refuse", "reason": "现场照片与村民证言一致"})
+    assert decided.status_code == 200, decided.text
+    # the objector is the subject: one notice, not two
+    (notice,) = await _notices(place.own.county, f"objection:{objection_id}:decided")
+    assert notice["recipient_person_id"] == place.person(0) and notice["link"] == f"/objections/{objection_id}"
+    assert "不成立" in notice["body_zh"] and "现场照片与村民证言一致" in notice["body_zh"]
+    assert NEGATIVE_NAME in notice["body_zh"] and notice["external_text"] == CONTENT_FREE

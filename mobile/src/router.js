@@ -20,6 +20,7 @@ const routes = [
   { path: '/record', component: RecordView, meta: { roles: GW, title: '登记事件' } },
   { path: '/queue', component: QueueView, meta: { roles: GW, title: '上传队列' } },
   { path: '/me', component: () => import('./views/MeView.vue'), meta: { roles: VILLAGER, title: '我的积分' } },
+  { path: '/notices', component: () => import('./views/NoticesView.vue'), meta: { roles: VILLAGER, title: '消息' } },
   { path: '/objection', component: () => import('./views/ObjectionNewView.vue'), meta: { roles: VILLAGER, title: '提出异议' } },
   { path: '/objections', component: () => import('./views/ObjectionsView.vue'), meta: { roles: VILLAGER, title: '我的异议' } },
   { path: '/objections/:id', component: () => import('./views/ObjectionDetailView.vue'),

@@ -128,14 +128,14 @@ async def _get(client, url, headers, **params):
     return response.json()
 
 
+ROW_KEY = {"unmatched_feed_records": "queue_id", "households_without_head": "household_id",
+           "persons_without_household": "person_id"}
+
+
 def _ids(check: str, items: list[dict]) -> list[int]:
     if check in ("reviews_waiting", "missing_photos"):
         return [i["event"]["event_id"] for i in items]
-    return [{"unmatched_feed_records": "queue_id", "households_without_head": "household_id",
-             "persons_without_household": "person_id"}[check] and i[{"unmatched_feed_records": "queue_id",
-                                                                      "households_without_head": "household_id",
-                                                                      "persons_without_household": "person_id"}[check]]
-            for i in items]
+    return [i[ROW_KEY[check]] for i in items]
 
 
 async def test_counts_and_rows_are_exactly_the_known_cases(app_client, county):

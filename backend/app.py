@@ -22,6 +22,7 @@ from backend.commitments.routes import ROUTES as COMMITMENTS_ROUTES
 from backend.history.routes import ROUTES as HISTORY_ROUTES
 from backend.fieldwork.routes import ROUTES as FIELDWORK_ROUTES
 from backend.catalogue.routes import ROUTES as CATALOGUE_ROUTES
+from backend.quality.routes import ROUTES as QUALITY_ROUTES
 from backend.catalogue.middleware import CatalogueRefreshMiddleware
 from backend.village_rules.routes import ROUTES as VILLAGE_RULES_ROUTES
 from backend.webhooks.routes import ROUTES as WEBHOOK_ROUTES
@@ -100,6 +101,7 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         *HISTORY_ROUTES,
         *FIELDWORK_ROUTES,
         *CATALOGUE_ROUTES,
+        *QUALITY_ROUTES,
         *VILLAGE_RULES_ROUTES,
         *mobile_app.routes(),
     ]

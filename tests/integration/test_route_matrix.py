@@ -953,6 +953,23 @@ async def check_grid_worker_work(client, w: World) -> None:
     await _refused_roles(client, w, "GET", "/api/v1/grid-worker-work", ("county_admin", "township_admin", "grid_worker"))
 
 
+async def check_quality(client, w: World) -> None:
+    """The data-quality list of unmatched feed records: FAR's held record is not township 1's nor
+    county X's, the demo county admin sees it; FAR's township named by township 1's admin is 404;
+    grid workers, villagers and banks are refused (auditors: counts only)."""
+    url = "/api/v1/quality/unmatched_feed_records"
+    for role in ("township_admin", "county_admin"):
+        ids, _ = await _pages(client, url, w.headers[role], key="queue_id")
+        assert w.far_queue not in ids, role
+    ids, _ = await _pages(client, url, w.headers["demo_county_admin"], key="queue_id")
+    assert w.far_queue in ids
+    for path in ("/api/v1/quality", url, "/api/v1/quality/trend"):
+        foreign = await client.get(path, headers=w.headers["township_admin"], params={"township_id": w.far.township})
+        assert foreign.status_code == 404, (path, foreign.text)
+    await _refused_roles(client, w, "GET", url, ("county_admin", "township_admin"))
+    await _refused_roles(client, w, "GET", "/api/v1/quality", ("county_admin", "auditor", "township_admin"))
+
+
 async def check_commitments(client, w: World) -> None:
     readers = ("county_admin", "township_admin", "grid_worker", "villager")
     for role in readers:
@@ -1200,6 +1217,12 @@ NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
     ("GET", "/api/v1/grid-worker-work"): NoSubject("list", "the caller's grid workers (or their own row)", check_grid_worker_work),
     ("GET", "/api/v1/grid-worker-work/chart.svg"): NoSubject("list", "the same table as a chart (same query)"),
     ("GET", "/api/v1/grid-worker-work/table.xlsx"): NoSubject("list", "the same table as Excel (same query)"),
+    # Data quality (backend.quality): counts and lists of the caller's township or county (scope.area_filter_sql).
+    ("GET", "/api/v1/quality"): NoSubject("county", "the six counts of the caller's area: no person named"),
+    ("GET", "/api/v1/quality/trend"): NoSubject("county", "the six counts per week: no person named"),
+    ("GET", "/api/v1/quality/trend.svg"): NoSubject("county", "the same trend as a chart (same query)"),
+    ("GET", "/api/v1/quality/{check:str}"): NoSubject("list", "one check's rows in the caller's area (check: a name, not a subject)", check_quality),
+    ("GET", "/api/v1/quality/{check:str}/table.xlsx"): NoSubject("list", "the same list as Excel (same query)"),
     # Credit commitments (backend.commitments): the subject is named in the body; templates are county records.
     ("GET", "/api/v1/commitment-templates"): NoSubject("list", "templates of the caller's county: no personal data", check_commitment_templates),
     ("POST", "/api/v1/commitment-templates"): NoSubject("county", "a new template in the caller's county (from the token)"),

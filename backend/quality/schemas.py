@@ -32,6 +32,7 @@ class QualityEventOut(BaseModel):
     person_name: str | None = None
     id_number_masked: str | None = None
     item_code: str
+    item_name_zh: str
     occurred_on: date
     recorded_on: date
     status: str

@@ -26,6 +26,7 @@ from backend.quality.schemas import (CheckCountOut, QualityEventOut, QualityList
 from backend.ratings.calendar import work_calendar
 from backend.sheets import report_sheet
 from points_rules import quality as rules
+from points_rules.model import RuleError
 from points_rules.workdays import WorkCalendar
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -100,14 +101,23 @@ async def summary(actor: Actor, *, township_id: int | None, n: int, late_days: i
 
 
 _EVENT_COLUMNS = """e.id, e.county_id, e.recorded_by, e.subject_kind, e.subject_id, e.person_id, e.household_id,
-                    e.township_id, e.grid_id, e.item_code, e.occurred_on, e.recorded_on, e.status,
+                    e.township_id, e.grid_id, e.item_code, e.catalogue_version, e.occurred_on, e.recorded_on, e.status,
                     p.name AS person_name, p.id_number_masked"""
+
+
+def _item_name(r: dict) -> str:
+    """The item's name in the catalogue version that scored the event (its code if that is gone)."""
+    try:
+        return catalogues(r["county_id"]).version(r["catalogue_version"]).item(r["item_code"]).name_zh
+    except RuleError:
+        return r["item_code"]
 
 
 def _event_out(r: dict, waited: int | None = None) -> QualityEventOut:
     return QualityEventOut(event_id=r["id"], link=f"/api/v1/events/{r['id']}", subject_kind=r["subject_kind"],
                            subject_id=r["subject_id"], person_name=r["person_name"],
                            id_number_masked=r["id_number_masked"], item_code=r["item_code"],
+                           item_name_zh=_item_name(r),
                            occurred_on=r["occurred_on"], recorded_on=r["recorded_on"], status=r["status"],
                            township_id=r["township_id"], waiting_working_days=waited)
 
@@ -235,7 +245,7 @@ _SHEETS = {
 
 def _sheet_rows(check: str, items: list[QualityRowOut]) -> list[list[object]]:
     def ev(e: QualityEventOut) -> list[object]:
-        return [e.event_id, e.item_code, e.person_name or f"{e.subject_kind} {e.subject_id}", e.id_number_masked or ""]
+        return [e.event_id, e.item_name_zh, e.person_name or f"{e.subject_kind} {e.subject_id}", e.id_number_masked or ""]
     if check == rules.LATE_ENTRIES:
         return [[i.username, i.display_name, *ev(e), e.occurred_on.isoformat(), e.recorded_on.isoformat(), e.status]
                 for i in items for e in i.events or []]

@@ -32,6 +32,8 @@ const routes = [
   { path: '/access-log', component: () => import('./views/AccessLogView.vue'), meta: { roles: VILLAGER, title: '谁查看了我的信息' } },
   { path: '/review', component: () => import('./views/ReviewView.vue'), meta: { roles: ADMINS, title: '待审核' } },
   { path: '/objections-due', component: () => import('./views/ObjectionsDueView.vue'), meta: { roles: ADMINS, title: '待办异议' } },
+  { path: '/quality', component: () => import('./views/QualityView.vue'), meta: { roles: ADMINS, title: '数据质量' } },
+  { path: '/quality/:check', component: () => import('./views/QualityListView.vue'), meta: { roles: ADMINS, title: '数据质量清单' } },
   { path: '/settings', component: SettingsView, meta: { title: '我的' } },
   { path: '/:rest(.*)*', redirect: '/' },
 ]

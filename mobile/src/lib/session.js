@@ -37,6 +37,7 @@ export const TABS = {
   township_admin: [
     { to: '/review', label: '待审核', icon: 'todo-list-o' },
     { to: '/objections-due', label: '待办异议', icon: 'warning-o' },
+    { to: '/quality', label: '数据质量', icon: 'chart-trending-o' },
     { to: '/settings', label: '我的', icon: 'user-o' },
   ],
 }

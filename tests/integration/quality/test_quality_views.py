@@ -156,6 +156,7 @@ async def test_counts_and_rows_are_exactly_the_known_cases(app_client, county):
     assert waiting["items"][0]["event"]["waiting_working_days"] == N + 1
     photos = await _get(app_client, "/api/v1/quality/missing_photos", county["admin"])
     assert _ids("missing_photos", photos["items"]) == county["missing"]
+    assert {i["event"]["item_name_zh"] for i in photos["items"]} == {"孝老爱亲"}  # the catalogue's name, not the code
     feeds = await _get(app_client, "/api/v1/quality/unmatched_feed_records", county["admin"])
     assert _ids("unmatched_feed_records", feeds["items"]) == [county["unmatched"]]
     households = await _get(app_client, "/api/v1/quality/households_without_head", county["admin"])

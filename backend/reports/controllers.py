@@ -4,6 +4,7 @@ admins and auditors follow its progress and download it as Excel or as a printab
 from __future__ import annotations
 
 from litestar import Controller, MediaType, Response, get, post
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from backend.auth.guards import require_roles
@@ -27,7 +28,7 @@ class SemiAnnualReportController(Controller):
     @post("", operation_id="createSemiAnnualReport", summary="生成半年报 · Build the semi-annual report",
           guards=[ADMIN], status_code=HTTP_202_ACCEPTED,
           responses=errors(PermissionDenied, services.PERIOD_INVALID, services.PERIOD_NOT_OVER))
-    async def create(self, request: AuthRequest, data: ReportIn) -> ReportRunOut:
+    async def create(self, request: AuthRequest, data: JSONBody[ReportIn]) -> ReportRunOut:
         """A past half-year of my county (2026H1 / 2026H2): a queued run, built by the worker from the data alone."""
         return await services.request_report(request.user, data.period)
 

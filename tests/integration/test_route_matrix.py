@@ -57,6 +57,8 @@ from backend.measures import build as measure_build
 from backend.measures import schemas as measure_schemas
 from backend.objections import schemas as objection_schemas
 from backend.repair import schemas as repair_schemas
+from backend.reports import services as report_services
+from points_rules.reports import HalfYear
 from backend.webhooks import outbox as webhook_outbox
 from backend.webhooks import schemas as webhook_schemas
 from backend.village_rules import schemas as village_schemas
@@ -185,6 +187,7 @@ PARAM_KINDS += ("import_id",)  # a history import run: a county record (backend.
 PARAM_KINDS += ("repair_id",)  # a repair application of the household (backend.repair)
 PARAM_KINDS += ("rule_version_id", "village_entry_id")  # village rules and village points (backend.village_rules)
 PARAM_KINDS += ("upload_id",)  # a county's uploaded catalogue version: a county record (backend.catalogue)
+PARAM_KINDS += ("run_id",)  # a semi-annual report run: a county record, aggregates only (backend.reports)
 
 
 
@@ -572,6 +575,11 @@ async def world(app_client, tokens) -> World:
     for county, headers in (("demo", county_admin), ("x", x_admin)):   # a history import run of each county
         w.records[county]["import_id"] = (await _ok(await app_client.post("/api/v1/event-imports", headers=headers,
                                                                           files=HISTORY_FILE.files), 202))["id"]
+    last_half = HalfYear.of(clock.today()).previous().code
+    for county, headers in (("demo", county_admin), ("x", x_admin)):   # a built semi-annual report of each county
+        run = await _ok(await app_client.post(REPORTS, headers=headers, json={"period": last_half}), 202)
+        assert await report_services.run_report(run["id"]) == "done"
+        w.records[county]["run_id"] = run["id"]
     for county, headers in (("demo", county_admin), ("x", x_admin)):   # a catalogue draft of each county
         w.records[county]["upload_id"] = (await _ok(await app_client.post(
             "/api/v1/county-catalogue/versions", headers=headers, json={"yaml": CATALOGUE_DRAFT}), 201))["id"]
@@ -1000,6 +1008,22 @@ async def check_event_imports(client, w: World) -> None:
     await _county_list(client, w, "/api/v1/event-imports", "import_id", ("county_admin",))
 
 
+REPORTS = "/api/v1/reports/semi-annual"
+
+
+async def check_report_runs(client, w: World) -> None:
+    await _county_list(client, w, REPORTS, "run_id", ("county_admin", "auditor"))
+
+
+async def check_report_request(client, w: World) -> None:
+    """County X's admin builds county X's report (the county from the token); nobody else may ask."""
+    body = {"period": HalfYear.of(clock.today()).previous().code}
+    run = await _ok(await client.post(REPORTS, headers=w.headers["county_admin"], json=body), 202)
+    assert run["county_id"] != (await _ok(await client.get(f"{REPORTS}/{w.records['demo']['run_id']}",
+                                                           headers=w.headers["demo_county_admin"])))["county_id"]
+    await _refused_roles(client, w, "POST", REPORTS, ("county_admin",), body)
+
+
 async def check_event_import_rows(client, w: World) -> None:
     """County X's admin imports a file naming FAR's person (of the demo county): the row is "unknown",
     word for word as an unregistered ID number, and nothing reaches the ledger; other roles are refused."""
@@ -1237,6 +1261,10 @@ NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
     ("POST", "/api/v1/event-imports"): NoSubject(
         "body", "rows name people by ID number: another county's is an unknown row", check_event_import_rows),
     ("GET", "/api/v1/event-imports/template.xlsx"): NoSubject("public", "an empty template: no personal data (county admins)"),
+    # The semi-annual report (backend.reports): runs are county records of aggregates (no person named).
+    ("GET", "/api/v1/reports/semi-annual"): NoSubject("list", "the caller's county's report runs", check_report_runs),
+    ("POST", "/api/v1/reports/semi-annual"): NoSubject("county", "the caller's own county's report (from the token)",
+                                                      check_report_request),
     # The honour roll (backend.honour): public; persons only under consent (tests/integration/honour).
     ("GET", "/api/v1/public/honour-roll"): NoSubject("public", "positive information; persons only under their active honour_roll consent"),
     ("GET", "/honour-roll"): NoSubject("public", "the honour roll as a page (the same data)"),

@@ -20,8 +20,10 @@ from backend.objections.routes import ROUTES as OBJECTION_ROUTES
 from backend.repair.routes import ROUTES as REPAIR_ROUTES
 from backend.commitments.routes import ROUTES as COMMITMENTS_ROUTES
 from backend.history.routes import ROUTES as HISTORY_ROUTES
+from backend.reports.routes import ROUTES as REPORT_ROUTES
 from backend.fieldwork.routes import ROUTES as FIELDWORK_ROUTES
 from backend.catalogue.routes import ROUTES as CATALOGUE_ROUTES
+from backend.quality.routes import ROUTES as QUALITY_ROUTES
 from backend.catalogue.middleware import CatalogueRefreshMiddleware
 from backend.village_rules.routes import ROUTES as VILLAGE_RULES_ROUTES
 from backend.webhooks.routes import ROUTES as WEBHOOK_ROUTES
@@ -99,8 +101,10 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         *REPAIR_ROUTES,
         *COMMITMENTS_ROUTES,
         *HISTORY_ROUTES,
+        *REPORT_ROUTES,
         *FIELDWORK_ROUTES,
         *CATALOGUE_ROUTES,
+        *QUALITY_ROUTES,
         *VILLAGE_RULES_ROUTES,
         *NOTIFICATION_ROUTES,
         *mobile_app.routes(),

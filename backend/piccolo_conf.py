@@ -24,6 +24,7 @@ APP_REGISTRY = AppRegistry(
         "backend.repair.piccolo_app",
         "backend.commitments.piccolo_app",
         "backend.history.piccolo_app",
+        "backend.reports.piccolo_app",
         "backend.fieldwork.piccolo_app",
         "backend.catalogue.piccolo_app",
         "backend.village_rules.piccolo_app",

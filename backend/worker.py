@@ -17,6 +17,7 @@ from backend.objections import jobs as objection_jobs
 from backend.repair import jobs as repair_jobs
 from backend.commitments import jobs as commitments_jobs
 from backend.history import jobs as history_jobs
+from backend.reports import jobs as report_jobs
 from backend.fieldwork import jobs as fieldwork_jobs
 from backend.catalogue import jobs as catalogue_jobs
 from backend.village_rules import jobs as village_rules_jobs
@@ -112,7 +113,8 @@ class WorkerSettings:
                  recompute_standings,
                  nightly_full_recompute, finalize_ratings, *bank_jobs.FUNCTIONS, *measure_jobs.FUNCTIONS,
                  *webhook_jobs.FUNCTIONS, *feed_jobs.FUNCTIONS, *objection_jobs.FUNCTIONS,
-                 *repair_jobs.FUNCTIONS, *commitments_jobs.FUNCTIONS, *history_jobs.FUNCTIONS, *fieldwork_jobs.FUNCTIONS,
+                 *repair_jobs.FUNCTIONS, *commitments_jobs.FUNCTIONS, *history_jobs.FUNCTIONS, *report_jobs.FUNCTIONS,
+                 *fieldwork_jobs.FUNCTIONS,
                  *village_rules_jobs.FUNCTIONS, *catalogue_jobs.FUNCTIONS, *notification_jobs.FUNCTIONS]
     cron_jobs = [
         cron(purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
@@ -127,6 +129,7 @@ class WorkerSettings:
         *repair_jobs.CRON_JOBS,
         *commitments_jobs.CRON_JOBS,
         *history_jobs.CRON_JOBS,
+        *report_jobs.CRON_JOBS,
         *fieldwork_jobs.CRON_JOBS,
         *village_rules_jobs.CRON_JOBS,
         *catalogue_jobs.CRON_JOBS,

@@ -160,6 +160,7 @@ PURPOSE_ZH: dict[str, str] = {
     "event_view": "查看信用事件",
     "event_review": "审核信用事件",
     "review_queue": "整理待审核的信用事件",
+    "data_quality": "核查辖区信用数据质量（迟报、超期待审、缺照片、户籍缺漏）",
     "ledger_correction": "更正积分记录",
     "evidence_view": "查看信用事件照片",
     "evidence_status": "核对信用事件照片",

@@ -230,6 +230,32 @@ def household_filter_sql(actor: Actor) -> tuple[str, list[Any]] | None:
     return None
 
 
+async def area_filter_sql(actor: Actor, *, county_column: str, township_column: str, township_id: int | None = None,
+                          personal: bool = True) -> tuple[str, list[Any]] | None:
+    """SQL condition restricting records placed by a county and a township column (an event's
+    recording township, a household's village's township, a feed record's holding township) to an
+    admin's area: a county admin's county — or one of its townships, ``township_id`` given — a
+    township admin's own township. Auditors have the county for aggregates (``personal=False``),
+    as for structure. ``None``: the actor may see no such records (grid workers, villagers, banks).
+    A ``township_id`` outside the area is ``NotFound``, as any foreign place is."""
+    if actor.role is Role.TOWNSHIP_ADMIN and actor.township_id is not None:
+        if township_id is not None and township_id != actor.township_id:
+            raise NotFound()
+        county = shard_key(actor)
+        if county is None:
+            return None
+        return f"{county_column} = {{}} AND {township_column} = {{}}", [county, actor.township_id]
+    county_wide = actor.role is Role.COUNTY_ADMIN or (actor.role is Role.AUDITOR and not personal)
+    if not county_wide or actor.county_id is None:
+        return None
+    if township_id is None:
+        return f"{county_column} = {{}}", [actor.county_id]
+    where = await locate(TOWNSHIP, township_id)
+    if where is None or where.county_id != actor.county_id:
+        raise NotFound()
+    return f"{county_column} = {{}} AND {township_column} = {{}}", [actor.county_id, township_id]
+
+
 def case_location(row: dict) -> Location:
     """Where a case row's subject sat when the case was made (``county_id``, ``township_id`` — the
     recording township — ``household_id``, ``person_id``, and ``village_id``/``grid_id`` where the row

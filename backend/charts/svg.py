@@ -29,6 +29,7 @@ __all__ = [
     "GRADE_LABELS",
     "GRADE_ORDER",
     "SERIES_COLOURS",
+    "bar_chart",
     "grade_distribution_chart",
     "trend_chart",
 ]
@@ -335,6 +336,54 @@ def grade_distribution_chart(
         )
     body.append("</g>")
     height = axis_y + 17 + 12
+    return _document(title, width, height, body)
+
+
+# ---------------------------------------------------------------------------------------------
+# plain bars
+
+
+def bar_chart(title: str, rows: Sequence[tuple[str, int]], *, unit: str = "", scale_max: int | None = None,
+              shown: Sequence[str] | None = None) -> str:
+    """Horizontal bars, one per row: ``rows`` is ``(label, value)`` with whole, non-negative values.
+
+    Bars are scaled to ``scale_max`` (e.g. 1000 for permille) or to the largest value; each
+    bar's text is ``shown[i]`` when given (e.g. ``"66.7%"``), else the value and ``unit``. No rows
+    gives a small chart saying 暂无数据. Raises ``ValueError`` for a negative/non-integer value.
+    """
+    title = _clean(title)
+    prepared = []
+    for index, (label, value) in enumerate(rows):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"value for {label!r} must be a non-negative integer, got {value!r}")
+        text = _clean(shown[index]) if shown is not None else f"{value}{_clean(unit)}"
+        prepared.append((_clean(label), value, text))
+    label_w = min(max(max((_text_width(lb, _FONT_SIZE) for lb, _, _ in prepared), default=0), _LABEL_MIN), _LABEL_MAX)
+    bar_x = _MARGIN + label_w + _GAP
+    width = bar_x + BAR_WIDTH + _GAP + _TOTAL_W + _MARGIN
+    if not prepared:
+        return _empty_state(title, max(width, 400))
+    top = max(scale_max or 0, max(v for _, v, _ in prepared)) or 1
+    body = [_title_text(title, _MARGIN, width)]
+    first = 48
+    for index, (label, value, text) in enumerate(prepared):
+        y = first + index * _ROW_H
+        bar_y = y + (_ROW_H - _BAR_H) / 2
+        text_y = bar_y + _BAR_H / 2 + 4.5
+        bar_w = round(value * BAR_WIDTH / top, 2)
+        body.append(f'<g class="row" data-label={_a(label)} data-value="{value}">')
+        body.append(f"<title>{_t(label)}：{_t(text)}</title>")
+        body.append(f'<text class="row-label" x="{_n(bar_x - _GAP)}" y="{_n(text_y)}" text-anchor="end" '
+                    f'fill="{TEXT_DARK}">{_t(_fit(label, label_w, _FONT_SIZE))}</text>')
+        body.append(f'<rect x="{_n(bar_x)}" y="{_n(bar_y)}" width="{BAR_WIDTH}" height="{_BAR_H}" fill="#FAFAFA" '
+                    f'stroke="{GRID}"/>')
+        if bar_w > 0:
+            body.append(f'<rect class="bar" x="{_n(bar_x)}" y="{_n(bar_y)}" width="{_n(bar_w)}" height="{_BAR_H}" '
+                        f'fill="{SERIES_COLOURS[0]}"/>')
+        body.append(f'<text class="row-value" x="{_n(bar_x + BAR_WIDTH + _GAP)}" y="{_n(text_y)}" '
+                    f'fill="{TEXT_DARK}">{_t(text)}</text>')
+        body.append("</g>")
+    height = first + len(prepared) * _ROW_H + _MARGIN
     return _document(title, width, height, body)
 
 

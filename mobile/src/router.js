@@ -20,6 +20,7 @@ const routes = [
   { path: '/record', component: RecordView, meta: { roles: GW, title: '登记事件' } },
   { path: '/queue', component: QueueView, meta: { roles: GW, title: '上传队列' } },
   { path: '/me', component: () => import('./views/MeView.vue'), meta: { roles: VILLAGER, title: '我的积分' } },
+  { path: '/notices', component: () => import('./views/NoticesView.vue'), meta: { roles: VILLAGER, title: '消息' } },
   { path: '/objection', component: () => import('./views/ObjectionNewView.vue'), meta: { roles: VILLAGER, title: '提出异议' } },
   { path: '/objections', component: () => import('./views/ObjectionsView.vue'), meta: { roles: VILLAGER, title: '我的异议' } },
   { path: '/objections/:id', component: () => import('./views/ObjectionDetailView.vue'),
@@ -31,6 +32,8 @@ const routes = [
   { path: '/access-log', component: () => import('./views/AccessLogView.vue'), meta: { roles: VILLAGER, title: '谁查看了我的信息' } },
   { path: '/review', component: () => import('./views/ReviewView.vue'), meta: { roles: ADMINS, title: '待审核' } },
   { path: '/objections-due', component: () => import('./views/ObjectionsDueView.vue'), meta: { roles: ADMINS, title: '待办异议' } },
+  { path: '/quality', component: () => import('./views/QualityView.vue'), meta: { roles: ADMINS, title: '数据质量' } },
+  { path: '/quality/:check', component: () => import('./views/QualityListView.vue'), meta: { roles: ADMINS, title: '数据质量清单' } },
   { path: '/settings', component: SettingsView, meta: { title: '我的' } },
   { path: '/:rest(.*)*', redirect: '/' },
 ]

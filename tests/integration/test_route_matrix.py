@@ -57,6 +57,8 @@ from backend.measures import build as measure_build
 from backend.measures import schemas as measure_schemas
 from backend.objections import schemas as objection_schemas
 from backend.repair import schemas as repair_schemas
+from backend.reports import services as report_services
+from points_rules.reports import HalfYear
 from backend.webhooks import outbox as webhook_outbox
 from backend.webhooks import schemas as webhook_schemas
 from backend.village_rules import schemas as village_schemas
@@ -186,6 +188,7 @@ PARAM_KINDS += ("import_id",)  # a history import run: a county record (backend.
 PARAM_KINDS += ("repair_id",)  # a repair application of the household (backend.repair)
 PARAM_KINDS += ("rule_version_id", "village_entry_id")  # village rules and village points (backend.village_rules)
 PARAM_KINDS += ("upload_id",)  # a county's uploaded catalogue version: a county record (backend.catalogue)
+PARAM_KINDS += ("run_id",)  # a semi-annual report run: a county record, aggregates only (backend.reports)
 PARAM_KINDS += ("inbox_notice_id",)  # a notice in a villager's inbox: its recipient's alone (backend.notifications)
 
 
@@ -576,6 +579,11 @@ async def world(app_client, tokens) -> World:
     for county, headers in (("demo", county_admin), ("x", x_admin)):   # a history import run of each county
         w.records[county]["import_id"] = (await _ok(await app_client.post("/api/v1/event-imports", headers=headers,
                                                                           files=HISTORY_FILE.files), 202))["id"]
+    last_half = HalfYear.of(clock.today()).previous().code
+    for county, headers in (("demo", county_admin), ("x", x_admin)):   # a built semi-annual report of each county
+        run = await _ok(await app_client.post(REPORTS, headers=headers, json={"period": last_half}), 202)
+        assert await report_services.run_report(run["id"]) == "done"
+        w.records[county]["run_id"] = run["id"]
     for county, headers in (("demo", county_admin), ("x", x_admin)):   # a catalogue draft of each county
         w.records[county]["upload_id"] = (await _ok(await app_client.post(
             "/api/v1/county-catalogue/versions", headers=headers, json={"yaml": CATALOGUE_DRAFT}), 201))["id"]
@@ -957,6 +965,23 @@ async def check_grid_worker_work(client, w: World) -> None:
     await _refused_roles(client, w, "GET", "/api/v1/grid-worker-work", ("county_admin", "township_admin", "grid_worker"))
 
 
+async def check_quality(client, w: World) -> None:
+    """The data-quality list of unmatched feed records: FAR's held record is not township 1's nor
+    county X's, the demo county admin sees it; FAR's township named by township 1's admin is 404;
+    grid workers, villagers and banks are refused (auditors: counts only)."""
+    url = "/api/v1/quality/unmatched_feed_records"
+    for role in ("township_admin", "county_admin"):
+        ids, _ = await _pages(client, url, w.headers[role], key="queue_id")
+        assert w.far_queue not in ids, role
+    ids, _ = await _pages(client, url, w.headers["demo_county_admin"], key="queue_id")
+    assert w.far_queue in ids
+    for path in ("/api/v1/quality", url, "/api/v1/quality/trend"):
+        foreign = await client.get(path, headers=w.headers["township_admin"], params={"township_id": w.far.township})
+        assert foreign.status_code == 404, (path, foreign.text)
+    await _refused_roles(client, w, "GET", url, ("county_admin", "township_admin"))
+    await _refused_roles(client, w, "GET", "/api/v1/quality", ("county_admin", "auditor", "township_admin"))
+
+
 async def check_commitments(client, w: World) -> None:
     readers = ("county_admin", "township_admin", "grid_worker", "villager")
     for role in readers:
@@ -985,6 +1010,22 @@ async def check_catalogue_uploads(client, w: World) -> None:
 
 async def check_event_imports(client, w: World) -> None:
     await _county_list(client, w, "/api/v1/event-imports", "import_id", ("county_admin",))
+
+
+REPORTS = "/api/v1/reports/semi-annual"
+
+
+async def check_report_runs(client, w: World) -> None:
+    await _county_list(client, w, REPORTS, "run_id", ("county_admin", "auditor"))
+
+
+async def check_report_request(client, w: World) -> None:
+    """County X's admin builds county X's report (the county from the token); nobody else may ask."""
+    body = {"period": HalfYear.of(clock.today()).previous().code}
+    run = await _ok(await client.post(REPORTS, headers=w.headers["county_admin"], json=body), 202)
+    assert run["county_id"] != (await _ok(await client.get(f"{REPORTS}/{w.records['demo']['run_id']}",
+                                                           headers=w.headers["demo_county_admin"])))["county_id"]
+    await _refused_roles(client, w, "POST", REPORTS, ("county_admin",), body)
 
 
 async def check_event_import_rows(client, w: World) -> None:
@@ -1204,6 +1245,12 @@ NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
     ("GET", "/api/v1/grid-worker-work"): NoSubject("list", "the caller's grid workers (or their own row)", check_grid_worker_work),
     ("GET", "/api/v1/grid-worker-work/chart.svg"): NoSubject("list", "the same table as a chart (same query)"),
     ("GET", "/api/v1/grid-worker-work/table.xlsx"): NoSubject("list", "the same table as Excel (same query)"),
+    # Data quality (backend.quality): counts and lists of the caller's township or county (scope.area_filter_sql).
+    ("GET", "/api/v1/quality"): NoSubject("county", "the six counts of the caller's area: no person named"),
+    ("GET", "/api/v1/quality/trend"): NoSubject("county", "the six counts per week: no person named"),
+    ("GET", "/api/v1/quality/trend.svg"): NoSubject("county", "the same trend as a chart (same query)"),
+    ("GET", "/api/v1/quality/{check:str}"): NoSubject("list", "one check's rows in the caller's area (check: a name, not a subject)", check_quality),
+    ("GET", "/api/v1/quality/{check:str}/table.xlsx"): NoSubject("list", "the same list as Excel (same query)"),
     # Credit commitments (backend.commitments): the subject is named in the body; templates are county records.
     ("GET", "/api/v1/commitment-templates"): NoSubject("list", "templates of the caller's county: no personal data", check_commitment_templates),
     ("POST", "/api/v1/commitment-templates"): NoSubject("county", "a new template in the caller's county (from the token)"),
@@ -1218,6 +1265,10 @@ NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
     ("POST", "/api/v1/event-imports"): NoSubject(
         "body", "rows name people by ID number: another county's is an unknown row", check_event_import_rows),
     ("GET", "/api/v1/event-imports/template.xlsx"): NoSubject("public", "an empty template: no personal data (county admins)"),
+    # The semi-annual report (backend.reports): runs are county records of aggregates (no person named).
+    ("GET", "/api/v1/reports/semi-annual"): NoSubject("list", "the caller's county's report runs", check_report_runs),
+    ("POST", "/api/v1/reports/semi-annual"): NoSubject("county", "the caller's own county's report (from the token)",
+                                                      check_report_request),
     # The honour roll (backend.honour): public; persons only under consent (tests/integration/honour).
     ("GET", "/api/v1/public/honour-roll"): NoSubject("public", "positive information; persons only under their active honour_roll consent"),
     ("GET", "/honour-roll"): NoSubject("public", "the honour roll as a page (the same data)"),

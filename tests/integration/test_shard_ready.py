@@ -40,7 +40,7 @@ DISTRIBUTED = {
     "eligibility_list_entry", "entry_objection", "evidence", "feed_batch", "feed_record", "household",
     "household_membership", "household_residence", "ledger_entry", "organisation", "party_activity",
     "party_member_link", "patrol_report", "person", "rating_decision", "rating_objection", "rating_proposal",
-    "repair_application", "standing_household", "standing_person", "standing_township", "standing_village",
+    "repair_application", "report_run", "standing_household", "standing_person", "standing_township", "standing_village",
     "village_points_entry", "village_rule_limits", "village_rule_version", "webhook_attempt", "webhook_delivery",
     "webhook_outbox", "notice", "notice_delivery", "notice_attempt",
 }

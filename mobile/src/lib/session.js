@@ -29,6 +29,7 @@ export const TABS = {
   ],
   villager: [
     { to: '/me', label: '我的积分', icon: 'medal-o' },
+    { to: '/notices', label: '消息', icon: 'bell' },
     { to: '/objections', label: '我的异议', icon: 'comment-o' },
     { to: '/consents', label: '我的授权', icon: 'shield-o' },
     { to: '/settings', label: '我的', icon: 'user-o' },
@@ -36,6 +37,7 @@ export const TABS = {
   township_admin: [
     { to: '/review', label: '待审核', icon: 'todo-list-o' },
     { to: '/objections-due', label: '待办异议', icon: 'warning-o' },
+    { to: '/quality', label: '数据质量', icon: 'chart-trending-o' },
     { to: '/settings', label: '我的', icon: 'user-o' },
   ],
 }

@@ -25,6 +25,8 @@ const icons = {
   upgrade: S("<path d='M12 16V4M7 9l5-5 5 5'/><path d='M4 15v5h16v-5'/>"),
   'user-o': S("<circle cx='12' cy='8' r='4'/><path d='M4 21c1-4.5 4.5-6 8-6s7 1.5 8 6'/>"),
   'medal-o': S("<circle cx='12' cy='14' r='6'/><path d='M8 3l2.5 5M16 3l-2.5 5M10 14l1.5 1.5 3-3'/>"),
+  'chart-trending-o': S("<path d='M3 3v18h18'/><path d='M7 15l4-4 3 3 6-6'/>"),
+  bell: S("<path d='M6 16V11a6 6 0 0112 0v5l2 2H4z'/><path d='M10 20.5a2 2 0 004 0'/>"),
   'comment-o': S("<path d='M4 5h16v11H9l-5 4z'/>"),
   'shield-o': S("<path d='M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z'/><path d='M8.5 12l2.5 2.5 4.5-4.5'/>"),
   'todo-list-o': S("<rect x='4' y='3' width='16' height='18' rx='2'/><path d='M8 9l1.5 1.5L12 8M8 15l1.5 1.5L12 14M14 9h3M14 15h3'/>"),

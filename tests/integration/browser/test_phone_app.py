@@ -172,3 +172,32 @@ async def test_offline_recording_review_points_and_objection(browser, live_serve
 async def _token(client, username: str) -> dict:
     r = await client.post("/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD})
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def test_township_data_quality_on_the_phone(browser, live_server, app_client):
+    """The township admin's 数据质量 screen: the six counts the API gives, the trend chart drawn from the
+    platform (an SVG fetched with the token), and a check's list one tap away."""
+    from tests.integration.browser.conftest import PHONE, Outside
+
+    headers = await _token(app_client, "township_admin")
+    counts = {c["check"]: c["count"] for c in (await app_client.get("/api/v1/quality", headers=headers)).json()["checks"]}
+    context = await browser.new_context(base_url=live_server, **PHONE)
+    outside = Outside(live_server)
+    await outside.attach(context)
+    page = await context.new_page()
+    await login(page, "township_admin")
+    await page.get_by_test_id("review-summary").wait_for()
+    await page.get_by_test_id("tab-quality").click()
+    await page.locator("[data-testid=quality-check]").nth(5).wait_for()
+    shown = await page.locator("[data-testid=quality-check]").evaluate_all(
+        "els => Object.fromEntries(els.map(e => [e.dataset.check, Number(e.dataset.count)]))")
+    assert shown == counts
+    chart = page.get_by_test_id("quality-trend-chart")
+    await chart.wait_for()
+    await page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=await chart.element_handle())
+    await page.locator("[data-testid=quality-check][data-check=reviews_waiting]").click()
+    await page.get_by_test_id("quality-list-count").wait_for()
+    assert f"共 {counts['reviews_waiting']} 条" in await page.get_by_test_id("quality-list-count").inner_text()
+    assert await page.locator("[data-testid=quality-row]").count() == min(counts["reviews_waiting"], 100)
+    assert outside.requests == [], outside.requests
+    await context.close()

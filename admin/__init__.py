@@ -42,6 +42,7 @@ from admin import fieldwork as admin_fieldwork
 from admin import catalogue as admin_catalogue
 from admin import village_rules as admin_village_rules
 from admin import webhooks as admin_webhooks
+from admin import notifications as admin_notifications
 from admin.audit import AdminAudit
 
 
@@ -118,6 +119,7 @@ def build_admin():
         *admin_fieldwork.table_configs(),
         *admin_catalogue.table_configs(),
         *admin_village_rules.table_configs(),
+        *admin_notifications.table_configs(),
         TableConfig(AccessLog, menu_group=audit, validators=READ_ONLY),
         TableConfig(SecurityEvent, menu_group=audit, validators=READ_ONLY),
     ]

@@ -94,6 +94,12 @@ CONCERNS: dict[str, str] = {
                              NULL::int AS person, s.household_id AS household, s.township_id AS township
                              FROM standing_household s WHERE s.household_id = ANY({})""",
 }
+# Notices, their deliveries and the delivery log (backend.notifications): the person they were for.
+_RECIPIENT = f"""SELECT x.id AS row, 'person' AS kind, x.recipient_person_id AS subject, x.recipient_person_id AS person,
+                 {_OPEN_HOUSEHOLD.format(p='x.recipient_person_id')} AS household,
+                 {_HOUSEHOLD_TOWNSHIP.format(h=_OPEN_HOUSEHOLD.format(p='x.recipient_person_id'))} AS township
+                 FROM {{table}} x WHERE x.id = ANY({{{{}}}})"""
+CONCERNS.update({table: _RECIPIENT.format(table=table) for table in ("notice", "notice_delivery", "notice_attempt")})
 PERSONAL_TABLES = frozenset(CONCERNS)
 
 

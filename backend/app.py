@@ -27,6 +27,7 @@ from backend.quality.routes import ROUTES as QUALITY_ROUTES
 from backend.catalogue.middleware import CatalogueRefreshMiddleware
 from backend.village_rules.routes import ROUTES as VILLAGE_RULES_ROUTES
 from backend.webhooks.routes import ROUTES as WEBHOOK_ROUTES
+from backend.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from backend.auth.controllers import AuthController
 from backend.catalogue.controllers import CatalogueController, catalogue_page
 from backend.consent.controllers import ConsentController, jwks
@@ -105,6 +106,7 @@ def create_app(*, with_admin: bool = True) -> Litestar:
         *CATALOGUE_ROUTES,
         *QUALITY_ROUTES,
         *VILLAGE_RULES_ROUTES,
+        *NOTIFICATION_ROUTES,
         *mobile_app.routes(),
     ]
     if with_admin:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Any
 
 from piccolo.engine import engine_finder
@@ -51,3 +53,20 @@ async def release_as_is(connection) -> None:
     locks are transaction-scoped (``pg_advisory_xact_lock``), no ``SET`` without ``LOCAL``, no
     ``LISTEN``, cursors only inside transactions (tests/unit/test_session_state.py keeps it so).
     asyncpg still rolls back a transaction left open before calling this."""
+
+
+async def claim_leased(due_sql: str, claim_sql: str, *, limit: int, lease: timedelta) -> tuple[str, list[dict]]:
+    """Claim due work rows for one worker, in one short transaction (the outbox relays' pattern):
+    ``due_sql`` (placeholders: now, now, limit) selects the due ids ``FOR UPDATE SKIP LOCKED``;
+    ``claim_sql`` (placeholders: token, lease end, ids) marks them claimed and returns them.
+    Two workers never claim the same row; one that dies leaves its rows to be reclaimed when the
+    lease is over. Returns (the claim token, the claimed rows)."""
+    from backend import clock
+
+    now = clock.now()
+    token = uuid.uuid4().hex
+    async with engine_finder().transaction():
+        due = [r["id"] for r in await fetch(due_sql, now, now, limit)]
+        if not due:
+            return token, []
+        return token, await fetch(claim_sql, token, now + lease, due)

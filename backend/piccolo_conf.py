@@ -28,6 +28,7 @@ APP_REGISTRY = AppRegistry(
         "backend.fieldwork.piccolo_app",
         "backend.catalogue.piccolo_app",
         "backend.village_rules.piccolo_app",
+        "backend.notifications.piccolo_app",
         "piccolo.apps.user.piccolo_app",
         "piccolo_admin.piccolo_app",
     ]

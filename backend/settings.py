@@ -8,6 +8,11 @@ production they are generated once into ``var/secrets.json`` so a dev machine wo
 ``CUNXIN_TZ`` (an IANA zone name, default ``Asia/Shanghai``) is the county's zone: every "today"
 (event dates, deadlines, as-of dates) and the worker's cron times are read in it — see
 ``backend.clock``, which reads it. An unknown name fails at start-up, not on the first request.
+
+Notifications (docs/notifications.md): ``CUNXIN_NOTICE_CHANNELS`` (comma-separated: ``logging``,
+``sms``, ``wechat``; default ``logging``), ``CUNXIN_NOTICE_QUIET_HOURS`` (``21:00-08:00`` by default,
+local time; ``off`` for none), ``CUNXIN_SMS_GATEWAY_URL`` and ``CUNXIN_SMS_GATEWAY_TOKEN`` (the SMS
+channel is on only with a URL).
 """
 
 from __future__ import annotations
@@ -57,6 +62,10 @@ class Settings:
     max_failed_logins: int = 5
     lockout_seconds: int = 15 * 60
     page_size_max: int = 200
+    notice_channels: tuple[str, ...] = ("logging",)
+    notice_quiet_hours: tuple[str, str] = ("21:00", "08:00")  # local; equal ends: no quiet hours
+    sms_gateway_url: str = ""
+    sms_gateway_token: str = field(default="", repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -93,4 +102,21 @@ def get_settings() -> Settings:
         secret_key=secret_key,
         data_key=data_key,
         access_token_ttl_seconds=_env_int("CUNXIN_ACCESS_TOKEN_TTL", 900),
+        notice_channels=tuple(c.strip() for c in os.environ.get("CUNXIN_NOTICE_CHANNELS", "logging").split(",")
+                              if c.strip()),
+        notice_quiet_hours=_quiet_hours(os.environ.get("CUNXIN_NOTICE_QUIET_HOURS", "21:00-08:00")),
+        sms_gateway_url=os.environ.get("CUNXIN_SMS_GATEWAY_URL", ""),
+        sms_gateway_token=os.environ.get("CUNXIN_SMS_GATEWAY_TOKEN", ""),
     )
+
+
+def _quiet_hours(raw: str) -> tuple[str, str]:
+    """``21:00-08:00`` → ("21:00", "08:00"); ``off`` → no quiet hours. A malformed value fails at start-up."""
+    if raw.strip().lower() in ("", "off", "none"):
+        return ("00:00", "00:00")
+    start, _, end = raw.partition("-")
+    for part in (start, end):
+        hours, _, minutes = part.strip().partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+            raise RuntimeError(f"CUNXIN_NOTICE_QUIET_HOURS={raw!r}: expected HH:MM-HH:MM or off")
+    return (start.strip(), end.strip())

@@ -22,6 +22,7 @@ from backend.fieldwork import jobs as fieldwork_jobs
 from backend.catalogue import jobs as catalogue_jobs
 from backend.village_rules import jobs as village_rules_jobs
 from backend.webhooks import jobs as webhook_jobs
+from backend.notifications import jobs as notification_jobs
 from backend.settings import get_settings
 
 EXPIRED_SESSION_GRACE = timedelta(days=7)
@@ -114,7 +115,7 @@ class WorkerSettings:
                  *webhook_jobs.FUNCTIONS, *feed_jobs.FUNCTIONS, *objection_jobs.FUNCTIONS,
                  *repair_jobs.FUNCTIONS, *commitments_jobs.FUNCTIONS, *history_jobs.FUNCTIONS, *report_jobs.FUNCTIONS,
                  *fieldwork_jobs.FUNCTIONS,
-                 *village_rules_jobs.FUNCTIONS, *catalogue_jobs.FUNCTIONS]
+                 *village_rules_jobs.FUNCTIONS, *catalogue_jobs.FUNCTIONS, *notification_jobs.FUNCTIONS]
     cron_jobs = [
         cron(purge_expired_sessions, hour={3}, minute={17}, run_at_startup=False),
         cron(requeue_pending_evidence, minute=set(range(0, 60, 5)), run_at_startup=True),
@@ -132,6 +133,7 @@ class WorkerSettings:
         *fieldwork_jobs.CRON_JOBS,
         *village_rules_jobs.CRON_JOBS,
         *catalogue_jobs.CRON_JOBS,
+        *notification_jobs.CRON_JOBS,
     ]
     on_startup = startup
     on_shutdown = shutdown

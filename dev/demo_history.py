@@ -38,6 +38,7 @@ from backend.evidence.tables import READY, Evidence
 from backend.ledger.catalogue import catalogues
 from backend.ledger.schemas import EventIn
 from backend.ledger.services import decide, record_event
+from backend.notifications import outbox as notices
 from backend.ratings import periods
 from backend.ratings.recompute import full_recompute
 from backend.ratings.schemas import ApprovalIn, PeriodIn
@@ -198,7 +199,8 @@ async def seed_history(today: date, *, seed: int = 2026, progress: Callable[[int
             else:
                 await decide(county, event.id, approve=True, reason="经核实属实")
 
-    with jobs.suppressed("recompute_standing"):
+    # thousands of back-dated demo events: no villager is told of each (the ratings' publicity still is)
+    with jobs.suppressed("recompute_standing"), notices.suppressed():
         for plan in PLANS:
             pool, village_of = (people, person_village) if plan.kind == "person" else (households, household_village)
             for n, subject in enumerate(_draw(rng, pool, village_of, temper, plan.lean, plan.count)):

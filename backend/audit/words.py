@@ -120,6 +120,7 @@ FIELD_ZH: dict[str, str] = {
     "consents": "授权同意记录",
     "rating_check": "信用评级核验结果（未提供等级）",
     "bank_pulls": "银行查询记录",
+    "notice_delivery": "发给您的通知（短信等）的发送记录",
     "admin_ui": "管理后台中的记录",
 }
 UNKNOWN_FIELD_ZH = "其他个人信息"
@@ -173,6 +174,7 @@ PURPOSE_ZH: dict[str, str] = {
     "consent_receipt": "出具授权同意回执",
     "bank_pull": "银行查询信用评级（经您家授权）",
     "bank_pull_review": "查看银行查询记录",
+    "notice_delivery_log": "核查通知（短信等）的发送记录",
     "admin_ui": "在管理后台查询",
 }
 # A role that reads for one reason only keeps that reason when a new token is not yet worded:

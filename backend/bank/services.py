@@ -62,6 +62,7 @@ from backend.db import fetch
 from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, PermissionDenied
 from backend.identity import LookupHasher, derive_keys
 from backend.identity.idcard import parse_id_number
+from backend.notifications import outbox as notices
 from backend.ledger import chain
 from backend.objections import services as objections
 from backend.ratings import periods
@@ -403,6 +404,9 @@ async def _answer(actor: Actor, data: PullIn, id_number: str, key: str, fingerpr
     if where is not None:  # the consent held: whatever the bank was told about the household is logged
         await _log_disclosure(actor, where, disclosed_fields(decision.outcome, DataScope(product["data_scope"])),
                               pull_id, request_id)
+        # and the household's head is told (in the pull's transaction): which bank, when, under which consent
+        await notices.notify_bank_pull(where.county_id, where.id, pull_id=pull_id, recipient_id=product["recipient"],
+                                       consent_id=grant.id, product_code=product["code"], at=now)
     return status, body
 
 

@@ -70,6 +70,7 @@ from backend.ledger.schemas import EventIn
 from backend.ledger.tables import COUNTED
 from backend.registry import protection
 from backend.settings import get_settings
+from points_rules import notifications as notice_rules
 from points_rules import RuleError
 
 logger = logging.getLogger("cunxin.history")
@@ -386,7 +387,7 @@ async def _write_chunk(actor: Actor, todo: list[_Placed], today: date) -> set[tu
              for p in sorted(todo, key=lambda p: (p.where.kind, p.where.id, p.row.occurred_on, event_key(p.row)))
              for data in [_event_in(p)]]
     try:
-        await bulk.write_events(actor, items, today)
+        await bulk.write_events(actor, items, today, notify_since=notice_rules.news_since(today))
     except RuleError as exc:
         raise InvalidInput(exc.message_zh, exc.message_en, code=exc.code) from exc
     return {(p.where.kind, p.where.id) for p in todo}

@@ -39,6 +39,7 @@ from backend.ledger import chain
 from backend.ledger.catalogue import catalogues
 from backend.ledger.schemas import EventIn
 from backend.ledger.tables import COUNTED, PENDING_REVIEW, CreditEvent
+from backend.notifications import outbox as notices
 from points_rules import Change, RuleError
 from points_rules.engine import EntryDraft, Event, PriorEntry
 from points_rules.history import append_after, canonical_key, record_in_order, sees_entries, year_total
@@ -293,13 +294,18 @@ async def _appended_at_once(items: list[NewEvent], rows: list[dict], counting: d
     return plans
 
 
-async def write_events(actor: Actor, items: list[NewEvent], today: date) -> list[dict]:
+async def write_events(actor: Actor, items: list[NewEvent], today: date, *, notify_since: date | None = None
+                       ) -> list[dict]:
     """Insert the (validated, not yet recorded) events and append the entries of those that count now
     (see the module docstring). The caller holds the subjects' locks in its transaction. Returns the
     inserted rows (``ENGINE_COLUMNS``, the status as it ends up), in the order given.
 
     Subjects whose new events provably append only their own entries get them set-based; any other
-    subject's events are inserted and re-scored one at a time in canonical order, exactly the live path."""
+    subject's events are inserted and re-scored one at a time in canonical order, exactly the live path.
+
+    Each new event's notice (``backend.notifications``) is written set-based at the end, as live
+    recording writes one; ``notify_since``: events that happened before it announce nothing (a
+    history import is not news)."""
     from backend.ledger.services import engine_event, rescore_subject
 
     if not items:
@@ -333,5 +339,7 @@ async def write_events(actor: Actor, items: list[NewEvent], today: date) -> list
             "SELECT id, status FROM credit_event WHERE county_id = ANY({}) AND id = ANY({})",
             sorted({row["county_id"] for row in event_rows}), [r["id"] for r in rows])}
         rows = [{**r, "status": current[r["id"]]} for r in rows]
+    await notices.notify_events_recorded([{**r, "county_id": row["county_id"]} for r, row in zip(rows, event_rows)],
+                                         since=notify_since)
     return rows
 

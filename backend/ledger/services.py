@@ -30,10 +30,15 @@ from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, Permis
 from backend.ledger import bulk, chain
 from backend.ledger.catalogue import catalogues, county_of, county_of_township, points_text
 from backend.ledger.schemas import BatchItemResult, BatchOut, EntryOut, EventIn, EventOut
+from backend.notifications import outbox as notices
 from backend.ledger.tables import COUNTED, PENDING_REVIEW, REJECTED, REPAIRED, REVERSED, SKIPPED, CreditEvent
 from backend.schemas import (CONTROL_CHARACTER_CODE, CONTROL_CHARACTER_EN, CONTROL_CHARACTER_ZH, ErrorBody,
                              has_nul)
 from points_rules import ActiveEntry, Change, Event, RuleError, reconcile, score_event, score_history
+
+# What a notice about an event needs of it (backend.notifications.outbox), its status as it ended up.
+_NOTICE_EVENT_SQL = """SELECT e.id, e.county_id, e.item_code, e.subject_kind, e.subject_id, e.occurred_on, e.status
+                       FROM credit_event e WHERE e.county_id = {} AND e.id = ANY({})"""
 
 LOGGING_ROLES = (Role.GRID_WORKER, Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
 REVIEW_ROLES = (Role.TOWNSHIP_ADMIN, Role.COUNTY_ADMIN)
@@ -306,6 +311,7 @@ async def _insert_event(actor: Actor, data: EventIn, digest: str, where: scope.L
     if not item.needs_review:
         await rescore_subject(data.subject_kind, data.subject_id,
                               Change("recorded", event_id, data.item_code, data.occurred_on), actor.id)
+    await notices.notify_events_recorded(await fetch(_NOTICE_EVENT_SQL, where.county_id, [event_id]))
     return event_id
 
 
@@ -499,6 +505,7 @@ async def decide(actor: Actor, event_id: int, *, approve: bool, reason: str) -> 
             await rescore_subject(event_row["subject_kind"], event_row["subject_id"],
                                   Change("approved", event_id, event_row["item_code"], event_row["occurred_on"]),
                                   actor.id)
+        await notices.notify_event_decided(event_row, approved=approve, reason=reason)
     if approve:
         await ledger_changed(rows[0]["subject_kind"], rows[0]["subject_id"])
     return await _event_out(event_id, scope.shard_key(actor))

@@ -42,6 +42,7 @@ from backend.errors import Conflict, CunxinError, InvalidInput, NotFound, Permis
 from backend.evidence.uses import EVIDENCE_UNKNOWN, unusable
 from backend.ledger.catalogue import points_text
 from backend.ledger.services import ledger_changed, reverse_entry
+from backend.notifications import outbox as notices
 from backend.objections import tables as t
 from backend.objections.schemas import DecisionIn, ObjectionFileIn, ObjectionOut, PaperObjectionIn
 from backend.ratings.calendar import work_calendar
@@ -366,6 +367,7 @@ async def decide(actor: Actor, objection_id: int, data: DecisionIn, *, request_i
             t.EntryObjection.decided_at: now, t.EntryObjection.decided_on: clock.local_date(now),
             t.EntryObjection.correction_entry_id: correction,
         }).where(t.EntryObjection.id == objection_id)
+        await notices.notify_entry_objection_decided(locked, upheld=data.decision == "uphold", reason=data.reason)
     await ledger_changed(row["subject_kind"], row["subject_id"])  # counts again (refused) or corrected (upheld)
     return await _out(objection_id)
 

@@ -27,6 +27,7 @@ from backend.auth.roles import Actor, Role
 from backend.db import fetch, transaction_connection
 from backend.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from backend.ledger.catalogue import catalogues, points_text
+from backend.notifications import outbox as notices
 from backend.ratings import tables as t
 from backend.ratings.calendar import work_calendar
 from backend.ratings.compute import Computed, compute_households, roll_up, village_townships
@@ -300,6 +301,7 @@ async def approve(actor: Actor, period_id: int, data: ApprovalIn, *, today: date
     grades = _valid_grades(data.level, period)
     exceptions = {e.proposal_id: e for e in data.exceptions}
     out = Counter()
+    publicised: list[int] = []
     async with engine_finder().transaction():
         rows = await fetch(f"SELECT p.* FROM rating_proposal p WHERE {' AND '.join(clauses)} FOR UPDATE", *args)
         found = {r["id"] for r in rows}
@@ -345,11 +347,14 @@ async def approve(actor: Actor, period_id: int, data: ApprovalIn, *, today: date
                     values[t.RatingProposal.maker] = actor.id
                 to_status = t.PUBLICISED
                 out["publicised"] += 1
+                publicised.append(r["id"])
             await _set(r["id"], values)
             await _decide(r["id"], "change" if exception else "approve", actor, r["status"], to_status, grade,
                           reason if exception else "")
             out["approved"] += 1
             out["changed"] += exception is not None  # counted once applied (not for a refused self-check)
+        # every household head of the village told once per period (its dedupe key), in this transaction
+        await notices.notify_publicity(scope.county_of(actor), publicised)
     return ApprovalOut(approved=out["approved"], awaiting_second=out["awaiting_second"], publicised=out["publicised"],
                        returned=out["returned"], changed=out["changed"], not_own_check=out["not_own_check"],
                        back_to_check=out["back_to_check"],
@@ -558,6 +563,7 @@ async def resolve_objection(actor: Actor, objection_id: int, data: ResolveIn, *,
             t.RatingObjection.resolved_on: today,
         }).where(t.RatingObjection.id == objection_id)
         await webhook_outbox.emit_objection_decided(objection_id)
+        await notices.notify_rating_objection_decided(objection["county_id"], objection_id)
     return await _objection(objection_id)
 
 

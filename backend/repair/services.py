@@ -45,6 +45,7 @@ from backend.evidence.uses import EVIDENCE_UNKNOWN, unusable
 from backend.ledger import services as ledger
 from backend.ledger.catalogue import catalogues, county_of_township, points_text
 from backend.ledger.schemas import EventIn
+from backend.notifications import outbox as notices
 from backend.ratings.calendar import work_calendar
 from backend.repair import tables as t
 from backend.repair.schemas import (MissingDocument, PaperRepairIn, RefusalOut, RepairDecisionIn, RepairFileIn,
@@ -490,6 +491,7 @@ async def decide(actor: Actor, application_id: int, data: RepairDecisionIn, *, r
             "repair_id": application_id, "subject_kind": locked["subject_kind"], "subject_id": locked["subject_id"],
             "event_id": locked["event_id"], "decision": t.APPROVED if data.decision == "approve" else t.REFUSED,
             "replacement_event_id": replacement_id})
+        await notices.notify_repair_decided(locked, approved=data.decision == "approve", reason=data.reason)
     if data.decision == "approve":
         await ledger.ledger_changed(row["subject_kind"], row["subject_id"])
     return await _out(application_id)

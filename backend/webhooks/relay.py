@@ -17,7 +17,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,7 +25,7 @@ from piccolo.engine import engine_finder
 
 from backend import clock
 from backend.audit.tables import SecurityEvent
-from backend.db import fetch
+from backend.db import claim_leased, fetch
 from backend.webhooks import signing
 from backend.webhooks.tables import DELIVERED, DELIVERING, FAILED, PENDING
 from points_rules import webhooks as rules
@@ -79,19 +78,15 @@ _DUE = """SELECT d.id FROM webhook_delivery d JOIN webhook_endpoint e ON e.id = 
 async def claim(limit: int = BATCH) -> list[Claimed]:
     """Take up to ``limit`` due deliveries (or ones whose relay's lease ran out) for this relay."""
     now = clock.now()
-    token = uuid.uuid4().hex
-    async with engine_finder().transaction():
-        due = [r["id"] for r in await fetch(_DUE, now, now, limit)]
-        if not due:
-            return []
-        rows = await fetch(
-            """UPDATE webhook_delivery d SET status = 'delivering', claim_token = {}, lease_until = {},
-                      attempts = d.attempts + 1
-               FROM webhook_outbox m, webhook_endpoint e
-               WHERE d.id = ANY({}) AND m.id = d.message AND e.id = d.endpoint
-               RETURNING d.id, d.attempts, d.replay_pending, d.retry_step, d.county_id, e.id AS endpoint_id, e.url,
-                         e.secret_cipher, e.previous_secret_cipher, e.previous_valid_until, m.msg_id, m.body""",
-            token, now + LEASE, due)
+    token, rows = await claim_leased(
+        _DUE,
+        """UPDATE webhook_delivery d SET status = 'delivering', claim_token = {}, lease_until = {},
+                  attempts = d.attempts + 1
+           FROM webhook_outbox m, webhook_endpoint e
+           WHERE d.id = ANY({}) AND m.id = d.message AND e.id = d.endpoint
+           RETURNING d.id, d.attempts, d.replay_pending, d.retry_step, d.county_id, e.id AS endpoint_id, e.url,
+                     e.secret_cipher, e.previous_secret_cipher, e.previous_valid_until, m.msg_id, m.body""",
+        limit=limit, lease=LEASE)
     return [Claimed(delivery_id=r["id"], token=token, attempt_no=r["attempts"], replay=r["replay_pending"],
                     retry_step=r["retry_step"], county_id=r["county_id"], endpoint_id=r["endpoint_id"], url=r["url"],
                     msg_id=r["msg_id"], body=r["body"], secrets=tuple(signing.signing_secrets(r, now)))

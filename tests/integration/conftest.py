@@ -25,7 +25,8 @@ LATE_MODULES = (
      "tests.integration.objections.", "tests.integration.webhooks.", "tests.integration.repair.",
      "tests.integration.commitments.", "tests.integration.fieldwork."),
     ("tests.integration.history.",),  # a county of its own with 10,000 imported events; imports on demo people
-    ("tests.integration.catalogue.", "tests.integration.ledger.test_county_chains"),  # a county of its own (people with entries the demo county admin cannot read)
+    ("tests.integration.catalogue.", "tests.integration.ledger.test_county_chains",
+     "tests.integration.notifications.", "tests.integration.quality.", "tests.integration.reports."),  # a county of its own (people with entries the demo county admin cannot read)
     ("tests.integration.feeds.",),
     ("tests.integration.browser.",),  # a live server and a real browser; events recorded on demo people
     ("tests.integration.test_route_matrix",),

@@ -117,6 +117,7 @@ class Subjects:
     commitment: int = 0  # a paper credit commitment of the household, captured by its grid worker
     negative_entry: int = 0  # a reviewed minor deduction of the household (ENV-DUMPING)
     repair: int = 0  # a paper repair application for ``negative_entry``, captured by its grid worker
+    inbox_notice: int = 0  # the head's notice of ``counted_event`` (backend.notifications)
 
 
 @dataclass
@@ -162,7 +163,7 @@ class World:
             "consent_id": s.consent, "entry_objection_id": s.entry_objection,
             "queue_id": self.far_queue,  # held by FAR's township: foreign to every role that reaches the queue
             "activity_id": self.far_activity, "patrol_report_id": self.far_patrol,  # recorded in FAR's grid
-            "commitment_id": s.commitment, "repair_id": s.repair,
+            "commitment_id": s.commitment, "repair_id": s.repair, "inbox_notice_id": s.inbox_notice,
             # FAR's village rules and village entry: foreign to every role (county X's too); the grid worker
             # and the villager may read approved versions of their own villages only
             "rule_version_id": self.far_rule_version, "village_entry_id": self.far_village_entry,
@@ -188,6 +189,7 @@ PARAM_KINDS += ("repair_id",)  # a repair application of the household (backend.
 PARAM_KINDS += ("rule_version_id", "village_entry_id")  # village rules and village points (backend.village_rules)
 PARAM_KINDS += ("upload_id",)  # a county's uploaded catalogue version: a county record (backend.catalogue)
 PARAM_KINDS += ("run_id",)  # a semi-annual report run: a county record, aggregates only (backend.reports)
+PARAM_KINDS += ("inbox_notice_id",)  # a notice in a villager's inbox: its recipient's alone (backend.notifications)
 
 
 
@@ -281,6 +283,8 @@ async def _events(client, headers: dict, s: Subjects) -> None:
         "evidence_ids": [s.evidence]}), 201)
     assert counted["status"] == "counted" and counted["entries"], counted
     s.counted_event, s.entry = counted["id"], counted["entries"][0]["id"]
+    s.inbox_notice = (await fetch("SELECT id FROM notice WHERE recipient_person_id = {} AND dedupe_key = {}",
+                                  s.person, f"event:{s.counted_event}:recorded"))[0]["id"]
     assert await evidence.process_evidence(s.evidence) == "ready"
     pending = await _ok(await client.post("/api/v1/events", headers=headers, json={
         "idempotency_key": uuid.uuid4().hex, "item_code": "CUSTOMS-REFORM", "subject_kind": "household",
@@ -1281,6 +1285,12 @@ NO_SUBJECT: dict[tuple[str, str], NoSubject] = {
     ("GET", "/api/v1/village-rule-versions"): NoSubject("list", "versions of the caller's township or county; approved ones of the caller's villages", check_village_rule_versions),
     ("POST", "/api/v1/village-rule-versions"): NoSubject("body", "village_id in the body names the village", check_body_subjects),
     ("POST", "/api/v1/village-points"): NoSubject("body", "subject_kind/subject_id in the body name the subject", check_body_subjects),
+    # Notifications (backend.notifications): the villager's own inbox; the county's delivery log.
+    ("GET", "/api/v1/me/notices"): NoSubject("self", "the villager's own notices (person from the token)"),
+    ("POST", "/api/v1/me/notices/read-all"): NoSubject("self", "marks the villager's own notices read (person from the token)"),
+    ("GET", "/api/v1/me/notices/deliveries"): NoSubject("self", "what was sent about the villager (person from the token)"),
+    ("GET", "/api/v1/notices/deliveries"): NoSubject("list", "the caller's county's delivery log (county admins, auditors; "
+                                                             "tests/integration/notifications)"),
     ("GET", "/api/v1/me/village-points"): NoSubject("self", "the villager's own village points (person from the token)"),
     ("POST", "/api/v1/evidence"): NoSubject("county", "an unattached photo only its uploader sees until linked to the uploader's own event (link_evidence checks uploaded_by)"),
 }

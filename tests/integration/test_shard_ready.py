@@ -42,7 +42,7 @@ DISTRIBUTED = {
     "party_member_link", "patrol_report", "person", "rating_decision", "rating_objection", "rating_proposal",
     "repair_application", "report_run", "standing_household", "standing_person", "standing_township", "standing_village",
     "village_points_entry", "village_rule_limits", "village_rule_version", "webhook_attempt", "webhook_delivery",
-    "webhook_outbox",
+    "webhook_outbox", "notice", "notice_delivery", "notice_attempt",
 }
 # Carry county_id too (a database-per-county split takes its county's rows), but are small structure
 # every statement may join: Citus reference tables (replicated to every node). Queries need not filter.

@@ -4,7 +4,7 @@ a grid worker logs in (roster and catalogue cached), goes offline, records three
 with a photo each, closes the page and opens it again with no signal (the service worker serves the
 app, IndexedDB kept the outbox), goes online — and the three events are in the ledger exactly once, a
 second sync changing nothing; the township admin approves the one that needs review, on the phone; the
-villager sees its points and explanation; an objection the villager files on the phone reaches the
+villager sees its points and explanation, and a notice of each event in the inbox; an objection the villager files on the phone reaches the
 township's list. No request leaves the platform at any point."""
 
 from __future__ import annotations
@@ -151,6 +151,31 @@ async def test_offline_recording_review_points_and_objection(browser, live_serve
     assert (await card.get_by_test_id("entry-points").inner_text()).startswith("+")
     score = (await app_client.get("/api/v1/me/points", headers=await _token(app_client, "villager"))).json()
     assert score["standing"]["score"].split(".")[0] in await me.get_by_test_id("my-score").inner_text()
+
+    # --- the villager's inbox (消息): a notice for each of the three events, unread until tapped
+    ours = [e["id"] for e in events]
+    notices = await fetch("""SELECT id, kind, ref_id FROM notice WHERE recipient_person_id = {} AND ref_kind = 'event'
+                             AND ref_id = ANY({}) ORDER BY id""", villager["id"], ours)
+    assert sorted({n["ref_id"] for n in notices}) == sorted(ours), notices  # recorded (and approved): each is told
+    assert {n["kind"] for n in notices if n["ref_id"] == by_code["FILIAL-PIETY"]["id"]} == {"event_pending", "event_approved"}
+    unread = (await app_client.get("/api/v1/me/notices", params={"unread_only": "true", "limit": 1},
+                                   headers=await _token(app_client, "villager"))).json()["unread"]
+    assert unread >= len(notices)
+    badge = me.locator("[data-testid=tab-notices] .van-badge")
+    await badge.wait_for()
+    assert (await badge.inner_text()).strip() in (str(unread), "99+")
+    await me.get_by_test_id("tab-notices").click()
+    newest = me.locator(f"[data-testid=notice-row][data-notice-id='{notices[-1]['id']}']")
+    await newest.wait_for()
+    assert await newest.get_attribute("data-read") == "unread"
+    await newest.click()  # opens the app route it names (我的积分) and marks it read
+    await me.get_by_test_id("my-score").wait_for()
+    read = await fetch("SELECT read_at FROM notice WHERE id = {}", notices[-1]["id"])
+    assert read[0]["read_at"] is not None
+    await me.get_by_test_id("tab-notices").click()
+    await me.locator(f"[data-testid=notice-row][data-notice-id='{notices[-1]['id']}'][data-read=read]").wait_for()
+    await me.get_by_test_id("tab-me").click()
+    await card.wait_for()
 
     # --- an objection filed on the phone reaches the township's list
     blood = (await fetch("SELECT id FROM ledger_entry WHERE event = {} AND reverses_entry IS NULL ORDER BY id LIMIT 1",

@@ -41,6 +41,7 @@ from admin import history as admin_history
 from admin import fieldwork as admin_fieldwork
 from admin import catalogue as admin_catalogue
 from admin import village_rules as admin_village_rules
+from admin import reports as admin_reports
 from admin import webhooks as admin_webhooks
 from admin import notifications as admin_notifications
 from admin.audit import AdminAudit
@@ -119,13 +120,14 @@ def build_admin():
         *admin_fieldwork.table_configs(),
         *admin_catalogue.table_configs(),
         *admin_village_rules.table_configs(),
+        *admin_reports.table_configs(),
         *admin_notifications.table_configs(),
         TableConfig(AccessLog, menu_group=audit, validators=READ_ONLY),
         TableConfig(SecurityEvent, menu_group=audit, validators=READ_ONLY),
     ]
     return AdminAudit(create_admin(
         tables=tables,
-        forms=admin_catalogue.form_configs(),
+        forms=[*admin_catalogue.form_configs(), *admin_reports.form_configs()],
         auth_table=BaseUser,
         session_table=SessionsBase,
         site_name="村信 Cunxin 管理后台",

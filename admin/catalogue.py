@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from admin.actor import admin_actor
+
 MENU = "积分目录 Catalogue"
 
 
@@ -22,19 +24,6 @@ class UploadForm(BaseModel):
 
 class PublishForm(BaseModel):
     upload_id: int = Field(ge=1, description="上传记录编号（本页“县积分目录版本”表中的 id）")
-
-
-async def _actor(request):
-    from backend.auth.services import account_actor
-    from backend.auth.tables import Account
-    from backend.errors import PermissionDenied
-
-    username = request.user.user.username
-    row = await Account.select(Account.id).where(Account.username == username).first()
-    actor = await account_actor(row["id"]) if row else None
-    if actor is None:
-        raise PermissionDenied("该后台账号没有对应的县（区）管理员账户", "No county admin account for this login")
-    return actor
 
 
 def _problems_text(exc) -> str:
@@ -48,7 +37,7 @@ async def upload_form(request, data: UploadForm) -> str:
     from backend.errors import CunxinError
 
     try:
-        out = await county.upload(await _actor(request), data.yaml)
+        out = await county.upload(await admin_actor(request), data.yaml)
     except CunxinError as exc:
         return _problems_text(exc)
     impact = out.impact
@@ -65,7 +54,7 @@ async def publish_form(request, data: PublishForm) -> str:
     from backend.errors import CunxinError
 
     try:
-        out = await county.publish(await _actor(request), data.upload_id)
+        out = await county.publish(await admin_actor(request), data.upload_id)
     except CunxinError as exc:
         return _problems_text(exc)
     return (f"已发布 {out.version}，自 {out.effective_from} 起施行。重新计分：{out.rescore_status}"

@@ -389,3 +389,48 @@ async def test_redis_down_the_sweep_picks_the_run_up(app_client, county, monkeyp
     assert ("build_semi_annual_report", (run["id"],)) in queued
     assert await services.run_report(run["id"]) == "done"
     assert (await app_client.get(f"{BASE}/{run['id']}", headers=county["admin"])).json()["status"] == "done"
+
+
+async def _admin_login(client, username: str) -> dict:
+    await client.get("/admin/")
+    csrf = client.cookies.get("csrftoken")
+    r = await client.post("/admin/public/login/", json={"username": username, "password": DEMO_PASSWORD},
+                          headers={"X-CSRFToken": csrf})
+    assert r.status_code in (200, 303), r.text
+    return {"X-CSRFToken": csrf}
+
+
+async def test_the_admin_builds_and_downloads_it(app_client, county):
+    """County staff in the back office: the build form queues a run of their county, the download
+    forms hand over the workbook and the printable page; another county's admin gets nothing."""
+    tag = county["own"].code[2:]
+    username = f"rp{tag}_ui"
+    await accounts.create_account(username, DEMO_PASSWORD, Role.COUNTY_ADMIN, display_name="报表后台",
+                                  county_code=county["own"].code, admin_ui=True)
+    try:
+        headers = await _admin_login(app_client, username)
+        slugs = {f["name"]: f["slug"] for f in (await app_client.get("/admin/api/forms/")).json()}
+        build, excel, page = (next(s for n, s in slugs.items() if n.startswith(p))
+                              for p in ("生成半年报", "下载半年报（Excel）", "下载半年报打印页"))
+        r = await app_client.post(f"/admin/api/forms/{build}/", json={"period": "2026H2"}, headers=headers)
+        assert "REPORT_PERIOD_NOT_OVER" in r.text, r.text
+        r = await app_client.post(f"/admin/api/forms/{build}/", json={"period": "2026H1"}, headers=headers)
+        assert r.status_code == 200 and "已排队" in r.text, r.text
+        run_id = (await fetch("SELECT id FROM report_run WHERE county_id = {} ORDER BY id DESC LIMIT 1",
+                              county["own"].county))[0]["id"]
+        r = await app_client.post(f"/admin/api/forms/{excel}/", json={"run_id": run_id}, headers=headers)
+        assert "REPORT_NOT_DONE" in r.text or "尚未" in r.text, r.text
+        assert await services.run_report(run_id) == "done"
+        r = await app_client.post(f"/admin/api/forms/{excel}/", json={"run_id": run_id}, headers=headers)
+        assert r.status_code == 200, r.text
+        wb = load_workbook(io.BytesIO(r.content))
+        assert len(wb.sheetnames) == 8 and wb.worksheets[0]["A1"].value.startswith("报表区社会信用体系建设领导小组办公室")
+        r = await app_client.post(f"/admin/api/forms/{page}/", json={"run_id": run_id}, headers=headers)
+        assert r.status_code == 200 and "@media print" in r.text and "<svg" in r.text
+        app_client.cookies.clear()
+        # the demo county's admin (also an admin-UI login) cannot take this county's run
+        headers = await _admin_login(app_client, "county_admin")
+        r = await app_client.post(f"/admin/api/forms/{excel}/", json={"run_id": run_id}, headers=headers)
+        assert r.status_code == 200 and "NOT_FOUND" in r.text and not r.content.startswith(b"PK"), r.text
+    finally:
+        app_client.cookies.clear()

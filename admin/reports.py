@@ -1,15 +1,18 @@
 """The semi-annual report in the back office (``admin.build_admin`` adds it).
 
 County staff work in the admin, not in the API: three forms act as the logged-in county admin's
-own account through ``backend.reports`` (the same checks as the API — their county only, past
-half-years only). "生成半年报" queues a build (the worker does it; the run's progress is in the
-read-only "半年报生成记录" table); "下载半年报（Excel）" and "下载半年报打印页" hand over the finished
-run's workbook and its printable page (open it in the browser and print; everything is inline).
+own account through ``backend.reports`` (the same checks as the API — their county only; the
+current half-year provisionally, up to a data cut). "生成半年报" queues a build (the worker does
+it; the run's progress is in the read-only "半年报生成记录" table); "下载半年报（Excel）" and
+"下载半年报打印页" hand over the finished run's workbook and its printable page (open it in the
+browser and print; everything is inline).
 """
 
 from __future__ import annotations
 
 import io
+
+from datetime import date
 
 from pydantic import BaseModel, Field
 
@@ -19,7 +22,8 @@ MENU = "报表 Reports"
 
 
 class BuildForm(BaseModel):
-    period: str = Field(pattern=r"^\d{4}H[12]$", description="半年度，如 2026H1（1–6 月）或 2026H2（7–12 月），须已结束")
+    period: str = Field(pattern=r"^\d{4}H[12]$", description="半年度，如 2026H1（1–6 月）或 2026H2（7–12 月）")
+    through: date | None = Field(default=None, description="统计截止日（含）；不填：已结束的半年度取全期，本半年度取昨天（临时报告）")
 
 
 class RunForm(BaseModel):
@@ -31,10 +35,11 @@ async def build_form(request, data: BuildForm) -> str:
     from backend.reports import services
 
     try:
-        run = await services.request_report(await admin_actor(request), data.period)
+        run = await services.request_report(await admin_actor(request), data.period, data.through)
     except CunxinError as exc:
         return f"{exc.message_zh}（{exc.code}）"
-    return (f"已排队：第 {run.id} 号，{run.period}，共 {run.progress_total} 部分，当前状态 {run.status}。"
+    cut = f"（临时报告，截至 {run.through}）" if run.provisional else ""
+    return (f"已排队：第 {run.id} 号，{run.period}{cut}，共 {run.progress_total} 部分，当前状态 {run.status}。"
             "进度见“半年报生成记录”；完成后用“下载半年报”取 Excel 或打印页。")
 
 

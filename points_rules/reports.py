@@ -1,6 +1,7 @@
 """半年报 — the pure parts of the county's semi-annual report (no clock, no I/O).
 
-- **Half-years.** H1 = 01-01..06-30, H2 = 07-01..12-31, written ``2026H1`` / ``2026H2``.
+- **Half-years.** H1 = 01-01..06-30, H2 = 07-01..12-31, written ``2026H1`` / ``2026H2``; a
+  provisional report covers its half-year up to a data cut (``HalfYear.through``).
 - **Shares** are exact: a ``Decimal`` percentage with one decimal place, rounded half up
   (``2/3`` → ``"66.7"``), written as a string; ``None`` where the whole is 0. Never a float.
 - **Medians** are of whole seconds (the middle value, or the exact mean of the two middle ones),
@@ -32,12 +33,22 @@ class PeriodError(ValueError):
 
 @dataclass(frozen=True, order=True)
 class HalfYear:
+    """A half-year, or — ``through`` set — its first part up to a data cut: the county reports by
+    06-20 and 12-20, before the half-year ends, so that report is *provisional*, its figures those
+    written up to and including ``through``. A cut on the half-year's last day is no cut."""
+
     year: int
     half: int  # 1 or 2
+    through: date | None = None
 
     def __post_init__(self) -> None:
         if self.half not in (1, 2) or not 2000 <= self.year <= 2999:
             raise PeriodError(f"no half-year {self.year}H{self.half}")
+        if self.through is not None:
+            if not self.starts_on <= self.through <= self.full_ends_on:
+                raise PeriodError(f"{self.through} is not in {self.code}")
+            if self.through == self.full_ends_on:
+                object.__setattr__(self, "through", None)
 
     @property
     def code(self) -> str:
@@ -48,12 +59,25 @@ class HalfYear:
         return date(self.year, 1 if self.half == 1 else 7, 1)
 
     @property
-    def ends_on(self) -> date:
+    def full_ends_on(self) -> date:
+        """The half-year's last day (06-30 or 12-31), whatever the cut."""
         return date(self.year, 6, 30) if self.half == 1 else date(self.year, 12, 31)
 
     @property
+    def ends_on(self) -> date:
+        """The last day the figures cover: the cut of a provisional report, else the half-year's end."""
+        return self.through or self.full_ends_on
+
+    @property
+    def provisional(self) -> bool:
+        return self.through is not None
+
+    @property
     def name_zh(self) -> str:
-        return f"{self.year}年{'上' if self.half == 1 else '下'}半年"
+        name = f"{self.year}年{'上' if self.half == 1 else '下'}半年"
+        if self.through is not None:
+            name += f"（截至{self.through.month}月{self.through.day}日）"
+        return name
 
     def previous(self) -> HalfYear:
         return HalfYear(self.year, 1) if self.half == 2 else HalfYear(self.year - 1, 2)
@@ -63,7 +87,11 @@ class HalfYear:
 
     def is_over(self, today: date) -> bool:
         """Ended before ``today``: only then are its figures final."""
-        return today > self.ends_on
+        return today > self.full_ends_on
+
+    def cut(self, through: date | None) -> HalfYear:
+        """The same half-year with a data cut (``None``: the whole half-year)."""
+        return HalfYear(self.year, self.half, through)
 
     @staticmethod
     def of(day: date) -> HalfYear:

@@ -27,10 +27,12 @@ class SemiAnnualReportController(Controller):
 
     @post("", operation_id="createSemiAnnualReport", summary="生成半年报 · Build the semi-annual report",
           guards=[ADMIN], status_code=HTTP_202_ACCEPTED,
-          responses=errors(PermissionDenied, services.PERIOD_INVALID, services.PERIOD_NOT_OVER))
+          responses=errors(PermissionDenied, services.PERIOD_INVALID, services.NOT_STARTED,
+                           services.CUT_NOT_OVER, services.CUT_INVALID))
     async def create(self, request: AuthRequest, data: JSONBody[ReportIn]) -> ReportRunOut:
-        """A past half-year of my county (2026H1 / 2026H2): a queued run, built by the worker from the data alone."""
-        return await services.request_report(request.user, data.period)
+        """A half-year of my county (2026H1 / 2026H2) — the current one provisionally, up to yesterday or ``through`` —
+        as a queued run, built by the worker from the data alone."""
+        return await services.request_report(request.user, data.period, data.through)
 
     @get("", operation_id="listSemiAnnualReports", summary="半年报生成记录 · Report runs of my county")
     async def list_runs(self, request: AuthRequest, limit: Limit = DEFAULT_PAGE_SIZE,

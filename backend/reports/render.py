@@ -77,7 +77,9 @@ LAYOUTS = (
 
 
 def _note(figures: dict) -> str:
-    return (f"报告期：{figures['period_name_zh']}（{figures['starts_on']}至{figures['ends_on']}）；"
+    provisional = (f"临时报告：半年度至{figures['period_ends_on']}结束，本报告数据截至{figures['ends_on']}；"
+                   if figures.get("provisional") else "")
+    return (f"报告期：{figures['period_name_zh']}（{figures['starts_on']}至{figures['ends_on']}）；{provisional}"
             f"数据口径：{CUT_ZH}；仅统计汇总数，不含个人信息")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -13,6 +13,9 @@ from backend.schemas import RequestModel
 class ReportIn(RequestModel):
     period: str = Field(max_length=16, description="the half-year: 2026H1 (01-01..06-30) or 2026H2",
                         examples=["2026H1"])
+    through: date | None = Field(
+        default=None, description="the data cut (inclusive): records written up to this day. Default: the whole "
+                                  "half-year if it is over, else yesterday (a provisional report, due 06-20 / 12-20)")
 
 
 class ReportRunOut(BaseModel):
@@ -22,6 +25,8 @@ class ReportRunOut(BaseModel):
     id: int
     county_id: int
     period: str
+    through: date | None = Field(description="the data cut of a provisional report (null: the whole half-year)")
+    provisional: bool
     status: str
     progress_done: int = Field(description="sections built so far")
     progress_total: int = Field(description="sections to build")

@@ -4,9 +4,11 @@ their SHA-256.
 
 Decisions (the issue left them open):
 
-- **Only a half-year that is over** (``HalfYear.is_over(today)``) may be built: the current or a
-  future one is refused with ``REPORT_PERIOD_NOT_OVER`` (409). A provisional build would give
-  figures that a later build contradicts, which is what this report must never do.
+- **The report is due before its half-year ends** (06-20, 12-20), so the current half-year is built
+  *provisionally*, up to a data cut ``through``: by default yesterday, the last day that is over
+  (the cut is part of the run and of the figures, and two builds with one cut agree byte for
+  byte). A past half-year is built whole (or up to a cut the caller names). A half-year that has
+  not begun, or a cut that is today or later, is refused (409): those figures could still move.
 - **The cut** is the day a record was written (``backend.reports.figures``), so a report for a past
   half-year built again later gives the same figures, byte for byte.
 - **Runs, not caches.** Every POST makes a run (building twice is how a county checks the figures
@@ -39,9 +41,11 @@ logger = logging.getLogger("cunxin.reports")
 STALE_AFTER = timedelta(minutes=10)
 PERIOD_INVALID = InvalidInput("半年度代码应为 YYYYH1 或 YYYYH2，如 2026H1", "period must be YYYYH1 or YYYYH2, e.g. 2026H1",
                               code="REPORT_PERIOD_INVALID")
-PERIOD_NOT_OVER = Conflict("该半年度尚未结束，不能生成报告（不出临时报告）",
-                           "That half-year is not over yet: only a past half-year can be reported",
-                           code="REPORT_PERIOD_NOT_OVER")
+NOT_STARTED = Conflict("该半年度尚未开始（或今天才开始），还没有可报告的数据", "That half-year has not begun (or begins today): "
+                       "there is nothing to report yet", code="REPORT_PERIOD_NOT_STARTED")
+CUT_NOT_OVER = Conflict("统计截止日须早于今天（当天的数据还会变化）", "The data cut must be a day before today "
+                        "(today's records can still change)", code="REPORT_CUT_NOT_OVER")
+CUT_INVALID = Conflict("统计截止日不在该半年度内", "The data cut is not a day of that half-year", code="REPORT_CUT_INVALID")
 NOT_DONE = Conflict("报告尚未生成完毕", "The report is not built yet", code="REPORT_NOT_DONE")
 
 Progress = Callable[[int, int], None]
@@ -59,32 +63,47 @@ def _admin_county(actor: Actor) -> int:
     return actor.county_id
 
 
-def half_year(code: str, today: date | None = None) -> HalfYear:
+def half_year(code: str, through: date | None = None, today: date | None = None) -> HalfYear:
+    """The half-year ``code`` up to its data cut: a past half-year whole unless ``through`` names a
+    day in it; the current one up to ``through`` or, by default, yesterday. The cut must be over."""
+    today = today or clock.today()
     try:
         period = parse_period(code)
     except PeriodError:
         raise PERIOD_INVALID from None
-    if not period.is_over(today or clock.today()):
-        raise Conflict(PERIOD_NOT_OVER.message_zh, PERIOD_NOT_OVER.message_en, code=PERIOD_NOT_OVER.code,
-                       details={"period": period.code, "ends_on": period.ends_on.isoformat()})
-    return period
+    if period.starts_on >= today:
+        raise Conflict(NOT_STARTED.message_zh, NOT_STARTED.message_en, code=NOT_STARTED.code,
+                       details={"period": period.code, "starts_on": period.starts_on.isoformat()})
+    if through is None and not period.is_over(today):
+        through = today - timedelta(days=1)
+    if through is not None and through >= today:
+        raise Conflict(CUT_NOT_OVER.message_zh, CUT_NOT_OVER.message_en, code=CUT_NOT_OVER.code,
+                       details={"period": period.code, "through": through.isoformat(), "today": today.isoformat()})
+    try:
+        return period.cut(through)
+    except PeriodError:
+        raise Conflict(CUT_INVALID.message_zh, CUT_INVALID.message_en, code=CUT_INVALID.code,
+                       details={"period": period.code, "starts_on": period.starts_on.isoformat(),
+                                "ends_on": period.full_ends_on.isoformat(), "through": through.isoformat()}) from None
 
 
 # --- runs ----------------------------------------------------------------------------------------
 
-async def request_report(actor: Actor, code: str) -> ReportRunOut:
-    """A county admin's request: a queued run (or the one of that half-year still in progress)."""
+async def request_report(actor: Actor, code: str, through: date | None = None) -> ReportRunOut:
+    """A county admin's request: a queued run (or the one of that half-year and cut still in progress)."""
     county_id = _admin_county(actor)
-    period = half_year(code)
-    pending = await fetch("SELECT id FROM report_run WHERE county_id = {} AND period_code = {} AND status = ANY({}) "
-                          "ORDER BY id DESC LIMIT 1", county_id, period.code, [QUEUED, RUNNING])
+    period = half_year(code, through)
+    pending = await fetch("SELECT id FROM report_run WHERE county_id = {} AND period_code = {} "
+                          "AND through IS NOT DISTINCT FROM {} AND status = ANY({}) ORDER BY id DESC LIMIT 1",
+                          county_id, period.code, period.through, [QUEUED, RUNNING])
     if pending:
         return await _run_out(pending[0]["id"], county_id)
-    run_id = (await fetch("INSERT INTO report_run (county_id, period_code, progress_total, requested_by) "
-                          "VALUES ({}, {}, {}, {}) RETURNING id", county_id, period.code, len(sections.SECTIONS),
-                          actor.id))[0]["id"]
+    run_id = (await fetch("INSERT INTO report_run (county_id, period_code, through, progress_total, requested_by) "
+                          "VALUES ({}, {}, {}, {}, {}) RETURNING id", county_id, period.code, period.through,
+                          len(sections.SECTIONS), actor.id))[0]["id"]
     await SecurityEvent.insert(SecurityEvent(kind="report_requested", principal=actor.label[:64],
-                                             detail=json.dumps({"run": run_id, "county": county_id, "period": period.code})))
+                                             detail=json.dumps({"run": run_id, "county": county_id, "period": period.code,
+                                                                 "through": period.through and period.through.isoformat()})))
     await jobs.enqueue("build_semi_annual_report", run_id, job_id=f"report-run-{run_id}")
     return await _run_out(run_id, county_id)
 
@@ -118,7 +137,8 @@ async def done_run(actor: Actor, run_id: int) -> tuple[dict, dict]:
 
 def run_out(r: dict, *, with_figures: bool = False) -> ReportRunOut:
     return ReportRunOut(
-        id=r["id"], county_id=r["county_id"], period=r["period_code"], status=r["status"],
+        id=r["id"], county_id=r["county_id"], period=r["period_code"], through=r["through"],
+        provisional=r["through"] is not None, status=r["status"],
         progress_done=r["progress_done"], progress_total=r["progress_total"], requested_by=r["requested_by"],
         requested_at=r["requested_at"], started_at=r["started_at"], finished_at=r["finished_at"],
         error_code=r["error_code"], figures_sha256=r["figures_sha256"],
@@ -140,7 +160,8 @@ async def build_figures(county_id: int, period: HalfYear, progress: Callable[[in
         if progress is not None:
             await progress(done)
     return {"period": period.code, "period_name_zh": period.name_zh, "starts_on": period.starts_on.isoformat(),
-            "ends_on": period.ends_on.isoformat(), "county": {"code": county["code"], "name": county["name"]},
+            "ends_on": period.ends_on.isoformat(), "provisional": period.provisional,
+            "period_ends_on": period.full_ends_on.isoformat(), "county": {"code": county["code"], "name": county["name"]},
             "cut": sections.CUT, "sections": built}
 
 
@@ -173,7 +194,7 @@ async def run_report(run_id: int, *, progress: Progress | None = None) -> str:
     if progress is not None:
         progress(0, total)
     try:
-        figures = await build_figures(county_id, parse_period(run["period_code"]), step)
+        figures = await build_figures(county_id, parse_period(run["period_code"]).cut(run["through"]), step)
         text = canonical_json(figures)
     except (CunxinError, PostgresError, PeriodError) as exc:
         logger.exception("report run %s failed", run_id)

@@ -5,7 +5,7 @@ their SHA-256; who asked and when are columns of the run, never part of the figu
 of one half-year can be compared byte for byte.
 """
 
-from piccolo.columns import Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Date, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -19,6 +19,7 @@ class ReportRun(Table, tablename="report_run"):
     id = Serial(primary_key=True)
     county_id = Integer(index=True)  # the shard key; CHECK > 0 in the database
     period_code = Varchar(length=8)  # 2026H1 / 2026H2
+    through = Date(null=True, default=None)  # a provisional report's data cut (the half-year not over yet)
     status = Varchar(length=16, default=QUEUED)
     progress_done = Integer(default=0)  # sections built
     progress_total = Integer(default=0)  # sections to build

@@ -1,5 +1,5 @@
 """The report slice's guarantees, in the database: a run belongs to a county (county_id > 0), names a
-half-year (``YYYYH1``/``YYYYH2``), has a closed status; a finished run carries its figures and their
+half-year (``YYYYH1``/``YYYYH2``), has a closed status; a provisional run's data cut (``through``) lies in that half-year; a finished run carries its figures and their
 SHA-256 (and a failed one its error code); progress stays within its total; a run that has ended never
 changes, and runs are never deleted (they are the record of what was reported)."""
 
@@ -12,6 +12,10 @@ DESCRIPTION = "reports guarantees"
 STATEMENTS = [
     "ALTER TABLE report_run ADD CONSTRAINT report_run_county_known CHECK (county_id > 0)",
     "ALTER TABLE report_run ADD CONSTRAINT report_run_period CHECK (period_code ~ '^[0-9]{4}H[12]$')",
+    # a provisional run's data cut lies in its half-year (a finished half-year's run has none)
+    """ALTER TABLE report_run ADD CONSTRAINT report_run_through_in_period
+       CHECK (through IS NULL OR (extract(year FROM through) = substr(period_code, 1, 4)::int
+              AND (extract(month FROM through) <= 6) = (right(period_code, 1) = '1')))""",
     "ALTER TABLE report_run ADD CONSTRAINT report_run_status CHECK (status IN ('queued', 'running', 'done', 'failed'))",
     """ALTER TABLE report_run ADD CONSTRAINT report_run_progress
        CHECK (progress_done >= 0 AND progress_total >= 0 AND progress_done <= progress_total AND attempts >= 0)""",
@@ -27,8 +31,9 @@ STATEMENTS = [
            RAISE EXCEPTION 'report_run % has ended and cannot change', OLD.id USING ERRCODE = 'insufficient_privilege';
          END IF;
          IF NEW.county_id IS DISTINCT FROM OLD.county_id OR NEW.period_code IS DISTINCT FROM OLD.period_code
+            OR NEW.through IS DISTINCT FROM OLD.through
             OR NEW.requested_by IS DISTINCT FROM OLD.requested_by OR NEW.requested_at IS DISTINCT FROM OLD.requested_at THEN
-           RAISE EXCEPTION 'report_run % keeps its county, half-year and requester', OLD.id
+           RAISE EXCEPTION 'report_run % keeps its county, half-year, data cut and requester', OLD.id
              USING ERRCODE = 'insufficient_privilege';
          END IF;
          RETURN NEW;

@@ -324,12 +324,42 @@ async def test_print_page_is_self_contained(app_client, county):
 
 
 async def test_period_rules(app_client, county):
-    for period, status, code in (("2026H2", 409, "REPORT_PERIOD_NOT_OVER"), ("2027H1", 409, "REPORT_PERIOD_NOT_OVER"),
-                                 ("2026H3", 422, "REPORT_PERIOD_INVALID"), ("2026h1", 422, "REPORT_PERIOD_INVALID")):
-        r = await app_client.post(BASE, headers=county["admin"], json={"period": period})
+    today = clock.today()   # in 2026H2: the current half-year is built provisionally, up to yesterday
+    assert services.half_year("2026H2").code == "2026H2" and today.year == 2026 and today.month >= 7
+    for body, status, code in (({"period": "2027H1"}, 409, "REPORT_PERIOD_NOT_STARTED"),
+                               ({"period": "2026H2", "through": today.isoformat()}, 409, "REPORT_CUT_NOT_OVER"),
+                               ({"period": "2026H1", "through": "2026-07-05"}, 409, "REPORT_CUT_INVALID"),
+                               ({"period": "2026H3"}, 422, "REPORT_PERIOD_INVALID"),
+                               ({"period": "2026h1"}, 422, "REPORT_PERIOD_INVALID")):
+        r = await app_client.post(BASE, headers=county["admin"], json=body)
         assert r.status_code == status, r.text
-        if code:
-            assert r.json()["code"] == code
+        assert r.json()["code"] == code
+    r = await app_client.post(BASE, headers=county["admin"], json={"period": "2026H1", "through": "2026-06-30"})
+    assert r.status_code == 202 and r.json()["through"] is None and not r.json()["provisional"]   # the whole half-year
+    r = await app_client.post(BASE, headers=county["admin"], json={"period": "2026H2"})
+    assert r.status_code == 202, r.text
+    assert r.json()["provisional"] and r.json()["through"] == (today - timedelta(days=1)).isoformat()
+
+
+async def test_the_current_half_year_is_reported_up_to_its_cut(app_client, county):
+    """Due by 12-20, before the half-year ends: the report covers the records written up to the cut
+    (the fixture's one event recorded on 07-01), says it is provisional, and two builds agree."""
+    runs = []
+    for _ in range(2):
+        r = await app_client.post(BASE, headers=county["admin"], json={"period": "2026H2", "through": "2026-07-02"})
+        assert r.status_code == 202, r.text
+        assert await services.run_report(r.json()["id"]) == "done"
+        runs.append((await app_client.get(f"{BASE}/{r.json()['id']}", headers=county["admin"])).json())
+    first, second = runs
+    assert first["id"] != second["id"] and first["figures_sha256"] == second["figures_sha256"]
+    f = first["figures"]
+    assert (f["provisional"], f["starts_on"], f["ends_on"], f["period_ends_on"]) == (True, "2026-07-01", "2026-07-02",
+                                                                                     "2026-12-31")
+    assert f["period_name_zh"] == "2026年下半年（截至7月2日）"
+    assert f["sections"]["collection"]["summary"]["events"] == 1   # ENV-DUMPING, recorded 2026-07-01 (late)
+    assert f["sections"]["timeliness"]["summary"] == {"events": 1, "late": 1, "on_time": 0, "on_time_percent": "0.0"}
+    page = (await app_client.get(f"{BASE}/{first['id']}/print", headers=county["admin"])).text
+    assert "临时报告" in page and "数据截至2026-07-02" in page
 
 
 async def test_roles_and_counties(app_client, county, tokens):
@@ -412,8 +442,8 @@ async def test_the_admin_builds_and_downloads_it(app_client, county):
         slugs = {f["name"]: f["slug"] for f in (await app_client.get("/admin/api/forms/")).json()}
         build, excel, page = (next(s for n, s in slugs.items() if n.startswith(p))
                               for p in ("生成半年报", "下载半年报（Excel）", "下载半年报打印页"))
-        r = await app_client.post(f"/admin/api/forms/{build}/", json={"period": "2026H2"}, headers=headers)
-        assert "REPORT_PERIOD_NOT_OVER" in r.text, r.text
+        r = await app_client.post(f"/admin/api/forms/{build}/", json={"period": "2027H1"}, headers=headers)
+        assert "REPORT_PERIOD_NOT_STARTED" in r.text, r.text
         r = await app_client.post(f"/admin/api/forms/{build}/", json={"period": "2026H1"}, headers=headers)
         assert r.status_code == 200 and "已排队" in r.text, r.text
         run_id = (await fetch("SELECT id FROM report_run WHERE county_id = {} ORDER BY id DESC LIMIT 1",

@@ -38,6 +38,25 @@ def test_half_years_tile_the_calendar(year, half):
     assert not h.is_over(h.ends_on) and h.is_over(h.ends_on + timedelta(days=1))
 
 
+@given(days, st.integers(-400, 400))
+def test_a_cut_narrows_the_half_year_to_a_day_in_it(day, shift):
+    """A provisional report's cut: the figures end on that day; the last day is no cut at all; a day
+    outside the half-year is refused; the half-year itself (code, start, end, being over) is unchanged."""
+    h = HalfYear.of(day)
+    cut_day = day + timedelta(days=shift)
+    if not h.starts_on <= cut_day <= h.full_ends_on:
+        with pytest.raises(PeriodError):
+            h.cut(cut_day)
+        return
+    cut = h.cut(cut_day)
+    assert cut.ends_on == cut_day and cut.starts_on == h.starts_on and cut.code == h.code
+    assert cut.provisional == (cut_day < h.full_ends_on) and cut.full_ends_on == h.full_ends_on
+    assert (cut == h) == (cut_day == h.full_ends_on)
+    assert cut.is_over(h.full_ends_on + timedelta(days=1)) and not cut.is_over(h.full_ends_on)
+    assert cut.previous() == h.previous() and not cut.previous().provisional
+    assert ("截至" in cut.name_zh) == cut.provisional
+
+
 @pytest.mark.parametrize("code", ["2026H3", "2026h1", "26H1", "2026-H1", "", "2026H1 x", "1999H2"])
 def test_bad_codes_are_refused(code):
     with pytest.raises(PeriodError):

@@ -30,6 +30,16 @@ def _hours(value: str | None) -> str:
     return DASH if value is None else value
 
 
+def _grade_zh(level: str, grade: str) -> str:
+    """A grade as the report prints it: households keep their letter grades; "credit" / "none" say
+    what they mean at each level."""
+    if grade == "credit":
+        return {"household": "信用户", "village": "信用村", "township": "信用乡镇"}.get(level, "达标")
+    if grade == "none":
+        return {"household": "非信用户"}.get(level, "未达标")
+    return f"{grade}级" if level == "household" else grade
+
+
 @dataclass(frozen=True)
 class Layout:
     key: str
@@ -65,7 +75,7 @@ LAYOUTS = (
            lambda s: ["合计", s["filed"], s["granted"], s["refused"], s["withdrawn"], s["open_at_end"]]),
     Layout("ratings", "6 信用户村乡镇", "信用户、信用村、信用乡镇（期末生效评级，与上半年度末比较）",
            ("层级", "等级", "期末数", "上期末数", "增减"), (12, 10, 10, 10, 10),
-           lambda r: [r["level_zh"], r["grade"], r["count"], r["previous"], r["change"]]),
+           lambda r: [r["level_zh"], _grade_zh(r["level"], r["grade"]), r["count"], r["previous"], r["change"]]),
     Layout("bank_pulls", "7 银行查询", "金融机构查询评级情况（须经农户授权）", ("金融机构", "结果", "查询次数"), (28, 14, 10),
            lambda r: [r["bank"], r["outcome_zh"], r["pulls"]],
            lambda s: ["合计", "", s["pulls"]]),

@@ -18,20 +18,11 @@ from backend.audit.tables import AccessLog, SecurityEvent
 from backend.auth.roles import ACCOUNT_ROLES
 from backend.db import fetch
 from backend.dbadmin import server_sql, with_database
-from dev.seed import DEMO_PASSWORD, DemoRefusedInProduction, seed_demo
+from dev.seed import DemoRefusedInProduction, seed_demo
+from tests.integration.admin_ui import admin_login
 from tests.integration.refusals import refused
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-async def _login(client) -> dict[str, str]:
-    client.cookies.clear()
-    assert (await client.get("/admin/")).status_code == 200
-    csrf = client.cookies.get("csrftoken")
-    response = await client.post("/admin/public/login/", json={"username": "county_admin", "password": DEMO_PASSWORD},
-                                 headers={"X-CSRFToken": csrf})
-    assert response.status_code in (200, 303), response.text
-    return {"X-CSRFToken": csrf}
 
 
 _session: dict[str, dict[str, str]] = {}
@@ -42,7 +33,7 @@ async def admin(app_client):
     """The logged-in admin's CSRF header; one login for the module (the admin rate-limits logins)."""
     if "headers" in _session and (await app_client.get("/admin/api/user/")).status_code == 200:
         return _session["headers"]
-    _session["headers"] = await _login(app_client)
+    _session["headers"] = await admin_login(app_client)
     return _session["headers"]
 
 

@@ -24,6 +24,7 @@ from backend.ledger import chain
 from dev.demo_data import COUNTY_CODE
 from dev.seed import DEMO_PASSWORD
 from points_rules import DEFAULT_CATALOGUE_DIR
+from tests.integration.admin_ui import admin_login
 from tests.integration.counties import own_county
 
 TODAY = clock.today()
@@ -206,19 +207,10 @@ async def test_future_version_rescores_nothing(app_client, place):
     assert r.status_code == 422 and r.json()["code"] == "CATALOGUE_INVALID"
 
 
-async def _admin_login(client, username: str):
-    await client.get("/admin/")
-    csrf = client.cookies.get("csrftoken")
-    r = await client.post("/admin/public/login/", json={"username": username, "password": DEMO_PASSWORD},
-                          headers={"X-CSRFToken": csrf})
-    assert r.status_code in (200, 303), r.text
-    return {"X-CSRFToken": csrf}
-
-
 async def test_admin_page_uploads_and_a_second_admin_publishes(app_client, place):
     tag = place["tag"]
     try:
-        headers = await _admin_login(app_client, f"cv{tag}_a")
+        headers = await admin_login(app_client, f"cv{tag}_a")
         forms = (await app_client.get("/admin/api/forms/")).json()
         slugs = {f["name"]: f["slug"] for f in forms}
         upload_slug = next(s for n, s in slugs.items() if n.startswith("上传积分目录新版本"))
@@ -236,7 +228,7 @@ async def test_admin_page_uploads_and_a_second_admin_publishes(app_client, place
         r = await app_client.post(f"/admin/api/forms/{publish_slug}/", json={"upload_id": upload_id}, headers=headers)
         assert "CATALOGUE_MAKER_CHECKER" in r.text, r.text
         app_client.cookies.clear()
-        headers = await _admin_login(app_client, f"cv{tag}_b")
+        headers = await admin_login(app_client, f"cv{tag}_b")
         r = await app_client.post(f"/admin/api/forms/{publish_slug}/", json={"upload_id": upload_id}, headers=headers)
         assert r.status_code == 200 and "已发布 2027.2" in r.text, r.text
         assert (await fetch("SELECT status FROM county_catalogue_version WHERE id = {}", upload_id))[0]["status"] == "published"

@@ -24,6 +24,7 @@ from backend.reports import figures as sections
 from backend.reports import services
 from dev.seed import DEMO_PASSWORD
 from points_rules.reports import canonical_json, figures_sha256
+from tests.integration.admin_ui import admin_login
 from tests.integration.counties import own_county
 from tests.integration.test_pages_offline import scan_html
 
@@ -421,15 +422,6 @@ async def test_redis_down_the_sweep_picks_the_run_up(app_client, county, monkeyp
     assert (await app_client.get(f"{BASE}/{run['id']}", headers=county["admin"])).json()["status"] == "done"
 
 
-async def _admin_login(client, username: str) -> dict:
-    await client.get("/admin/")
-    csrf = client.cookies.get("csrftoken")
-    r = await client.post("/admin/public/login/", json={"username": username, "password": DEMO_PASSWORD},
-                          headers={"X-CSRFToken": csrf})
-    assert r.status_code in (200, 303), r.text
-    return {"X-CSRFToken": csrf}
-
-
 async def test_the_admin_builds_and_downloads_it(app_client, county):
     """County staff in the back office: the build form queues a run of their county, the download
     forms hand over the workbook and the printable page; another county's admin gets nothing."""
@@ -438,7 +430,7 @@ async def test_the_admin_builds_and_downloads_it(app_client, county):
     await accounts.create_account(username, DEMO_PASSWORD, Role.COUNTY_ADMIN, display_name="报表后台",
                                   county_code=county["own"].code, admin_ui=True)
     try:
-        headers = await _admin_login(app_client, username)
+        headers = await admin_login(app_client, username)
         slugs = {f["name"]: f["slug"] for f in (await app_client.get("/admin/api/forms/")).json()}
         build, excel, page = (next(s for n, s in slugs.items() if n.startswith(p))
                               for p in ("生成半年报", "下载半年报（Excel）", "下载半年报打印页"))
@@ -459,7 +451,7 @@ async def test_the_admin_builds_and_downloads_it(app_client, county):
         assert r.status_code == 200 and "@media print" in r.text and "<svg" in r.text
         app_client.cookies.clear()
         # the demo county's admin (also an admin-UI login) cannot take this county's run
-        headers = await _admin_login(app_client, "county_admin")
+        headers = await admin_login(app_client, "county_admin")
         r = await app_client.post(f"/admin/api/forms/{excel}/", json={"run_id": run_id}, headers=headers)
         assert r.status_code == 200 and "NOT_FOUND" in r.text and not r.content.startswith(b"PK"), r.text
     finally:

@@ -7,6 +7,15 @@ import random
 from PIL import Image, ImageDraw
 
 
+def noise(size: tuple[int, int], sigma: float, rng: random.Random) -> Image.Image:
+    """Grey sensor noise around mid-grey with standard deviation ``sigma``, drawn from ``rng``: the
+    same every run (Pillow's ``effect_noise`` uses its own unseeded generator, which made a photo —
+    and so whether a borderline copy still matched — differ from run to run)."""
+    spread = round(sigma * 3 ** 0.5)  # uniform on [-spread, spread] has standard deviation spread / sqrt(3)
+    raw = Image.frombytes("L", size, rng.randbytes(size[0] * size[1]))
+    return raw.point(lambda v: 128 - spread + (v * (2 * spread + 1)) // 256)
+
+
 def photo(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
     """A 'photo': a gradient in a seed-dependent direction plus random shapes and mild noise."""
     rng = random.Random(seed)
@@ -20,5 +29,4 @@ def photo(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
         box = (x0, y0, x0 + rng.randrange(w // 8, w // 2), y0 + rng.randrange(h // 8, h // 2))
         colour = tuple(rng.randrange(256) for _ in range(3))
         (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=colour)
-    noise = Image.effect_noise(size, 12).convert("RGB")
-    return Image.blend(base, noise, 0.08)
+    return Image.blend(base, noise(size, 12, rng).convert("RGB"), 0.08)

@@ -73,6 +73,10 @@ async def shoot(base: str) -> list[Path]:
         await page.goto("/m/#/objections-due")
         await page.wait_for_timeout(1500)  # the list (a summary line only when something is open)
         await save(page, "07-township-objections-due")
+        await page.get_by_test_id("tab-quality").click()
+        await page.get_by_test_id("quality-trend-chart").wait_for()
+        await page.wait_for_timeout(800)
+        await save(page, "11-township-data-quality")
         await context.close()
 
         context = await browser.new_context(base_url=base, **phone)
@@ -85,6 +89,9 @@ async def shoot(base: str) -> list[Path]:
         await page.goto("/m/#/consents")
         await page.wait_for_timeout(800)
         await save(page, "10-villager-consents")
+        await page.get_by_test_id("tab-notices").click()
+        await page.get_by_test_id("notice-row").first.wait_for()
+        await save(page, "12-villager-notices")
         await context.close()
         await browser.close()
     return saved

@@ -147,7 +147,7 @@ def bank_pull(*, bank_name_zh: str, at: datetime, consent_id: int, product_code:
     when = f"{_day(at.date())} {at.hour:02d}:{at.minute:02d}"
     return Message(BANK_PULL, "银行查询了您家的信用评定",
                    f"{bank_name_zh}于{when}依据您家的授权（第{consent_id}号）查询了您家的信用评定结果"
-                   f"（产品：{product_code}）。查询记录可在村信“我的 → 查询记录”中查看；如未授权或想撤回授权，"
+                   f"（产品：{product_code}）。查询记录可在村信“我的 → 谁查看了我的信息”中查看；如未授权或想撤回授权，"
                    "可在“我的授权”中撤回。", "/me")
 
 

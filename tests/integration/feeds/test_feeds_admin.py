@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from backend.db import fetch
-from tests.integration.test_admin_hardening import _login  # the admin's own login, with its CSRF header
+from tests.integration.admin_ui import admin_login  # the admin's own login, with its CSRF header
 
 
 async def test_sources_in_the_admin(app_client, tokens):
@@ -16,7 +16,7 @@ async def test_sources_in_the_admin(app_client, tokens):
     assert r.status_code == 201, r.text
     source = r.json()
     cipher = (await fetch("SELECT secret_cipher FROM feed_source WHERE id = {}", source["id"]))[0]["secret_cipher"]
-    headers = await _login(app_client)
+    headers = await admin_login(app_client)
     try:
         listing = await app_client.get("/admin/api/tables/feed_source/", headers=headers)
         assert listing.status_code == 200, listing.text

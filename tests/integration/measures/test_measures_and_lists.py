@@ -513,7 +513,7 @@ async def test_demo_measures_seed_once(app_client, tokens):
 
 
 async def test_back_office_shows_measures_and_lists_read_only_and_no_entries(app_client, world):
-    from tests.integration.test_admin_hardening import _login as admin_login
+    from tests.integration.admin_ui import admin_login
 
     headers = await admin_login(app_client)
     try:

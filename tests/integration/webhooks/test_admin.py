@@ -5,7 +5,7 @@ deliveries and attempts read-only."""
 from __future__ import annotations
 
 from backend.db import fetch
-from tests.integration.test_admin_hardening import _login
+from tests.integration.admin_ui import admin_login
 
 from .conftest import emit_test_message, make_endpoint
 
@@ -14,7 +14,7 @@ async def test_endpoints_in_the_admin(app_client, tokens, receiver, county_id):
     url, _ = receiver.url("ok")
     endpoint = await make_endpoint(app_client, await tokens("county_admin"), url, ["rating.effective"])
     await emit_test_message(county_id, 801)
-    admin = await _login(app_client)
+    admin = await admin_login(app_client)
     row_url = f"/admin/api/tables/webhook_endpoint/{endpoint['id']}/"
     for page in (await app_client.get(row_url), await app_client.get("/admin/api/tables/webhook_endpoint/")):
         assert page.status_code == 200, page.text

@@ -10,6 +10,7 @@ from decimal import Decimal
 from openpyxl import Workbook, load_workbook
 
 from backend.errors import InvalidInput
+from backend.sheets import XLSX
 
 HEADERS = {
     "记录编号": "record_id", "操作": "action", "类型": "type", "身份证号": "id_number", "统一社会信用代码": "uscc",
@@ -22,7 +23,7 @@ MAX_BYTES = 8 * 1024 * 1024
 XLSX_INVALID = InvalidInput("无法读取 Excel 文件（须为 .xlsx）", "Cannot read the Excel file (.xlsx expected)",
                             code="FEED_XLSX_INVALID")
 HEADER_UNKNOWN = InvalidInput("表头含未知列", "The header row has unknown columns", code="FEED_XLSX_HEADER_UNKNOWN")
-REPORT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REPORT_TYPE = XLSX
 
 
 def _text(value) -> str | None:

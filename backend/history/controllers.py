@@ -19,9 +19,9 @@ from backend.history.schemas import RunOut
 from backend.openapi import errors, images
 from backend.params import AuthRequest, IntId, Limit, Offset
 from backend.schemas import DEFAULT_PAGE_SIZE
+from backend.sheets import XLSX
 
 COUNTY = require_roles(Role.COUNTY_ADMIN)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILE_MISSING = InvalidInput("请以 multipart 字段 data 上传 .xlsx 或 .csv 文件",
                             "Send the .xlsx or .csv file as the multipart field `data`", code="HISTORY_FILE_MISSING")
 FILE_TOO_LARGE = PayloadTooLarge("文件不能超过 8 MB", "File larger than 8 MB", code="HISTORY_FILE_TOO_LARGE")

@@ -16,7 +16,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from backend.sheets import XLSX
+
+MEDIA_TYPE = XLSX
 HEADER = ["序号", "乡镇", "村", "户编号", "户主（脱敏）", "户主身份证号（脱敏）", "等级", "评定年度", "公示起止"]
 WIDTHS = [8, 16, 16, 20, 14, 24, 10, 24, 26]
 TEXT = "@"

@@ -16,12 +16,11 @@ from backend.auth import scope
 from backend.auth.roles import Actor, Role
 from backend.charts.svg import trend_chart
 from backend.db import fetch
-from backend.sheets import report_sheet
+from backend.sheets import XLSX, report_sheet
 from backend.errors import InvalidInput, PermissionDenied
 from backend.objections.schemas import OnTimeReportOut, TownshipOnTimeOut
 from points_rules.objections import DecidedCase, on_time_rates
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_RANGE_DAYS = 3660
 HEADER = ["乡镇代码", "乡镇", "受理异议", "已办结", "按期办结", "逾期办结", "未办结", "其中已逾期", "按期办结率"]
 WIDTHS = [14, 16, 10, 10, 10, 10, 10, 12, 12]

@@ -24,12 +24,11 @@ from backend.quality import checks
 from backend.quality.schemas import (CheckCountOut, QualityEventOut, QualityListOut, QualityRowOut, QualitySummaryOut,
                                      QualityTrendOut, TrendPointOut)
 from backend.ratings.calendar import work_calendar
-from backend.sheets import report_sheet
+from backend.sheets import XLSX, report_sheet
 from points_rules import quality as rules
 from points_rules.model import RuleError
 from points_rules.workdays import WorkCalendar
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PURPOSE = "data_quality"
 UNKNOWN_CHECK = NotFound("没有这项数据质量检查", "No such data-quality check", code="QUALITY_UNKNOWN_CHECK")
 LIST_URL = "/api/v1/quality/{check}"

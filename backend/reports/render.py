@@ -11,9 +11,8 @@ from html import escape
 
 from backend.reports.figures import CUT_ZH
 from backend.charts.svg import GRADE_ORDER, bar_chart, grade_distribution_chart
-from backend.sheets import Sheet, report_workbook
+from backend.sheets import XLSX, Sheet, report_workbook
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DASH = "—"
 
 

@@ -36,7 +36,7 @@ LIST_URL = "/api/v1/quality/{check}"
 
 def _check(check: str) -> str:
     if check not in rules.CHECKS:
-        raise UNKNOWN_CHECK
+        raise UNKNOWN_CHECK.fresh()
     return check
 
 

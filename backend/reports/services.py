@@ -70,21 +70,18 @@ def half_year(code: str, through: date | None = None, today: date | None = None)
     try:
         period = parse_period(code)
     except PeriodError:
-        raise PERIOD_INVALID from None
+        raise PERIOD_INVALID.fresh() from None
     if period.starts_on >= today:
-        raise Conflict(NOT_STARTED.message_zh, NOT_STARTED.message_en, code=NOT_STARTED.code,
-                       details={"period": period.code, "starts_on": period.starts_on.isoformat()})
+        raise NOT_STARTED.fresh(period=period.code, starts_on=period.starts_on.isoformat())
     if through is None and not period.is_over(today):
         through = today - timedelta(days=1)
     if through is not None and through >= today:
-        raise Conflict(CUT_NOT_OVER.message_zh, CUT_NOT_OVER.message_en, code=CUT_NOT_OVER.code,
-                       details={"period": period.code, "through": through.isoformat(), "today": today.isoformat()})
+        raise CUT_NOT_OVER.fresh(period=period.code, through=through.isoformat(), today=today.isoformat())
     try:
         return period.cut(through)
     except PeriodError:
-        raise Conflict(CUT_INVALID.message_zh, CUT_INVALID.message_en, code=CUT_INVALID.code,
-                       details={"period": period.code, "starts_on": period.starts_on.isoformat(),
-                                "ends_on": period.full_ends_on.isoformat(), "through": through.isoformat()}) from None
+        raise CUT_INVALID.fresh(period=period.code, starts_on=period.starts_on.isoformat(),
+                                ends_on=period.full_ends_on.isoformat(), through=through.isoformat()) from None
 
 
 # --- runs ----------------------------------------------------------------------------------------
@@ -131,7 +128,7 @@ async def done_run(actor: Actor, run_id: int) -> tuple[dict, dict]:
     """A finished run and its figures (for the workbook and the print page)."""
     row = await _readable_run(actor, run_id)
     if row["status"] != DONE:
-        raise Conflict(NOT_DONE.message_zh, NOT_DONE.message_en, code=NOT_DONE.code, details={"status": row["status"]})
+        raise NOT_DONE.fresh(status=row["status"])
     return row, json.loads(row["figures"])
 
 
